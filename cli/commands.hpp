@@ -1,0 +1,16 @@
+// Each subcommand registers itself on the application and sets the action
+// to run once parsing succeeded. Actions return a process exit code.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace bpfsign::cli {
+
+using Action = std::function<int()>;
+
+void register_disasm(CLI::App& app, Action& action);
+void register_version(CLI::App& app, Action& action);
+
+}  // namespace bpfsign::cli

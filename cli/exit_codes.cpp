@@ -1,0 +1,18 @@
+#include "exit_codes.hpp"
+
+#include <fmt/core.h>
+
+namespace bpfsign::cli {
+
+int report(const Error& error) {
+  fmt::print(stderr, "bpfsign: error: {}\n", error.message);
+  switch (error.kind) {
+    case ErrorKind::BadInput: return kExitBadInput;
+    case ErrorKind::Io: return kExitUsage;
+    case ErrorKind::Kernel: return kExitKernel;
+    case ErrorKind::Internal: return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+}  // namespace bpfsign::cli

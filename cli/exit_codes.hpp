@@ -1,0 +1,22 @@
+// Process exit codes, documented in docs/cli.md#exit-codes. Scripts rely on
+// them: change them only with a new major version.
+#pragma once
+
+#include "bpfsign/common/error.hpp"
+
+namespace bpfsign::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitCheckFailed = 1,  // the command ran and its answer is "no" (verify, reproduce)
+  kExitUsage = 2,        // bad command line, or an input file missing or unreadable
+  kExitBadInput = 3,     // an input file is malformed
+  kExitKernel = 4,       // the kernel refused a request
+  kExitInternal = 70,    // a bug in bpfsign (EX_SOFTWARE)
+};
+
+// Prints "bpfsign: error: <message>" on stderr and returns the exit code
+// that matches the error's kind.
+int report(const Error& error);
+
+}  // namespace bpfsign::cli

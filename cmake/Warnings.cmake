@@ -1,0 +1,14 @@
+# One place for compiler flags that every target of ours gets.
+add_library(bpfsign_flags INTERFACE)
+target_compile_options(bpfsign_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
+  -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Wimplicit-fallthrough -Wformat=2)
+if(BPFSIGN_WERROR)
+  target_compile_options(bpfsign_flags INTERFACE -Werror)
+endif()
+if(BPFSIGN_SANITIZE)
+  target_compile_options(bpfsign_flags INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(bpfsign_flags INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,25 @@
+// Raw bytes -> typed instructions. The decoder accepts exactly the encodings
+// the kernel accepts at the encoding level (reserved fields zero, registers
+// r0-r10, known opcodes), so every decoded instruction encodes back to the
+// same bytes. Verifier semantics (types, bounds) are not checked here.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "bpfsign/common/byte_reader.hpp"
+#include "bpfsign/common/error.hpp"
+#include "bpfsign/isa/instruction.hpp"
+
+namespace bpfsign::isa {
+
+RawInsn raw_from_bytes(const std::uint8_t* slot);
+
+// Decodes the instruction starting with `first`. `second` is the following
+// slot, or nullptr when `first` is the last slot; it is only read for ld_imm64.
+Result<Instruction> decode_one(const RawInsn& first, const RawInsn* second);
+
+// Decodes a whole instruction stream (e.g. an ELF program section).
+Result<std::vector<PlacedInstruction>> decode_program(Bytes bytes);
+
+}  // namespace bpfsign::isa

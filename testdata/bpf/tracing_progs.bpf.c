@@ -1,0 +1,64 @@
+/* One program of each tracing type: tracepoint, raw tracepoint, BTF
+ * tracepoint, fentry, fexit, fmod_ret, kprobe and kretprobe. */
+#include "corpus.h"
+
+__u64 counts[8];
+
+SEC("tracepoint/syscalls/sys_enter_getpgid")
+int tp_getpgid(struct trace_event_raw_sys_enter *ctx)
+{
+	__sync_fetch_and_add(&counts[0], 1);
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__sync_fetch_and_add(&counts[1], 1);
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
+{
+	if (id == 121) /* getpgid */
+		__sync_fetch_and_add(&counts[2], 1);
+	return 0;
+}
+
+SEC("fentry/__x64_sys_getpgid")
+int BPF_PROG(fentry_getpgid, const struct pt_regs *regs)
+{
+	__sync_fetch_and_add(&counts[3], 1);
+	return 0;
+}
+
+SEC("fexit/__x64_sys_getpgid")
+int BPF_PROG(fexit_getpgid, const struct pt_regs *regs, long ret)
+{
+	__sync_fetch_and_add(&counts[4], 1);
+	return 0;
+}
+
+SEC("fmod_ret/__x64_sys_getpgid")
+int BPF_PROG(fmod_ret_getpgid, const struct pt_regs *regs, long ret)
+{
+	__sync_fetch_and_add(&counts[5], 1);
+	return 0; /* 0: let the syscall run */
+}
+
+SEC("kprobe/do_unlinkat")
+int BPF_KPROBE(kprobe_unlinkat, int dfd)
+{
+	__sync_fetch_and_add(&counts[6], 1);
+	return 0;
+}
+
+SEC("kretprobe/do_unlinkat")
+int BPF_KRETPROBE(kretprobe_unlinkat, long ret)
+{
+	__sync_fetch_and_add(&counts[7], 1);
+	return 0;
+}
+
+CORPUS_LICENSE;

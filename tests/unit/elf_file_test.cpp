@@ -1,0 +1,126 @@
+// Hardening of the ELF reader: take a good corpus object, break one field,
+// and check that the reader refuses it with a message naming what broke.
+#include <gtest/gtest.h>
+
+#include <elf.h>
+
+#include <cstring>
+
+#include "bpfsign/common/file_io.hpp"
+#include "bpfsign/object/elf_file.hpp"
+#include "test_support.hpp"
+
+namespace bpfsign::object {
+namespace {
+
+std::vector<std::uint8_t> good_object() {
+  auto objects = test::corpus_objects();
+  if (objects.empty()) return {};
+  auto bytes = read_file(objects.front());
+  return bytes ? std::move(bytes).value() : std::vector<std::uint8_t>{};
+}
+
+void expect_refused(std::vector<std::uint8_t> bytes, const std::string& fragment) {
+  auto file = ElfFile::parse(std::move(bytes), "broken.o");
+  ASSERT_FALSE(file.ok()) << "accepted, expected: " << fragment;
+  EXPECT_NE(file.error().message.find(fragment), std::string::npos) << file.error().message;
+  EXPECT_EQ(file.error().message.rfind("broken.o", 0), 0u) << file.error().message;
+}
+
+Elf64_Ehdr header_of(const std::vector<std::uint8_t>& b) {
+  Elf64_Ehdr h;
+  std::memcpy(&h, b.data(), sizeof h);
+  return h;
+}
+
+TEST(ElfFile, ReadsEveryCorpusObject) {
+  auto objects = test::corpus_objects();
+  ASSERT_FALSE(objects.empty());
+  for (const auto& obj : objects) {
+    auto file = ElfFile::open(obj);
+    ASSERT_TRUE(file.ok()) << file.error().message;
+    EXPECT_NE(file->find_section("license"), nullptr) << obj;
+    EXPECT_NE(file->find_section(".BTF"), nullptr) << obj;
+    EXPECT_FALSE(file->symbols().empty());
+  }
+}
+
+TEST(ElfFile, RefusesEmptyAndNonElfInput) {
+  expect_refused({}, "not an ELF file");
+  expect_refused({'h', 'e', 'l', 'l', 'o'}, "not an ELF file");
+}
+
+TEST(ElfFile, RefusesWrongClassEndiannessMachineAndType) {
+  auto good = good_object();
+  ASSERT_FALSE(good.empty());
+  auto b = good;
+  b[EI_CLASS] = ELFCLASS32;
+  expect_refused(b, "ELFCLASS64");
+  b = good;
+  b[EI_DATA] = ELFDATA2MSB;
+  expect_refused(b, "little-endian");
+  b = good;
+  auto h = header_of(b);
+  h.e_machine = EM_X86_64;
+  std::memcpy(b.data(), &h, sizeof h);
+  expect_refused(b, "EM_BPF");
+  b = good;
+  h = header_of(b);
+  h.e_type = ET_EXEC;
+  std::memcpy(b.data(), &h, sizeof h);
+  expect_refused(b, "ET_REL");
+}
+
+TEST(ElfFile, RefusesTruncatedObjects) {
+  auto good = good_object();
+  ASSERT_FALSE(good.empty());
+  for (std::size_t len : {std::size_t{16}, sizeof(Elf64_Ehdr), good.size() / 2, good.size() - 1}) {
+    std::vector<std::uint8_t> b(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(len));
+    auto file = ElfFile::parse(std::move(b), "broken.o");
+    EXPECT_FALSE(file.ok()) << "accepted a file cut to " << len << " bytes";
+  }
+}
+
+TEST(ElfFile, RefusesSectionDataPastTheEnd) {
+  auto good = good_object();
+  ASSERT_FALSE(good.empty());
+  const auto h = header_of(good);
+  // Point the first PROGBITS section's data beyond the end of the file.
+  for (std::size_t i = 1; i < h.e_shnum; ++i) {
+    Elf64_Shdr sh;
+    const std::size_t at = h.e_shoff + i * sizeof(Elf64_Shdr);
+    std::memcpy(&sh, good.data() + at, sizeof sh);
+    if (sh.sh_type != SHT_PROGBITS || sh.sh_size == 0) continue;
+    auto b = good;
+    sh.sh_offset = good.size() - 1;
+    std::memcpy(b.data() + at, &sh, sizeof sh);
+    auto file = ElfFile::parse(std::move(b), "broken.o");
+    ASSERT_FALSE(file.ok());
+    EXPECT_NE(file.error().message.find("section " + std::to_string(i)), std::string::npos) << file.error().message;
+    return;
+  }
+  FAIL() << "no PROGBITS section found";
+}
+
+TEST(ElfFile, RefusesSymbolNamesOutsideTheStringTable) {
+  auto good = good_object();
+  ASSERT_FALSE(good.empty());
+  const auto h = header_of(good);
+  for (std::size_t i = 1; i < h.e_shnum; ++i) {
+    Elf64_Shdr sh;
+    std::memcpy(&sh, good.data() + h.e_shoff + i * sizeof(Elf64_Shdr), sizeof sh);
+    if (sh.sh_type != SHT_SYMTAB) continue;
+    auto b = good;
+    Elf64_Sym sym;
+    const std::size_t at = sh.sh_offset + sizeof(Elf64_Sym);  // symbol 1
+    std::memcpy(&sym, b.data() + at, sizeof sym);
+    sym.st_name = 0x7fffffff;
+    std::memcpy(b.data() + at, &sym, sizeof sym);
+    expect_refused(b, "outside the string table");
+    return;
+  }
+  FAIL() << "no symbol table";
+}
+
+}  // namespace
+}  // namespace bpfsign::object
