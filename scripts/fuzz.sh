@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# fuzz.sh BUILD_DIR SECONDS: runs each libFuzzer target for SECONDS over a seed
+# corpus built from the BPF test objects (whole objects for the ELF reader,
+# their code sections for the instruction decoder). Fails on any crash.
+set -euo pipefail
+build=$1 seconds=$2
+corpus_objs="$build/testdata/bpf"
+work="$build/fuzz-work"
+mkdir -p "$work/seeds-elf" "$work/seeds-isa" "$work/crashes"
+
+for o in "$corpus_objs"/*.bpf.o; do
+  cp "$o" "$work/seeds-elf/"
+  # Code sections as raw instruction streams.
+  while read -r name; do
+    safe=$(echo "$(basename "$o")-$name" | tr '/' '_')
+    objcopy_out="$work/seeds-isa/$safe"
+    llvm-objcopy-19 --dump-section "$name=$objcopy_out" "$o" /dev/null 2>/dev/null || true
+  done < <(llvm-readelf-19 -S -W "$o" | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\) *PROGBITS .* AX .*/\1/p')
+done
+
+run() {
+  local target=$1 seeds=$2
+  echo "fuzz: $target for ${seconds}s over $(ls "$seeds" | wc -l) seeds"
+  mkdir -p "$work/$target"
+  "$build/fuzz/$target" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$work/crashes/$target-" \
+    "$work/$target" "$seeds" 2>"$work/$target.log" || { tail -40 "$work/$target.log"; exit 1; }
+  grep -E 'stat::number_of_executed_units|Done' "$work/$target.log" | tail -2
+}
+run fuzz_elf_file "$work/seeds-elf"
+run fuzz_isa_decode "$work/seeds-isa"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that bpfsign's build, tests and benchmarks
+# need. Idempotent and quiet: a second run installs nothing and prints one line.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config git python3
+  # libraries bpfsign links
+  libssl-dev openssl libelf-dev zlib1g-dev libkeyutils-dev keyutils
+  libcli11-dev nlohmann-json3-dev libfmt-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # BPF toolchain: corpus compiler, llvm-objdump/llvm-mc oracles, sanitizer
+  # and libFuzzer runtimes for clang builds
+  clang-19 llvm-19 libclang-rt-19-dev
+  # test oracles and benchmark peers (never linked into bpfsign)
+  bpftool libbpf-dev
+  # real kernels under qemu, PKCS#11 token for signing tests
+  qemu-system-x86 busybox-static cpio gzip softhsm2 libengine-pkcs11-openssl opensc
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  exec sudo -- "$0" "$@"
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test: the g++ build (warnings as errors), the clang-19 build under
+# AddressSanitizer and UndefinedBehaviorSanitizer, every libFuzzer target for
+# a bounded time, and a short benchmark run that proves the benchmarks work.
+# Exits non-zero on the first failure.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+fuzz_seconds=${BPFSIGN_FUZZ_SECONDS:-60}
+
+echo "== g++ $(g++ -dumpversion): build and test"
+build_tree "$repo_root/build/gcc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc
+ctest --test-dir "$repo_root/build/gcc" -j "$jobs" --output-on-failure
+
+echo "== clang-19 with ASan and UBSan: build and test"
+build_tree "$repo_root/build/asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-19 -DCMAKE_C_COMPILER=clang-19 \
+  -DBPFSIGN_SANITIZE=ON -DBPFSIGN_BUILD_FUZZ=ON -DBPFSIGN_BUILD_BENCH=OFF
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$repo_root/build/asan" -j "$jobs" --output-on-failure
+
+echo "== fuzzing, ${fuzz_seconds}s per target"
+"$repo_root/scripts/fuzz.sh" "$repo_root/build/asan" "$fuzz_seconds"
+
+echo "== benchmarks (smoke run)"
+"$repo_root/build/gcc/bench/bpfsign_bench" --benchmark_min_time=0.01 --benchmark_format=console | tail -n +4
+
+echo "test-all: everything passed"
