@@ -1,0 +1,156 @@
+// Our own definitions of the bpf(2) attribute layouts we use, including the
+// 6.18+ fields (signature, keyring_id, excl_prog_hash, map hash) that Debian
+// 12's <linux/bpf.h> predates. Offsets are checked against the kernel's BTF
+// (union bpf_attr, struct bpf_map_info on 6.18.44; ../shared/KERNEL-FACTS.md §3)
+// and pinned by the static_asserts below.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace bpfsign::kernel {
+
+enum class BpfCmd : int {
+  MapCreate = 0,
+  MapLookupElem = 1,
+  MapUpdateElem = 2,
+  ProgLoad = 5,
+  ProgTestRun = 10,
+  ObjGetInfoByFd = 15,
+  MapFreeze = 22,
+};
+
+inline constexpr std::uint32_t kProgTypeSocketFilter = 1;
+inline constexpr std::uint32_t kProgTypeSyscall = 31;
+inline constexpr std::uint32_t kMapTypeArray = 2;
+inline constexpr std::uint32_t kProgFlagSleepable = 1u << 4;  // BPF_F_SLEEPABLE
+inline constexpr std::size_t kSha256Size = 32;
+
+struct MapCreateAttr {
+  std::uint32_t map_type = 0;
+  std::uint32_t key_size = 0;
+  std::uint32_t value_size = 0;
+  std::uint32_t max_entries = 0;
+  std::uint32_t map_flags = 0;
+  std::uint32_t inner_map_fd = 0;
+  std::uint32_t numa_node = 0;
+  char map_name[16] = {};
+  std::uint32_t map_ifindex = 0;
+  std::uint32_t btf_fd = 0;
+  std::uint32_t btf_key_type_id = 0;
+  std::uint32_t btf_value_type_id = 0;
+  std::uint32_t btf_vmlinux_value_type_id = 0;
+  std::uint64_t map_extra = 0;
+  std::int32_t value_type_btf_obj_fd = 0;
+  std::int32_t map_token_fd = 0;
+  std::uint64_t excl_prog_hash = 0;  // user pointer to SHA-256 of the only program allowed
+  std::uint32_t excl_prog_hash_size = 0;
+  std::uint32_t pad = 0;
+};
+static_assert(offsetof(MapCreateAttr, map_extra) == 64);
+static_assert(offsetof(MapCreateAttr, excl_prog_hash) == 80);
+static_assert(offsetof(MapCreateAttr, excl_prog_hash_size) == 88);
+static_assert(sizeof(MapCreateAttr) == 96);
+
+struct MapElemAttr {
+  std::uint32_t map_fd = 0;
+  std::uint32_t pad = 0;
+  std::uint64_t key = 0;
+  std::uint64_t value = 0;
+  std::uint64_t flags = 0;
+};
+static_assert(sizeof(MapElemAttr) == 32);
+
+struct ProgLoadAttr {
+  std::uint32_t prog_type = 0;
+  std::uint32_t insn_cnt = 0;
+  std::uint64_t insns = 0;
+  std::uint64_t license = 0;
+  std::uint32_t log_level = 0;
+  std::uint32_t log_size = 0;
+  std::uint64_t log_buf = 0;
+  std::uint32_t kern_version = 0;
+  std::uint32_t prog_flags = 0;
+  char prog_name[16] = {};
+  std::uint32_t prog_ifindex = 0;
+  std::uint32_t expected_attach_type = 0;
+  std::uint32_t prog_btf_fd = 0;
+  std::uint32_t func_info_rec_size = 0;
+  std::uint64_t func_info = 0;
+  std::uint32_t func_info_cnt = 0;
+  std::uint32_t line_info_rec_size = 0;
+  std::uint64_t line_info = 0;
+  std::uint32_t line_info_cnt = 0;
+  std::uint32_t attach_btf_id = 0;
+  std::uint32_t attach_prog_fd = 0;
+  std::uint32_t core_relo_cnt = 0;
+  std::uint64_t fd_array = 0;
+  std::uint64_t core_relos = 0;
+  std::uint32_t core_relo_rec_size = 0;
+  std::uint32_t log_true_size = 0;
+  std::int32_t prog_token_fd = 0;
+  std::uint32_t fd_array_cnt = 0;
+  std::uint64_t signature = 0;  // user pointer to a DER PKCS#7 SignedData
+  std::uint32_t signature_size = 0;
+  std::int32_t keyring_id = 0;
+};
+static_assert(offsetof(ProgLoadAttr, fd_array) == 120);
+static_assert(offsetof(ProgLoadAttr, fd_array_cnt) == 148);
+static_assert(offsetof(ProgLoadAttr, signature) == 152);
+static_assert(offsetof(ProgLoadAttr, keyring_id) == 164);
+static_assert(sizeof(ProgLoadAttr) == 168);
+
+struct TestRunAttr {
+  std::uint32_t prog_fd = 0;
+  std::uint32_t retval = 0;
+  std::uint32_t data_size_in = 0;
+  std::uint32_t data_size_out = 0;
+  std::uint64_t data_in = 0;
+  std::uint64_t data_out = 0;
+  std::uint32_t repeat = 0;
+  std::uint32_t duration = 0;
+  std::uint32_t ctx_size_in = 0;
+  std::uint32_t ctx_size_out = 0;
+  std::uint64_t ctx_in = 0;
+  std::uint64_t ctx_out = 0;
+  std::uint32_t flags = 0;
+  std::uint32_t cpu = 0;
+  std::uint32_t batch_size = 0;
+  std::uint32_t pad = 0;
+};
+static_assert(offsetof(TestRunAttr, ctx_in) == 48);
+static_assert(sizeof(TestRunAttr) == 80);
+
+struct ObjInfoAttr {
+  std::uint32_t bpf_fd = 0;
+  std::uint32_t info_len = 0;
+  std::uint64_t info = 0;
+};
+
+struct MapInfo {
+  std::uint32_t type = 0;
+  std::uint32_t id = 0;
+  std::uint32_t key_size = 0;
+  std::uint32_t value_size = 0;
+  std::uint32_t max_entries = 0;
+  std::uint32_t map_flags = 0;
+  char name[16] = {};
+  std::uint32_t ifindex = 0;
+  std::uint32_t btf_vmlinux_value_type_id = 0;
+  std::uint64_t netns_dev = 0;
+  std::uint64_t netns_ino = 0;
+  std::uint32_t btf_id = 0;
+  std::uint32_t btf_key_type_id = 0;
+  std::uint32_t btf_value_type_id = 0;
+  std::uint32_t btf_vmlinux_id = 0;
+  std::uint64_t map_extra = 0;
+  std::uint64_t hash = 0;  // user pointer the kernel fills with the frozen map's SHA-256
+  std::uint32_t hash_size = 0;
+  std::uint32_t pad = 0;
+};
+static_assert(offsetof(MapInfo, map_extra) == 80);
+static_assert(offsetof(MapInfo, hash) == 88);
+static_assert(offsetof(MapInfo, hash_size) == 96);
+static_assert(sizeof(MapInfo) == 104);
+
+}  // namespace bpfsign::kernel

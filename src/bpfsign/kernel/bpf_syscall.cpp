@@ -1,0 +1,112 @@
+#include "bpfsign/kernel/bpf_syscall.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace bpfsign::kernel {
+
+namespace {
+
+std::uint64_t ptr(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
+
+template <typename Attr>
+long sys_bpf(BpfCmd cmd, Attr& attr) {
+  return ::syscall(__NR_bpf, static_cast<int>(cmd), &attr, sizeof(Attr));
+}
+
+KernelError fail(const char* what) { return KernelError{errno, what, {}}; }
+
+}  // namespace
+
+Error KernelError::to_error() const {
+  std::string msg = fmt::format("{}: {} (errno {})", what, std::strerror(err), err);
+  if (!verifier_log.empty()) msg += "; verifier: " + verifier_log;
+  return Error{ErrorKind::Kernel, msg};
+}
+
+KernelResult<UniqueFd> map_create(const MapCreateAttr& attr) {
+  MapCreateAttr a = attr;
+  long fd = sys_bpf(BpfCmd::MapCreate, a);
+  if (fd < 0) return fail("BPF_MAP_CREATE");
+  return UniqueFd(static_cast<int>(fd));
+}
+
+KernelResult<Ok> map_update(int map_fd, const void* key, const void* value, std::uint64_t flags) {
+  MapElemAttr a;
+  a.map_fd = static_cast<std::uint32_t>(map_fd);
+  a.key = ptr(key);
+  a.value = ptr(value);
+  a.flags = flags;
+  if (sys_bpf(BpfCmd::MapUpdateElem, a) < 0) return fail("BPF_MAP_UPDATE_ELEM");
+  return Ok{};
+}
+
+KernelResult<Ok> map_freeze(int map_fd) {
+  MapElemAttr a;
+  a.map_fd = static_cast<std::uint32_t>(map_fd);
+  if (sys_bpf(BpfCmd::MapFreeze, a) < 0) return fail("BPF_MAP_FREEZE");
+  return Ok{};
+}
+
+KernelResult<MapInfo> map_info(int map_fd, std::array<std::uint8_t, kSha256Size>* hash) {
+  MapInfo info;
+  if (hash != nullptr) {
+    info.hash = ptr(hash->data());
+    info.hash_size = static_cast<std::uint32_t>(hash->size());
+  }
+  ObjInfoAttr a;
+  a.bpf_fd = static_cast<std::uint32_t>(map_fd);
+  a.info_len = sizeof info;
+  a.info = ptr(&info);
+  if (sys_bpf(BpfCmd::ObjGetInfoByFd, a) < 0) return fail("BPF_OBJ_GET_INFO_BY_FD (map)");
+  return info;
+}
+
+KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
+  std::vector<char> log(64 * 1024);
+  ProgLoadAttr a;
+  a.prog_type = req.prog_type;
+  a.prog_flags = req.prog_flags;
+  a.insn_cnt = static_cast<std::uint32_t>(req.insns.size() / 8);
+  a.insns = ptr(req.insns.data());
+  a.license = ptr(req.license.c_str());
+  std::strncpy(a.prog_name, req.name.c_str(), sizeof a.prog_name - 1);
+  a.log_level = 1;
+  a.log_size = static_cast<std::uint32_t>(log.size());
+  a.log_buf = ptr(log.data());
+  if (!req.signature.empty()) {
+    a.signature = ptr(req.signature.data());
+    a.signature_size = static_cast<std::uint32_t>(req.signature.size());
+    a.keyring_id = req.keyring_id;
+  }
+  if (!req.fd_array.empty()) {
+    a.fd_array = ptr(req.fd_array.data());
+    if (req.set_fd_array_cnt) a.fd_array_cnt = static_cast<std::uint32_t>(req.fd_array.size());
+  }
+  long fd = sys_bpf(BpfCmd::ProgLoad, a);
+  if (fd < 0) {
+    KernelError e = fail("BPF_PROG_LOAD");
+    log.back() = '\0';
+    std::string text(log.data());
+    // The last non-empty line says why the verifier refused.
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    auto nl = text.rfind('\n');
+    e.verifier_log = nl == std::string::npos ? text : text.substr(nl + 1);
+    return e;
+  }
+  return UniqueFd(static_cast<int>(fd));
+}
+
+KernelResult<TestRunResult> prog_test_run(int prog_fd, std::span<std::uint8_t> ctx) {
+  TestRunAttr a;
+  a.prog_fd = static_cast<std::uint32_t>(prog_fd);
+  a.ctx_in = ptr(ctx.data());
+  a.ctx_size_in = static_cast<std::uint32_t>(ctx.size());
+  if (sys_bpf(BpfCmd::ProgTestRun, a) < 0) return fail("BPF_PROG_TEST_RUN");
+  return TestRunResult{a.retval};
+}
+
+}  // namespace bpfsign::kernel

@@ -1,0 +1,52 @@
+// bpf(2), one wrapper per command (the only place that calls it). Each
+// returns the kernel's errno as an Error of kind Kernel, naming the command,
+// and keeps the verifier log of a failed load.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bpfsign/common/error.hpp"
+#include "bpfsign/common/unique_fd.hpp"
+#include "bpfsign/kernel/bpf_attr.hpp"
+
+namespace bpfsign::kernel {
+
+// An error from the kernel: what we asked, and the errno it answered.
+struct KernelError {
+  int err = 0;  // errno
+  std::string what;
+  std::string verifier_log;
+  Error to_error() const;
+};
+
+template <typename T>
+using KernelResult = std::variant<T, KernelError>;
+
+KernelResult<UniqueFd> map_create(const MapCreateAttr& attr);
+KernelResult<Ok> map_update(int map_fd, const void* key, const void* value, std::uint64_t flags = 0);
+KernelResult<Ok> map_freeze(int map_fd);
+KernelResult<MapInfo> map_info(int map_fd, std::array<std::uint8_t, kSha256Size>* hash = nullptr);
+
+struct ProgLoadRequest {
+  std::uint32_t prog_type = 0;
+  std::uint32_t prog_flags = 0;
+  std::span<const std::uint8_t> insns;  // raw instruction bytes
+  std::string license = "GPL";
+  std::string name;
+  std::span<const std::uint8_t> signature;
+  std::int32_t keyring_id = 0;
+  std::span<const int> fd_array;
+  bool set_fd_array_cnt = false;
+};
+KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req);
+
+struct TestRunResult {
+  std::uint32_t retval = 0;
+};
+KernelResult<TestRunResult> prog_test_run(int prog_fd, std::span<std::uint8_t> ctx);
+
+}  // namespace bpfsign::kernel
