@@ -33,6 +33,17 @@ Elf64_Ehdr header_of(const std::vector<std::uint8_t>& b) {
   return h;
 }
 
+// Index and header of the first section of `type` with data, or 0.
+std::pair<std::size_t, Elf64_Shdr> first_section_of_type(const std::vector<std::uint8_t>& b, std::uint32_t type) {
+  const auto h = header_of(b);
+  for (std::size_t i = 1; i < h.e_shnum; ++i) {
+    Elf64_Shdr sh;
+    std::memcpy(&sh, b.data() + h.e_shoff + i * sizeof(Elf64_Shdr), sizeof sh);
+    if (sh.sh_type == type && sh.sh_size != 0) return {i, sh};
+  }
+  return {0, Elf64_Shdr{}};
+}
+
 TEST(ElfFile, ReadsEveryCorpusObject) {
   auto objects = test::corpus_objects();
   ASSERT_FALSE(objects.empty());
@@ -84,42 +95,29 @@ TEST(ElfFile, RefusesTruncatedObjects) {
 TEST(ElfFile, RefusesSectionDataPastTheEnd) {
   auto good = good_object();
   ASSERT_FALSE(good.empty());
-  const auto h = header_of(good);
   // Point the first PROGBITS section's data beyond the end of the file.
-  for (std::size_t i = 1; i < h.e_shnum; ++i) {
-    Elf64_Shdr sh;
-    const std::size_t at = h.e_shoff + i * sizeof(Elf64_Shdr);
-    std::memcpy(&sh, good.data() + at, sizeof sh);
-    if (sh.sh_type != SHT_PROGBITS || sh.sh_size == 0) continue;
-    auto b = good;
-    sh.sh_offset = good.size() - 1;
-    std::memcpy(b.data() + at, &sh, sizeof sh);
-    auto file = ElfFile::parse(std::move(b), "broken.o");
-    ASSERT_FALSE(file.ok());
-    EXPECT_NE(file.error().message.find("section " + std::to_string(i)), std::string::npos) << file.error().message;
-    return;
-  }
-  FAIL() << "no PROGBITS section found";
+  auto [index, sh] = first_section_of_type(good, SHT_PROGBITS);
+  ASSERT_NE(index, 0u) << "no PROGBITS section found";
+  auto b = good;
+  sh.sh_offset = good.size() - 1;
+  std::memcpy(b.data() + header_of(good).e_shoff + index * sizeof(Elf64_Shdr), &sh, sizeof sh);
+  auto file = ElfFile::parse(std::move(b), "broken.o");
+  ASSERT_FALSE(file.ok());
+  EXPECT_NE(file.error().message.find("section " + std::to_string(index)), std::string::npos) << file.error().message;
 }
 
 TEST(ElfFile, RefusesSymbolNamesOutsideTheStringTable) {
   auto good = good_object();
   ASSERT_FALSE(good.empty());
-  const auto h = header_of(good);
-  for (std::size_t i = 1; i < h.e_shnum; ++i) {
-    Elf64_Shdr sh;
-    std::memcpy(&sh, good.data() + h.e_shoff + i * sizeof(Elf64_Shdr), sizeof sh);
-    if (sh.sh_type != SHT_SYMTAB) continue;
-    auto b = good;
-    Elf64_Sym sym;
-    const std::size_t at = sh.sh_offset + sizeof(Elf64_Sym);  // symbol 1
-    std::memcpy(&sym, b.data() + at, sizeof sym);
-    sym.st_name = 0x7fffffff;
-    std::memcpy(b.data() + at, &sym, sizeof sym);
-    expect_refused(b, "outside the string table");
-    return;
-  }
-  FAIL() << "no symbol table";
+  auto [index, sh] = first_section_of_type(good, SHT_SYMTAB);
+  ASSERT_NE(index, 0u) << "no symbol table";
+  auto b = good;
+  Elf64_Sym sym;
+  const std::size_t at = sh.sh_offset + sizeof(Elf64_Sym);  // symbol 1
+  std::memcpy(&sym, b.data() + at, sizeof sym);
+  sym.st_name = 0x7fffffff;
+  std::memcpy(b.data() + at, &sym, sizeof sym);
+  expect_refused(b, "outside the string table");
 }
 
 }  // namespace

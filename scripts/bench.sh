@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# bench.sh [BUILD_DIR]: runs the benchmarks and prints comparison tables,
+# ours against the peer measured in the same run, as ratios.
+#  1. in-process decoder throughput (Google Benchmark), against copying the raw slots;
+#  2. whole-corpus disassembly, `bpfsign disasm` against `llvm-objdump-19 -d`.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+build=${1:-$repo_root/build/gcc}
+reps=${BPFSIGN_BENCH_REPS:-20}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+"$build/bench/bpfsign_bench" --benchmark_format=json --benchmark_min_time=0.5 >"$out" 2>/dev/null
+python3 - "$out" <<'PY'
+import json, sys
+runs = {b["name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
+peer = runs["BM_CopyRawSlots"]["insns/s"]
+print("decoder throughput over the corpus (instructions/s); peer: copying raw 8-byte slots")
+print(f"{'benchmark':<28}{'insns/s':>14}{'vs peer':>10}")
+for name, b in runs.items():
+    print(f"{name:<28}{b['insns/s']/1e6:>12.1f} M{b['insns/s']/peer:>10.2f}")
+PY
+
+objs=("$build"/testdata/bpf/*.bpf.o)
+time_loop() {  # prints nanoseconds for $reps runs of "$@" over every corpus object
+  local start end
+  start=$(date +%s%N)
+  for ((i = 0; i < reps; i++)); do
+    for o in "${objs[@]}"; do "$@" "$o" >/dev/null; done
+  done
+  end=$(date +%s%N)
+  echo $((end - start))
+}
+ours=$(time_loop "$build/cli/bpfsign" disasm)
+peer=$(time_loop llvm-objdump-19 -d)
+python3 - "$ours" "$peer" "$reps" "${#objs[@]}" <<'PY'
+import sys
+ours, peer, reps, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+print(f"\nwhole-corpus disassembly, {n} objects x {reps} runs (process start included)")
+print(f"{'tool':<24}{'ms/object':>12}{'ratio':>8}")
+print(f"{'llvm-objdump-19 -d':<24}{peer/1e6/(reps*n):>12.2f}{1.0:>8.2f}")
+print(f"{'bpfsign disasm':<24}{ours/1e6/(reps*n):>12.2f}{ours/peer:>8.2f}")
+PY
