@@ -75,12 +75,6 @@ bool llvm_cannot_express(const Instruction& insn) {
   return false;
 }
 
-// 32-bit atomics other than plain add exist only in LLVM's alu32 syntax.
-bool needs_alu32_syntax(const Instruction& insn) {
-  const auto* a = std::get_if<Atomic>(&insn);
-  return a && a->size == MemSize::W && !(a->op == AtomicOp::Add && !a->fetch);
-}
-
 // Disassembles one encoding per line with llvm-mc; returns one text per line.
 std::vector<std::string> llvm_disassemble(const std::vector<Encoding>& encs, bool alu32) {
   auto dir = test::temp_dir();
@@ -129,7 +123,7 @@ TEST(IsaLlvm, EveryAcceptedEncodingPrintsAsLlvmMc) {
       ++skipped;
       continue;
     }
-    (needs_alu32_syntax(*insn) ? alu32 : plain).push_back(e);
+    (test::needs_alu32_syntax(*insn) ? alu32 : plain).push_back(e);
   }
   ASSERT_GT(plain.size(), 10000u);
   ASSERT_GT(alu32.size(), 100u);

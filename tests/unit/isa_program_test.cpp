@@ -42,11 +42,6 @@ ObjdumpListing run_objdump(const std::filesystem::path& obj, bool alu32) {
   return listing;
 }
 
-bool needs_alu32_syntax(const Instruction& insn) {
-  const auto* a = std::get_if<Atomic>(&insn);
-  return a && a->size == MemSize::W && !(a->op == AtomicOp::Add && !a->fetch);
-}
-
 TEST(IsaCorpus, DecoderAgreesWithLlvmObjdumpOnEveryInstruction) {
   auto objects = test::corpus_objects();
   ASSERT_GE(objects.size(), 10u) << "corpus not built (BPFSIGN_BUILD_CORPUS)";
@@ -65,7 +60,7 @@ TEST(IsaCorpus, DecoderAgreesWithLlvmObjdumpOnEveryInstruction) {
       ASSERT_TRUE(plain.count(name)) << "llvm-objdump has no section " << name;
       EXPECT_EQ(l.instructions.size(), plain.at(name).size()) << name;
       for (const auto& p : l.instructions) {
-        const auto& reference = needs_alu32_syntax(p.insn) ? alu32 : plain;
+        const auto& reference = test::needs_alu32_syntax(p.insn) ? alu32 : plain;
         auto it = reference.at(name).find(p.pc);
         ASSERT_NE(it, reference.at(name).end()) << name << " pc " << p.pc;
         EXPECT_EQ(to_string(p.insn), it->second) << name << " pc " << p.pc;

@@ -57,4 +57,9 @@ std::vector<std::uint8_t> bytes_of(const std::vector<isa::RawInsn>& raws) {
   return bytes;
 }
 
+bool needs_alu32_syntax(const isa::Instruction& insn) {
+  const auto* a = std::get_if<isa::Atomic>(&insn);
+  return a && a->size == isa::MemSize::W && !(a->op == isa::AtomicOp::Add && !a->fetch);
+}
+
 }  // namespace bpfsign::test

@@ -26,4 +26,8 @@ std::filesystem::path temp_dir();
 
 std::vector<std::uint8_t> bytes_of(const std::vector<isa::RawInsn>& raws);
 
+// 32-bit atomics other than plain add exist only in LLVM's alu32 syntax
+// (llvm-objdump/llvm-mc --mattr=+alu32); docs/isa.md.
+bool needs_alu32_syntax(const isa::Instruction& insn);
+
 }  // namespace bpfsign::test

@@ -39,6 +39,16 @@ std::vector<std::uint8_t> return_zero() {
   return isa::encode_program({isa::Alu{isa::AluOp::Mov, true, isa::Reg{0}, isa::Imm{0}}, isa::Exit{}});
 }
 
+// What a loader is: a sleepable BPF_PROG_TYPE_SYSCALL program.
+ProgLoadRequest loader_request(std::span<const std::uint8_t> insns) {
+  ProgLoadRequest req;
+  req.prog_type = kProgTypeSyscall;
+  req.prog_flags = kProgFlagSleepable;
+  req.insns = insns;
+  req.name = "bpfsign_probe";
+  return req;
+}
+
 ProbeItem probe_syscall() {
   MapCreateAttr attr;
   attr.map_type = kMapTypeArray;
@@ -61,12 +71,7 @@ ProbeItem probe_btf() {
 // A loader is a sleepable BPF_PROG_TYPE_SYSCALL program run with BPF_PROG_RUN.
 ProbeItem probe_loader_program() {
   const auto insns = return_zero();
-  ProgLoadRequest req;
-  req.prog_type = kProgTypeSyscall;
-  req.prog_flags = kProgFlagSleepable;
-  req.insns = insns;
-  req.name = "bpfsign_probe";
-  auto fd = prog_load(req);
+  auto fd = prog_load(loader_request(insns));
   if (auto* e = std::get_if<KernelError>(&fd)) {
     return {"loader_program", "sleepable syscall programs (loaders)", Support::No, describe(*e)};
   }
@@ -148,11 +153,7 @@ ProbeItem probe_signature(bool& checks) {
   checks = false;
   const auto insns = return_zero();
   const std::array<std::uint8_t, 8> not_pkcs7{0x30, 0x03, 0x02, 0x01, 0x00, 0xde, 0xad, 0x00};
-  ProgLoadRequest req;
-  req.prog_type = kProgTypeSyscall;
-  req.prog_flags = kProgFlagSleepable;
-  req.insns = insns;
-  req.name = "bpfsign_probe";
+  ProgLoadRequest req = loader_request(insns);
   req.signature = not_pkcs7;
   req.keyring_id = 0;
   auto fd = prog_load(req);
