@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
 
   Action action;
   register_disasm(app, action);
+  register_object(app, action);
   register_probe(app, action);
   register_version(app, action);
 

@@ -1,0 +1,51 @@
+#include "bpfsign/object/object_model.hpp"
+
+namespace bpfsign::object {
+
+const char* map_origin_name(MapOrigin origin) {
+  switch (origin) {
+    case MapOrigin::BtfDefined: return "btf";
+    case MapOrigin::Legacy: return "legacy";
+    case MapOrigin::Data: return "data";
+    case MapOrigin::Rodata: return "rodata";
+    case MapOrigin::Bss: return "bss";
+    case MapOrigin::Kconfig: return "kconfig";
+  }
+  return "unknown";
+}
+
+const char* extern_kind_name(ExternKind kind) {
+  switch (kind) {
+    case ExternKind::Kconfig: return "kconfig";
+    case ExternKind::Ksym: return "ksym";
+    case ExternKind::Kfunc: return "kfunc";
+  }
+  return "unknown";
+}
+
+const char* kconfig_type_name(KconfigType type) {
+  switch (type) {
+    case KconfigType::None: return "none";
+    case KconfigType::Bool: return "bool";
+    case KconfigType::Char: return "char";
+    case KconfigType::Int: return "int";
+    case KconfigType::Tristate: return "tristate";
+    case KconfigType::CharArray: return "char_array";
+  }
+  return "unknown";
+}
+
+const char* reloc_kind_name(RelocKind kind) {
+  switch (kind) {
+    case RelocKind::MapFd: return "map_fd";
+    case RelocKind::MapValue: return "map_value";
+    case RelocKind::SubprogCall: return "subprog_call";
+    case RelocKind::SubprogAddr: return "subprog_addr";
+    case RelocKind::KfuncCall: return "kfunc_call";
+    case RelocKind::KsymAddr: return "ksym_addr";
+    case RelocKind::KconfigValue: return "kconfig_value";
+  }
+  return "unknown";
+}
+
+}  // namespace bpfsign::object
