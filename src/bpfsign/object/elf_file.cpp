@@ -3,6 +3,7 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -44,6 +45,33 @@ Result<ElfSymbol> read_symbol(Elf* elf, const ElfSection& symtab, std::size_t i)
   s.bind = GELF_ST_BIND(sym.st_info);
   s.visibility = GELF_ST_VISIBILITY(sym.st_other);
   return s;
+}
+
+// Section contents must not overlap each other, the ELF header or the
+// section header table, and must sit at their declared alignment: a file
+// where two sections share bytes can mean different things to different
+// readers, which a signing tool must not accept.
+Status check_layout(const std::vector<ElfSection>& sections, std::uint64_t shoff, std::uint64_t shtable_size) {
+  struct Range {
+    std::uint64_t begin, end;
+    std::string what;
+  };
+  std::vector<Range> ranges{{0, sizeof(Elf64_Ehdr), "the ELF header"}, {shoff, shoff + shtable_size, "the section header table"}};
+  for (const auto& s : sections) {
+    if (s.type == SHT_NOBITS || s.type == SHT_NULL || s.size == 0) continue;
+    if (s.addralign > 1 && ((s.addralign & (s.addralign - 1)) != 0 || s.offset % s.addralign != 0)) {
+      return bad_input("section {} ({}): offset {} is not aligned to its alignment {}", s.index, s.name, s.offset, s.addralign);
+    }
+    ranges.push_back({s.offset, s.offset + s.size, fmt::format("section {} ({})", s.index, s.name)});
+  }
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  for (std::size_t i = 1; i < ranges.size(); ++i) {
+    if (ranges[i].begin < ranges[i - 1].end && ranges[i].begin != ranges[i].end) {
+      return bad_input("{} at offset {} overlaps {} (bytes {}..{})", ranges[i].what, ranges[i].begin, ranges[i - 1].what,
+                       ranges[i - 1].begin, ranges[i - 1].end);
+    }
+  }
+  return Ok{};
 }
 
 }  // namespace
@@ -128,6 +156,7 @@ Result<ElfFile> ElfFile::parse(std::vector<std::uint8_t> bytes, std::string disp
     }
     file.sections_.push_back(std::move(s));
   }
+  if (auto layout = check_layout(file.sections_, ehdr.e_shoff, *table); !layout) return fail(layout.error());
   for (const auto& s : file.sections_) {
     if (s.type == SHT_SYMTAB) symtab = &s;
   }
