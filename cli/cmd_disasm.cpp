@@ -56,7 +56,7 @@ int run_disasm(const DisasmOptions& opt) {
       jsections.push_back({{"name", l.section->name}, {"index", l.section->index}, {"instructions", std::move(jinsns)}});
     }
   }
-  if (opt.json) fmt::print("{}\n", nlohmann::json{{"object", opt.object}, {"sections", std::move(jsections)}}.dump(2));
+  if (opt.json) fmt::print("{}\n", nlohmann::json{{"object", opt.object}, {"sections", std::move(jsections)}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   return kExitOk;
 }
 

@@ -21,7 +21,7 @@ int run_probe(bool json) {
                      {"checks_signatures", p.checks_signatures},
                      {"features", std::move(items)},
                      {"summary", p.summary}};
-    fmt::print("{}\n", j.dump(2));
+    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     return kExitOk;
   }
   fmt::print("kernel {} (release string for the record; every answer below was probed)\n", p.release);

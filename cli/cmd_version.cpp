@@ -16,7 +16,7 @@ void register_version(CLI::App& app, Action& action) {
     action = [json] {
       if (*json) {
         nlohmann::json j{{"version", kVersion}};
-        fmt::print("{}\n", j.dump(2));
+        fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
       } else {
         fmt::print("bpfsign {}\n", kVersion);
       }

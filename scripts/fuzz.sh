@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # fuzz.sh BUILD_DIR SECONDS: runs each libFuzzer target for SECONDS over a seed
 # corpus built from the BPF test objects (whole objects for the ELF reader,
-# their code sections for the instruction decoder). Fails on any crash.
+# their code sections for the instruction decoder, their .BTF and .BTF.ext
+# for the BTF parser). Fails on any crash.
 set -euo pipefail
 build=$1 seconds=$2
+repo_root=$(cd "$(dirname "$0")/.." && pwd)
 corpus_objs="$build/testdata/bpf"
 work="$build/fuzz-work"
-mkdir -p "$work/seeds-elf" "$work/seeds-isa" "$work/crashes"
+mkdir -p "$work/seeds-elf" "$work/seeds-isa" "$work/seeds-btf" "$work/crashes"
 
 for o in "$corpus_objs"/*.bpf.o; do
   cp "$o" "$work/seeds-elf/"
@@ -16,15 +18,26 @@ for o in "$corpus_objs"/*.bpf.o; do
     objcopy_out="$work/seeds-isa/$safe"
     llvm-objcopy-19 --dump-section "$name=$objcopy_out" "$o" /dev/null 2>/dev/null || true
   done < <(llvm-readelf-19 -S -W "$o" | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\) *PROGBITS .* AX .*/\1/p')
+  # fuzz_btf input: u32 length of .BTF, .BTF, .BTF.ext
+  llvm-objcopy-19 --dump-section ".BTF=$work/btf.tmp" --dump-section ".BTF.ext=$work/ext.tmp" "$o" /dev/null
+  python3 -c 'import struct,sys; b=open(sys.argv[1],"rb").read(); e=open(sys.argv[2],"rb").read(); open(sys.argv[3],"wb").write(struct.pack("<I",len(b))+b+e)' \
+    "$work/btf.tmp" "$work/ext.tmp" "$work/seeds-btf/$(basename "$o")"
 done
 
 run() {
   local target=$1 seeds=$2
   echo "fuzz: $target for ${seconds}s over $(ls "$seeds" | wc -l) seeds"
   mkdir -p "$work/$target"
+  # Inputs that once crashed a target are replayed first, every run.
+  local regressions="$repo_root/fuzz/regressions/$target"
+  if [ -d "$regressions" ]; then
+    "$build/fuzz/$target" -runs=0 "$regressions"/* >"$work/$target.replay.log" 2>&1 || { tail -40 "$work/$target.replay.log"; exit 1; }
+  fi
   "$build/fuzz/$target" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$work/crashes/$target-" \
     "$work/$target" "$seeds" 2>"$work/$target.log" || { tail -40 "$work/$target.log"; exit 1; }
   grep -E 'stat::number_of_executed_units|Done' "$work/$target.log" | tail -2
 }
 run fuzz_elf_file "$work/seeds-elf"
+run fuzz_object_reader "$work/seeds-elf"
+run fuzz_btf "$work/seeds-btf"
 run fuzz_isa_decode "$work/seeds-isa"

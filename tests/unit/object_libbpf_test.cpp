@@ -94,15 +94,15 @@ void compare(const ObjectModel& m, const Oracle& o) {
     const Program& p = m.programs[i];
     const json& lp = progs[i];
     SCOPED_TRACE("program " + p.name);
-    EXPECT_EQ(p.name, lp["name"]);
-    EXPECT_EQ(p.section, lp["section"]);
-    EXPECT_EQ(p.kind.prog_type, lp["type"]);
-    EXPECT_EQ(p.kind.expected_attach_type, lp["expected_attach_type"]);
-    EXPECT_EQ(p.kind.prog_flags, lp["prog_flags"]);
-    EXPECT_EQ(p.insns.size(), lp["insn_cnt"]);
-    EXPECT_EQ(p.func_info.size(), lp["func_info_cnt"]);
-    EXPECT_EQ(p.line_info.size(), lp["line_info_cnt"]);
-    const auto theirs = insns_from_hex(lp["insns"]);
+    EXPECT_EQ(p.name, lp["name"].get<std::string>());
+    EXPECT_EQ(p.section, lp["section"].get<std::string>());
+    EXPECT_EQ(p.kind.prog_type, lp["type"].get<std::uint64_t>());
+    EXPECT_EQ(p.kind.expected_attach_type, lp["expected_attach_type"].get<std::uint64_t>());
+    EXPECT_EQ(p.kind.prog_flags, lp["prog_flags"].get<std::uint64_t>());
+    EXPECT_EQ(p.insns.size(), lp["insn_cnt"].get<std::uint64_t>());
+    EXPECT_EQ(p.func_info.size(), lp["func_info_cnt"].get<std::uint64_t>());
+    EXPECT_EQ(p.line_info.size(), lp["line_info_cnt"].get<std::uint64_t>());
+    const auto theirs = insns_from_hex(lp["insns"].get<std::string>());
     ASSERT_EQ(theirs.size(), p.insns.size());
     const auto mask = load_time_fields(m, p);
     int mismatches = 0;
@@ -127,15 +127,15 @@ void compare(const ObjectModel& m, const Oracle& o) {
     const Map& map = m.maps[i];
     const json& lm = maps[i];
     SCOPED_TRACE("map " + map.name);
-    EXPECT_EQ(map.kernel_name, lm["name"]);
-    EXPECT_EQ(map.def.type, lm["type"]);
-    EXPECT_EQ(map.def.key_size, lm["key_size"]);
-    EXPECT_EQ(map.def.value_size, lm["value_size"]);
-    EXPECT_EQ(as_libbpf_sizes(map.def), lm["max_entries"]);
-    EXPECT_EQ(map.def.flags, lm["flags"]);
+    EXPECT_EQ(map.kernel_name, lm["name"].get<std::string>());
+    EXPECT_EQ(map.def.type, lm["type"].get<std::uint64_t>());
+    EXPECT_EQ(map.def.key_size, lm["key_size"].get<std::uint64_t>());
+    EXPECT_EQ(map.def.value_size, lm["value_size"].get<std::uint64_t>());
+    EXPECT_EQ(as_libbpf_sizes(map.def), lm["max_entries"].get<std::uint64_t>());
+    EXPECT_EQ(map.def.flags, lm["flags"].get<std::uint64_t>());
   }
   ASSERT_TRUE(m.btf.has_value());
-  EXPECT_EQ(m.btf->type_count(), o.doc["btf_types"]);
+  EXPECT_EQ(m.btf->type_count(), o.doc["btf_types"].get<std::uint64_t>());
   // The fixed-up BTF is byte for byte what libbpf would load.
   EXPECT_EQ(m.btf->serialize(), o.btf);
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "bpfsign/common/stable_sort.hpp"
 #include "bpfsign/object/reader_context.hpp"
 
 namespace bpfsign::object::detail {
@@ -23,7 +24,7 @@ const ElfSymbol* find_global_object(const ElfFile& elf, std::string_view name) {
 
 void sort_vars_by_offset(btf::Btf& b, std::uint32_t sec) {
   auto vars = b.datasec_vars(sec);
-  std::stable_sort(vars.begin(), vars.end(), [](const auto& x, const auto& y) { return x.offset < y.offset; });
+  stable_sort_vector(vars, [](const auto& x, const auto& y) { return x.offset < y.offset; });
   for (std::uint32_t i = 0; i < vars.size(); ++i) {
     b.set_word(sec, 3 + 3 * i, vars[i].type);
     b.set_word(sec, 4 + 3 * i, vars[i].offset);

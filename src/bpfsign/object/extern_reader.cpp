@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "bpfsign/common/stable_sort.hpp"
 #include "bpfsign/object/reader_context.hpp"
 
 namespace bpfsign::object::detail {
@@ -178,7 +179,7 @@ Status collect_externs(ReaderContext& ctx) {
     }
     found.emplace_back(std::move(e), index);
   }
-  std::stable_sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return extern_order(x.first, y.first); });
+  stable_sort_vector(found, [](const auto& x, const auto& y) { return extern_order(x.first, y.first); });
   std::vector<Extern>& externs = ctx.model.externs;
   for (auto& [e, index] : found) {
     externs.push_back(std::move(e));

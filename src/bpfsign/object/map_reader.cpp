@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/common/stable_sort.hpp"
 #include "bpfsign/object/reader_context.hpp"
 
 namespace bpfsign::object::detail {
@@ -306,7 +307,7 @@ Status collect_map_slots(ReaderContext& ctx) {
     }
   }
   for (Map& m : ctx.model.maps) {
-    std::stable_sort(m.slots.begin(), m.slots.end(), [](const InitialSlot& a, const InitialSlot& b) { return a.index < b.index; });
+    stable_sort_vector(m.slots, [](const InitialSlot& a, const InitialSlot& b) { return a.index < b.index; });
   }
   return Ok{};
 }
