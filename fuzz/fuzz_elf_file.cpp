@@ -10,7 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto file = bpfsign::object::ElfFile::parse(std::vector<std::uint8_t>(data, data + size), "fuzz.o");
   if (!file) return 0;
-  const auto all = file->bytes();
+  const auto all = file->storage();
   for (const auto& s : file->sections()) {
     if (s.data.empty()) continue;
     if (s.data.data() < all.data() || s.data.data() + s.data.size() > all.data() + all.size()) std::abort();

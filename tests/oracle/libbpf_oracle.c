@@ -10,113 +10,14 @@
  *
  * usage: libbpf_oracle OBJECT BTF_OUT
  */
-#define _GNU_SOURCE
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/bpf.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#define MAX_RECORDS 4096
-
-struct prog_record {
-	char name[BPF_OBJ_NAME_LEN];
-	struct bpf_insn *insns;
-	__u32 insn_cnt, prog_type, expected_attach_type, prog_flags;
-	__u32 func_info_cnt, line_info_cnt, core_relo_cnt;
-};
-
-struct map_record {
-	char name[BPF_OBJ_NAME_LEN];
-	__u32 map_type, key_size, value_size, max_entries, map_flags;
-};
-
-static struct prog_record progs[MAX_RECORDS];
-static struct map_record maps[MAX_RECORDS];
-static int nprogs, nmaps;
-static void *btf_bytes;
-static __u32 btf_size;
-
-static int dummy_fd(void)
-{
-	return open("/dev/null", O_RDONLY | O_CLOEXEC);
-}
-
-static long fake_bpf(int cmd, union bpf_attr *attr)
-{
-	switch (cmd) {
-	case BPF_PROG_LOAD:
-		if (nprogs < MAX_RECORDS) {
-			struct prog_record *p = &progs[nprogs++];
-			memcpy(p->name, attr->prog_name, sizeof(p->name));
-			p->insn_cnt = attr->insn_cnt;
-			p->insns = malloc(attr->insn_cnt * sizeof(struct bpf_insn));
-			memcpy(p->insns, (void *)(unsigned long)attr->insns, attr->insn_cnt * sizeof(struct bpf_insn));
-			p->prog_type = attr->prog_type;
-			p->expected_attach_type = attr->expected_attach_type;
-			p->prog_flags = attr->prog_flags;
-			p->func_info_cnt = attr->func_info_cnt;
-			p->line_info_cnt = attr->line_info_cnt;
-			p->core_relo_cnt = attr->core_relo_cnt;
-		}
-		return dummy_fd();
-	case BPF_MAP_CREATE:
-		if (nmaps < MAX_RECORDS) {
-			struct map_record *m = &maps[nmaps++];
-			memcpy(m->name, attr->map_name, sizeof(m->name));
-			m->map_type = attr->map_type;
-			m->key_size = attr->key_size;
-			m->value_size = attr->value_size;
-			m->max_entries = attr->max_entries;
-			m->map_flags = attr->map_flags;
-		}
-		return dummy_fd();
-	case BPF_BTF_LOAD:
-		/* feature probes load tiny BTFs too; the object's is the largest */
-		if (attr->btf_size <= btf_size)
-			return dummy_fd();
-		free(btf_bytes);
-		btf_size = attr->btf_size;
-		btf_bytes = malloc(btf_size);
-		memcpy(btf_bytes, (void *)(unsigned long)attr->btf, btf_size);
-		return dummy_fd();
-	case BPF_OBJ_GET:
-		errno = ENOENT; /* nothing is pinned */
-		return -1;
-	case BPF_BTF_GET_NEXT_ID:
-	case BPF_PROG_GET_NEXT_ID:
-	case BPF_MAP_GET_NEXT_ID:
-		errno = ENOENT; /* no kernel modules with BTF */
-		return -1;
-	default:
-		return 0; /* updates, freezes, info queries, prog_bind_map: succeed */
-	}
-}
-
-/* libbpf reaches bpf(2) through syscall(3); this definition takes
- * precedence over libc's for the libbpf shared object. */
-long syscall(long number, ...)
-{
-	va_list ap;
-	long a[6];
-	int i;
-
-	va_start(ap, number);
-	for (i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
-	if (number == __NR_bpf)
-		return fake_bpf((int)a[0], (union bpf_attr *)a[1]);
-	long (*real)(long, ...) = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
-	return real(number, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
+#include "fake_bpf.h"
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list args)
 {
@@ -131,9 +32,9 @@ static const struct prog_record *find_prog(const char *name)
 	int i;
 
 	strncpy(want, name, sizeof(want) - 1);
-	for (i = 0; i < nprogs; i++)
-		if (strncmp(progs[i].name, want, sizeof(want)) == 0)
-			return &progs[i];
+	for (i = 0; i < fake_nprogs; i++)
+		if (strncmp(fake_progs[i].name, want, sizeof(want)) == 0)
+			return &fake_progs[i];
 	return NULL;
 }
 
@@ -189,9 +90,9 @@ int main(int argc, char **argv)
 		/* the last creation under this name: feature probes create maps too */
 		const struct map_record *m = NULL;
 
-		for (i = 0; i < nmaps; i++)
-			if (strncmp(maps[i].name, bpf_map__name(map), BPF_OBJ_NAME_LEN - 1) == 0)
-				m = &maps[i];
+		for (i = 0; i < fake_nmaps; i++)
+			if (strncmp(fake_maps[i].name, bpf_map__name(map), BPF_OBJ_NAME_LEN - 1) == 0)
+				m = &fake_maps[i];
 		if (!m) {
 			fprintf(stderr, "map %s was not created\n", bpf_map__name(map));
 			return 1;
@@ -203,11 +104,11 @@ int main(int argc, char **argv)
 		first = 0;
 	}
 	printf("],\n\"btf_types\": %u, \"btf_size\": %u}\n",
-	       bpf_object__btf(obj) ? btf__type_cnt(bpf_object__btf(obj)) - 1 : 0, btf_size);
-	if (btf_bytes) {
+	       bpf_object__btf(obj) ? btf__type_cnt(bpf_object__btf(obj)) - 1 : 0, fake_btf_size);
+	if (fake_btf_bytes) {
 		FILE *f = fopen(argv[2], "wb");
 
-		if (!f || fwrite(btf_bytes, 1, btf_size, f) != btf_size || fclose(f)) {
+		if (!f || fwrite(fake_btf_bytes, 1, fake_btf_size, f) != fake_btf_size || fclose(f)) {
 			fprintf(stderr, "cannot write %s\n", argv[2]);
 			return 1;
 		}

@@ -25,44 +25,40 @@ bool is_modifier(Kind k) {
          k == Kind::TypeTag;
 }
 
-// Every type id a type refers to, and whether the reference is "by value"
-// (a loop of by-value references has no finite layout; only a pointer may
-// close a loop).
+// The type ids a type refers to, enumerated without allocating: reference
+// n of type id. A reference "by value" is one whose layout the referring type
+// contains; a loop of by-value references has no finite layout, and only a
+// pointer may close a loop.
 struct Reference {
   std::uint32_t id;
   bool by_value;
 };
 
-std::vector<Reference> references_of(const Btf& btf, std::uint32_t id) {
-  std::vector<Reference> refs;
+std::uint32_t reference_count(const Btf& btf, std::uint32_t id) {
   switch (btf.kind(id)) {
-    case Kind::Ptr:
-      refs.push_back({btf.size_or_type(id), false});
-      break;
-    case Kind::Typedef: case Kind::Volatile: case Kind::Const: case Kind::Restrict:
+    case Kind::Ptr: case Kind::Typedef: case Kind::Volatile: case Kind::Const: case Kind::Restrict:
     case Kind::TypeTag: case Kind::Func: case Kind::Var: case Kind::DeclTag:
-      refs.push_back({btf.size_or_type(id), true});
-      break;
-    case Kind::Array: {
-      auto a = btf.array(id);
-      refs.push_back({a.type, true});
-      refs.push_back({a.index_type, true});
-      break;
-    }
-    case Kind::Struct: case Kind::Union:
-      for (const auto& m : btf.members(id)) refs.push_back({m.type, true});
-      break;
+      return 1;
+    case Kind::Array:
+      return 2;
+    case Kind::Struct: case Kind::Union: case Kind::Datasec:
+      return btf.vlen(id);
     case Kind::FuncProto:
-      refs.push_back({btf.size_or_type(id), true});
-      for (const auto& m : btf.members(id)) refs.push_back({m.type, true});
-      break;
-    case Kind::Datasec:
-      for (const auto& v : btf.datasec_vars(id)) refs.push_back({v.type, true});
-      break;
+      return 1 + btf.vlen(id);
     default:
-      break;
+      return 0;
   }
-  return refs;
+}
+
+Reference reference_at(const Btf& btf, std::uint32_t id, std::uint32_t n) {
+  switch (btf.kind(id)) {
+    case Kind::Ptr: return {btf.size_or_type(id), false};
+    case Kind::Array: return {btf.word(id, 3 + n), true};              // element, index
+    case Kind::Struct: case Kind::Union: return {btf.word(id, 4 + 3 * n), true};
+    case Kind::Datasec: return {btf.word(id, 3 + 3 * n), true};
+    case Kind::FuncProto: return {n == 0 ? btf.size_or_type(id) : btf.word(id, 4 + 2 * (n - 1)), true};
+    default: return {btf.size_or_type(id), true};
+  }
 }
 
 // Iterative depth-first search: input-controlled chains may be a million
@@ -73,22 +69,27 @@ Status check_no_value_loops(const Btf& btf) {
   std::vector<std::uint8_t> colour(n, kWhite);
   struct Frame {
     std::uint32_t id;
-    std::vector<Reference> refs;
-    std::size_t next;
+    std::uint32_t next;
+    std::uint32_t count;
   };
+  std::vector<Frame> stack;
   for (std::uint32_t root = 1; root < n; ++root) {
     if (colour[root] != kWhite) continue;
-    std::vector<Frame> stack;
-    stack.push_back({root, references_of(btf, root), 0});
+    const std::uint32_t count = reference_count(btf, root);
+    if (count == 0) {  // a leaf: INT, ENUM, FWD, FLOAT, empty STRUCT
+      colour[root] = kBlack;
+      continue;
+    }
+    stack.push_back({root, 0, count});
     colour[root] = kGrey;
     while (!stack.empty()) {
       Frame& top = stack.back();
-      if (top.next == top.refs.size()) {
+      if (top.next == top.count) {
         colour[top.id] = kBlack;
         stack.pop_back();
         continue;
       }
-      Reference r = top.refs[top.next++];
+      const Reference r = reference_at(btf, top.id, top.next++);
       if (!r.by_value || r.id == 0) continue;
       if (colour[r.id] == kGrey) {
         return bad_input("type [{}] ({}) is part of a reference loop that no pointer breaks", r.id,
@@ -96,7 +97,7 @@ Status check_no_value_loops(const Btf& btf) {
       }
       if (colour[r.id] == kWhite) {
         colour[r.id] = kGrey;
-        stack.push_back({r.id, references_of(btf, r.id), 0});
+        stack.push_back({r.id, 0, reference_count(btf, r.id)});
       }
     }
   }
@@ -156,13 +157,15 @@ Status check_type(const Btf& btf, std::uint32_t id, std::uint64_t byte_offset) {
       if (auto s = check_ref(a.type, "element type"); !s) return s;
       return check_ref(a.index_type, "index type");
     }
-    case Kind::Struct: case Kind::Union: case Kind::FuncProto:
-      for (const auto& m : btf.members(id)) {
-        if (auto s = check_ref(m.type, k == Kind::FuncProto ? "parameter" : "member"); !s) return s;
-        if (auto s = check_name(m.name_off, "member"); !s) return s;
+    case Kind::Struct: case Kind::Union: case Kind::FuncProto: {
+      const std::uint32_t stride = k == Kind::FuncProto ? 2 : 3;
+      for (std::uint32_t i = 0; i < vlen; ++i) {
+        if (auto s = check_ref(btf.word(id, 4 + stride * i), k == Kind::FuncProto ? "parameter" : "member"); !s) return s;
+        if (auto s = check_name(btf.word(id, 3 + stride * i), "member"); !s) return s;
       }
       if (k == Kind::FuncProto) return check_ref(btf.size_or_type(id), "return type");
       return Ok{};
+    }
     case Kind::Enum: case Kind::Enum64: {
       const std::uint32_t size = btf.size_or_type(id);
       if (size != 1 && size != 2 && size != 4 && size != 8) return fail(bad_input("enum size {} is not 1, 2, 4 or 8", size));
@@ -173,8 +176,8 @@ Status check_type(const Btf& btf, std::uint32_t id, std::uint64_t byte_offset) {
       return Ok{};
     }
     case Kind::Datasec:
-      for (const auto& v : btf.datasec_vars(id)) {
-        if (auto s = check_ref(v.type, "section variable"); !s) return s;
+      for (std::uint32_t i = 0; i < vlen; ++i) {
+        if (auto s = check_ref(btf.word(id, 3 + 3 * i), "section variable"); !s) return s;
       }
       return Ok{};
     case Kind::Fwd: case Kind::Float:
@@ -237,9 +240,11 @@ Result<Btf> Btf::parse(Bytes data) {
   }
 
   Btf btf;
-  btf.strings_.assign(strings->begin(), strings->end());
+  btf.strings_.resize(strings->size());
+  std::memcpy(btf.strings_.data(), strings->data(), strings->size());
   btf.types_.resize(hdr->type_len / 4);
   if (hdr->type_len != 0) std::memcpy(btf.types_.data(), types->data(), hdr->type_len);
+  btf.offsets_.reserve(btf.types_.size() / 3 + 1);
   btf.offsets_.push_back(0);
   const std::size_t total = btf.types_.size();
   for (std::size_t pos = 0; pos < total;) {
@@ -262,11 +267,6 @@ Result<Btf> Btf::parse(Bytes data) {
   }
   if (auto s = check_no_value_loops(btf); !s) return s.error();
   return btf;
-}
-
-Kind Btf::kind(std::uint32_t id) const {
-  if (id == 0) return Kind::Void;
-  return static_cast<Kind>((word(id, 1) >> 24) & 0x1f);
 }
 
 std::uint32_t Btf::word_count(std::uint32_t id) const { return 3 + extra_words(kind(id), vlen(id)); }

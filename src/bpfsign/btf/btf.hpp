@@ -9,6 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <new>
+#include <utility>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -45,7 +48,9 @@ class Btf {
   std::uint32_t type_count() const { return static_cast<std::uint32_t>(offsets_.size() - 1); }
   bool valid_id(std::uint32_t id) const { return id < offsets_.size(); }
 
-  Kind kind(std::uint32_t id) const;
+  Kind kind(std::uint32_t id) const {
+    return id == 0 ? Kind::Void : static_cast<Kind>((word(id, 1) >> 24) & 0x1f);
+  }
   std::uint32_t vlen(std::uint32_t id) const { return word(id, 1) & 0xffffu; }
   bool kflag(std::uint32_t id) const { return (word(id, 1) >> 31) != 0; }
   std::uint32_t name_off(std::uint32_t id) const { return word(id, 0); }
@@ -88,9 +93,26 @@ class Btf {
  private:
   std::uint32_t append_type(std::vector<std::uint32_t> words);
 
-  std::vector<std::uint32_t> types_;    // the type section, as words
+  // Reading input fills every word; zero-filling first would only cost time.
+  template <typename T>
+  struct UninitializedAllocator : std::allocator<T> {
+    template <typename U>
+    struct rebind {
+      using other = UninitializedAllocator<U>;
+    };
+    template <typename U>
+    void construct(U* p) noexcept {
+      ::new (static_cast<void*>(p)) U;
+    }
+    template <typename U, typename... Args>
+    void construct(U* p, Args&&... args) {
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+  };
+
+  std::vector<std::uint32_t, UninitializedAllocator<std::uint32_t>> types_;  // the type section, as words
   std::vector<std::uint32_t> offsets_;  // word offset of each type; [0] is void
-  std::vector<char> strings_;
+  std::vector<char, UninitializedAllocator<char>> strings_;
 };
 
 }  // namespace bpfsign::btf

@@ -1,5 +1,9 @@
 #include "bpfsign/btf/btf_ext.hpp"
 
+#include <cstring>
+
+#include "bpfsign/common/checked_math.hpp"
+
 namespace bpfsign::btf {
 
 namespace {
@@ -16,43 +20,38 @@ struct ExtHeader {
 };
 constexpr std::uint32_t kCoreHeaderSize = 32;  // adds core_relo_off, core_relo_len
 
+// Record parsers see exactly `min_size` bytes, already bounds-checked.
 template <typename Record>
-using RecordParser = Result<Record> (*)(ByteReader&, const Btf&);
+using RecordParser = Result<Record> (*)(const std::uint8_t*, const Btf&);
 
-Result<FuncInfo> read_func_info(ByteReader& r, const Btf& btf) {
-  auto off = r.read<std::uint32_t>("insn_off");
-  auto type = r.read<std::uint32_t>("type_id");
-  if (!off || !type) return bad_input("truncated func_info record");
-  if (!btf.valid_id(*type) || btf.kind(*type) != Kind::Func) {
-    return bad_input("func_info type [{}] is not a FUNC", *type);
-  }
-  return FuncInfo{*off, *type};
+std::uint32_t u32_at(const std::uint8_t* p, std::size_t word) {
+  std::uint32_t v;
+  std::memcpy(&v, p + word * 4, 4);
+  return v;
 }
 
-Result<LineInfo> read_line_info(ByteReader& r, const Btf& btf) {
-  LineInfo li;
-  auto a = r.read<std::uint32_t>("insn_off");
-  auto b = r.read<std::uint32_t>("file_name_off");
-  auto c = r.read<std::uint32_t>("line_off");
-  auto d = r.read<std::uint32_t>("line_col");
-  if (!a || !b || !c || !d) return bad_input("truncated line_info record");
-  li = {*a, *b, *c, *d};
+Result<FuncInfo> read_func_info(const std::uint8_t* p, const Btf& btf) {
+  const FuncInfo fi{u32_at(p, 0), u32_at(p, 1)};
+  if (!btf.valid_id(fi.type_id) || btf.kind(fi.type_id) != Kind::Func) {
+    return bad_input("func_info type [{}] is not a FUNC", fi.type_id);
+  }
+  return fi;
+}
+
+Result<LineInfo> read_line_info(const std::uint8_t* p, const Btf& btf) {
+  const LineInfo li{u32_at(p, 0), u32_at(p, 1), u32_at(p, 2), u32_at(p, 3)};
   if (!btf.valid_string(li.file_name_off) || !btf.valid_string(li.line_off)) {
     return bad_input("line_info string offset {} or {} is outside the BTF string section", li.file_name_off, li.line_off);
   }
   return li;
 }
 
-Result<CoreRelo> read_core_relo(ByteReader& r, const Btf& btf) {
-  auto a = r.read<std::uint32_t>("insn_off");
-  auto b = r.read<std::uint32_t>("type_id");
-  auto c = r.read<std::uint32_t>("access_str_off");
-  auto d = r.read<std::uint32_t>("kind");
-  if (!a || !b || !c || !d) return bad_input("truncated CO-RE relocation record");
-  if (!btf.valid_id(*b)) return bad_input("CO-RE relocation type [{}] does not exist", *b);
-  if (!btf.valid_string(*c)) return bad_input("CO-RE relocation access string offset {} is outside the BTF string section", *c);
-  if (*d > kMaxCoreReloKind) return bad_input("CO-RE relocation kind {} is unknown", *d);
-  return CoreRelo{*a, *b, *c, static_cast<CoreReloKind>(*d)};
+Result<CoreRelo> read_core_relo(const std::uint8_t* p, const Btf& btf) {
+  const std::uint32_t insn_off = u32_at(p, 0), type_id = u32_at(p, 1), access = u32_at(p, 2), kind = u32_at(p, 3);
+  if (!btf.valid_id(type_id)) return bad_input("CO-RE relocation type [{}] does not exist", type_id);
+  if (!btf.valid_string(access)) return bad_input("CO-RE relocation access string offset {} is outside the BTF string section", access);
+  if (kind > kMaxCoreReloKind) return bad_input("CO-RE relocation kind {} is unknown", kind);
+  return CoreRelo{insn_off, type_id, access, static_cast<CoreReloKind>(kind)};
 }
 
 // One info block: a record size, then sections of {name, count, records}.
@@ -85,9 +84,8 @@ Result<std::vector<ExtSection<Record>>> parse_block(Bytes block, const Btf& btf,
     }
     sec.records.reserve(*count);
     for (std::uint32_t i = 0; i < *count; ++i) {
-      auto raw = r.take(*rec_size, "record");
-      ByteReader rr(*raw);
-      auto rec = parse_record(rr, btf);
+      auto raw = r.take(*rec_size, "record");  // within bounds: checked above
+      auto rec = parse_record(raw->data(), btf);
       if (!rec) return rec.error().with_context(fmt::format("{}: section '{}' record {}", what, sec.section, i));
       // Fields the kernel does not know must be zero, as it requires of
       // user-supplied records larger than its own.

@@ -279,4 +279,14 @@ Result<std::vector<PlacedInstruction>> decode_program(Bytes bytes) {
   return out;
 }
 
+Status validate_program(std::span<const RawInsn> insns) {
+  for (std::size_t pc = 0; pc < insns.size();) {
+    const RawInsn* second = pc + 1 < insns.size() ? &insns[pc + 1] : nullptr;
+    auto insn = decode_one(insns[pc], second);
+    if (!insn) return insn.error().with_context(fmt::format("instruction {} (byte offset {})", pc, pc * kInsnSize));
+    pc += slot_count(*insn);
+  }
+  return Ok{};
+}
+
 }  // namespace bpfsign::isa

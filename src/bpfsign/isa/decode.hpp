@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "bpfsign/common/byte_reader.hpp"
@@ -21,5 +22,8 @@ Result<Instruction> decode_one(const RawInsn& first, const RawInsn* second);
 
 // Decodes a whole instruction stream (e.g. an ELF program section).
 Result<std::vector<PlacedInstruction>> decode_program(Bytes bytes);
+
+// The checks of decode_program without building the typed instructions.
+Status validate_program(std::span<const RawInsn> insns);
 
 }  // namespace bpfsign::isa

@@ -9,6 +9,12 @@
 
 #include "bpfsign/common/checked_math.hpp"
 #include "bpfsign/common/file_io.hpp"
+#include "bpfsign/common/unique_fd.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cerrno>
 
 namespace bpfsign::object {
 
@@ -23,29 +29,35 @@ using ElfHandle = std::unique_ptr<Elf, ElfCloser>;
 
 Error elf_failure(const char* what) { return bad_input("{}: {}", what, elf_errmsg(-1)); }
 
-Result<ElfSymbol> read_symbol(Elf* elf, const ElfSection& symtab, std::size_t i) {
-  GElf_Sym sym;
-  Elf_Scn* scn = elf_getscn(elf, symtab.index);
-  Elf_Data* data = scn ? elf_getdata(scn, nullptr) : nullptr;
-  if (data == nullptr || gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) {
-    return bad_input("section {} ({}): symbol {} unreadable: {}", symtab.index, symtab.name, i, elf_errmsg(-1));
+Result<ElfSymbol> make_symbol(const ElfSection& symtab, const ElfSection& strtab, const Elf64_Sym& sym, std::size_t i) {
+  // Names come from the string table as loaded; each must end inside it.
+  if (sym.st_name >= strtab.data.size()) {
+    return bad_input("section {} ({}): symbol {} has name offset {} outside the string table ({} bytes)", symtab.index,
+                     symtab.name, i, sym.st_name, strtab.data.size());
+  }
+  const char* begin = reinterpret_cast<const char*>(strtab.data.data()) + sym.st_name;
+  const char* end = static_cast<const char*>(std::memchr(begin, 0, strtab.data.size() - sym.st_name));
+  if (end == nullptr) {
+    return bad_input("section {} ({}): symbol {} name at offset {} is not NUL-terminated", symtab.index, symtab.name, i,
+                     sym.st_name);
   }
   ElfSymbol s;
   s.index = i;
-  const char* name = elf_strptr(elf, symtab.link, sym.st_name);
-  if (name == nullptr) {
-    return bad_input("section {} ({}): symbol {} has name offset {} outside the string table", symtab.index,
-                     symtab.name, i, sym.st_name);
-  }
-  s.name = name;
+  s.name.assign(begin, end);
   s.section = sym.st_shndx;
   s.value = sym.st_value;
   s.size = sym.st_size;
-  s.type = GELF_ST_TYPE(sym.st_info);
-  s.bind = GELF_ST_BIND(sym.st_info);
-  s.visibility = GELF_ST_VISIBILITY(sym.st_other);
+  s.type = static_cast<std::uint8_t>(ELF64_ST_TYPE(sym.st_info));
+  s.bind = static_cast<std::uint8_t>(ELF64_ST_BIND(sym.st_info));
+  s.visibility = static_cast<std::uint8_t>(ELF64_ST_VISIBILITY(sym.st_other));
   return s;
 }
+
+}  // namespace
+
+bool ElfSection::is_program() const { return type == SHT_PROGBITS && (flags & SHF_EXECINSTR) != 0; }
+
+namespace {
 
 // Section contents must not overlap each other, the ELF header or the
 // section header table, and must sit at their declared alignment: a file
@@ -74,29 +86,29 @@ Status check_layout(const std::vector<ElfSection>& sections, std::uint64_t shoff
   return Ok{};
 }
 
+// Debug information is large (most of a `clang -g` object) and never needed
+// to load a program; it is not read at all.
+bool is_debug_section(std::string_view name) {
+  return name.starts_with(".debug") || name.starts_with(".rel.debug") || name.starts_with(".rela.debug");
+}
+
 }  // namespace
 
-bool ElfSection::is_program() const { return type == SHT_PROGBITS && (flags & SHF_EXECINSTR) != 0; }
-
-Result<ElfFile> ElfFile::parse(std::vector<std::uint8_t> bytes, std::string display_name) {
+Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& read_at, std::string display_name) {
   ElfFile file;
   file.name_ = std::move(display_name);
-  file.bytes_ = std::move(bytes);
+  file.file_size_ = file_size;
   auto fail = [&](const Error& e) -> Result<ElfFile> { return e.with_context(file.name_); };
 
-  if (elf_version(EV_CURRENT) == EV_NONE) return fail(elf_failure("libelf initialisation"));
-  // elf_memory takes a non-const pointer but, opened read-only, does not write.
-  ElfHandle elf(elf_memory(reinterpret_cast<char*>(file.bytes_.data()), file.bytes_.size()));
-  if (!elf || elf_kind(elf.get()) != ELF_K_ELF) return fail(bad_input("not an ELF file"));
-
-  const char* ident = elf_getident(elf.get(), nullptr);
+  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF) return fail(bad_input("not an ELF file"));
+  const char* ident = elf_getident(elf, nullptr);
   if (ident == nullptr) return fail(elf_failure("ELF identification"));
   if (ident[EI_CLASS] != ELFCLASS64) return fail(bad_input("ELF class {}: BPF objects are 64-bit (ELFCLASS64)", int{ident[EI_CLASS]}));
   if (ident[EI_DATA] != ELFDATA2LSB) {
     return fail(bad_input("ELF data encoding {}: only little-endian BPF objects are supported", int{ident[EI_DATA]}));
   }
   GElf_Ehdr ehdr;
-  if (gelf_getehdr(elf.get(), &ehdr) == nullptr) return fail(elf_failure("ELF header"));
+  if (gelf_getehdr(elf, &ehdr) == nullptr) return fail(elf_failure("ELF header"));
   if (ehdr.e_machine != kMachineBpf) {
     return fail(bad_input("ELF machine {}: expected {} (EM_BPF)", ehdr.e_machine, kMachineBpf));
   }
@@ -111,32 +123,33 @@ Result<ElfFile> ElfFile::parse(std::vector<std::uint8_t> bytes, std::string disp
     return fail(bad_input("ELF header: section header size {} (expected {})", ehdr.e_shentsize, sizeof(Elf64_Shdr)));
   }
   if (ehdr.e_shoff != 0 && shnum == 0) {
-    auto first = subspan_checked(file.bytes_, ehdr.e_shoff, sizeof(Elf64_Shdr), "ELF header: section header 0");
-    if (!first) return fail(first.error());
+    if (!range_fits(ehdr.e_shoff, sizeof(Elf64_Shdr), file_size)) {
+      return fail(bad_input("ELF header: section header 0 at offset {} is past the end of the {}-byte file", ehdr.e_shoff, file_size));
+    }
     Elf64_Shdr sh0;
-    std::memcpy(&sh0, first->data(), sizeof sh0);
+    if (auto r = read_at(ehdr.e_shoff, sizeof sh0, reinterpret_cast<std::uint8_t*>(&sh0)); !r) return fail(r.error());
     shnum = sh0.sh_size;
   }
   auto table = checked_mul(shnum, sizeof(Elf64_Shdr));
-  if (!table || !range_fits(ehdr.e_shoff, *table, file.bytes_.size())) {
+  if (!table || !range_fits(ehdr.e_shoff, *table, file_size)) {
     return fail(bad_input("ELF header: {} section headers at offset {} extend past the end of the {}-byte file",
-                          shnum, ehdr.e_shoff, file.bytes_.size()));
+                          shnum, ehdr.e_shoff, file_size));
   }
   std::size_t libelf_shnum = 0;
-  if (elf_getshdrnum(elf.get(), &libelf_shnum) != 0 || libelf_shnum != shnum) {
+  if (elf_getshdrnum(elf, &libelf_shnum) != 0 || libelf_shnum != shnum) {
     return fail(bad_input("ELF header: section count {} could not be read consistently", shnum));
   }
 
   std::size_t shstrndx = 0;
-  if (elf_getshdrstrndx(elf.get(), &shstrndx) != 0) return fail(elf_failure("section name table index"));
+  if (elf_getshdrstrndx(elf, &shstrndx) != 0) return fail(elf_failure("section name table index"));
 
-  const ElfSection* symtab = nullptr;
-  for (Elf_Scn* scn = elf_nextscn(elf.get(), nullptr); scn != nullptr; scn = elf_nextscn(elf.get(), scn)) {
+  std::uint64_t to_load = 0;
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
     GElf_Shdr sh;
     ElfSection s;
     s.index = elf_ndxscn(scn);
     if (gelf_getshdr(scn, &sh) == nullptr) return fail(elf_failure(fmt::format("section {} header", s.index).c_str()));
-    const char* name = elf_strptr(elf.get(), shstrndx, sh.sh_name);
+    const char* name = elf_strptr(elf, shstrndx, sh.sh_name);
     if (name == nullptr) {
       return fail(bad_input("section {}: name offset {} is outside the section name table", s.index, sh.sh_name));
     }
@@ -150,13 +163,35 @@ Result<ElfFile> ElfFile::parse(std::vector<std::uint8_t> bytes, std::string disp
     s.addralign = sh.sh_addralign;
     s.entsize = sh.sh_entsize;
     if (s.type != SHT_NOBITS && s.type != SHT_NULL) {
-      auto data = subspan_checked(file.bytes_, s.offset, s.size, "section data");
-      if (!data) return fail(data.error().with_context(fmt::format("section {} ({})", s.index, s.name)));
-      s.data = *data;
+      if (!range_fits(s.offset, s.size, file_size)) {
+        return fail(bad_input("section {} ({}): section data range [{}, +{}) exceeds the {} bytes available", s.index,
+                              s.name, s.offset, s.size, file_size));
+      }
+      s.loaded = !is_debug_section(s.name);
+      if (s.loaded) to_load += s.size;  // bounded by the file size: no overflow
     }
     file.sections_.push_back(std::move(s));
   }
   if (auto layout = check_layout(file.sections_, ehdr.e_shoff, *table); !layout) return fail(layout.error());
+
+  // One buffer for every loaded section; spans into it stay valid because
+  // it is never resized afterwards (and a move keeps it in place).
+  file.storage_size_ = static_cast<std::size_t>(to_load);
+  file.storage_.reset(new std::uint8_t[file.storage_size_]);  // not zero-filled: every byte is read below
+  std::size_t at = 0;
+  for (auto& s : file.sections_) {
+    if (!s.loaded) continue;
+    const auto n = static_cast<std::size_t>(s.size);
+    if (n != 0) {
+      if (auto r = read_at(s.offset, n, file.storage_.get() + at); !r) {
+        return fail(r.error().with_context(fmt::format("section {} ({})", s.index, s.name)));
+      }
+    }
+    s.data = Bytes(file.storage_.get() + at, n);
+    at += n;
+  }
+
+  const ElfSection* symtab = nullptr;
   for (const auto& s : file.sections_) {
     if (s.type == SHT_SYMTAB) symtab = &s;
   }
@@ -165,21 +200,66 @@ Result<ElfFile> ElfFile::parse(std::vector<std::uint8_t> bytes, std::string disp
       return fail(bad_input("section {} ({}): symbol table size {} is not a multiple of {}", symtab->index,
                             symtab->name, symtab->size, sizeof(Elf64_Sym)));
     }
+    if (!file.section_by_index(symtab->link)) {
+      return fail(bad_input("section {} ({}): string table {} does not exist", symtab->index, symtab->name, symtab->link));
+    }
+    const ElfSection& strtab = *file.section_by_index(symtab->link);
     const std::size_t count = static_cast<std::size_t>(symtab->size / sizeof(Elf64_Sym));
     file.symbols_.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
-      auto sym = read_symbol(elf.get(), *symtab, i);
-      if (!sym) return fail(sym.error());
-      file.symbols_.push_back(std::move(sym).value());
+      Elf64_Sym sym;
+      std::memcpy(&sym, symtab->data.data() + i * sizeof sym, sizeof sym);
+      auto s = make_symbol(*symtab, strtab, sym, i);
+      if (!s) return fail(s.error());
+      file.symbols_.push_back(std::move(s).value());
     }
   }
   return file;
 }
 
+Result<ElfFile> ElfFile::parse(std::vector<std::uint8_t> bytes, std::string display_name) {
+  if (elf_version(EV_CURRENT) == EV_NONE) return elf_failure("libelf initialisation").with_context(display_name);
+  // elf_memory takes a non-const pointer but, opened read-only, does not write.
+  ElfHandle elf(elf_memory(reinterpret_cast<char*>(bytes.data()), bytes.size()));
+  const ReadAt read_at = [&bytes](std::uint64_t offset, std::size_t length, std::uint8_t* out) -> Status {
+    if (!range_fits(offset, length, bytes.size())) return bad_input("read of {} bytes at offset {} is past the end", length, offset);
+    std::memcpy(out, bytes.data() + offset, length);
+    return Ok{};
+  };
+  return load(elf.get(), bytes.size(), read_at, std::move(display_name));
+}
+
 Result<ElfFile> ElfFile::open(const std::filesystem::path& path) {
-  auto bytes = read_file(path);
-  if (!bytes) return bytes.error();
-  return parse(std::move(bytes).value(), path.string());
+  // Read through the descriptor, section by section, so that the debug
+  // information that makes up most of a `clang -g` object is never read.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return io_error("{}: cannot open: {}", path.string(), std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return io_error("{}: cannot stat: {}", path.string(), std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return io_error("{}: not a regular file", path.string());
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > kMaxInputFileSize) {
+    return io_error("{}: {} bytes is larger than the {} bytes bpfsign reads", path.string(), size, kMaxInputFileSize);
+  }
+  if (elf_version(EV_CURRENT) == EV_NONE) return elf_failure("libelf initialisation").with_context(path.string());
+  ElfHandle elf(elf_begin(fd.get(), ELF_C_READ, nullptr));
+  const ReadAt read_at = [&fd, &path](std::uint64_t offset, std::size_t length, std::uint8_t* out) -> Status {
+    std::size_t done = 0;
+    while (done < length) {
+      const ssize_t n = ::pread(fd.get(), out + done, length - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return io_error("{}: read failed: {}", path.string(), std::strerror(errno));
+      if (n == 0) return io_error("{}: file shrank while reading (at byte {})", path.string(), offset + done);
+      done += static_cast<std::size_t>(n);
+    }
+    return Ok{};
+  };
+  return load(elf.get(), size, read_at, path.string());
+}
+
+const ElfSection* ElfFile::section_by_index(std::size_t index) const {
+  if (index == 0 || index > sections_.size()) return nullptr;
+  return &sections_[index - 1];
 }
 
 const ElfSection* ElfFile::find_section(std::string_view name) const {

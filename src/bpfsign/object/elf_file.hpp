@@ -5,12 +5,17 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bpfsign/common/byte_reader.hpp"
 #include "bpfsign/common/error.hpp"
+
+struct Elf;  // libelf's handle
 
 namespace bpfsign::object {
 
@@ -25,7 +30,8 @@ struct ElfSection {
   std::uint32_t info = 0;
   std::uint64_t addralign = 0;
   std::uint64_t entsize = 0;
-  Bytes data;  // empty for SHT_NOBITS; points into ElfFile's buffer
+  Bytes data;  // empty for SHT_NOBITS and unloaded sections; points into ElfFile's buffer
+  bool loaded = false;  // false for debug sections, which are never read
 
   bool is_program() const;  // executable code (SHF_EXECINSTR, SHT_PROGBITS)
 };
@@ -42,7 +48,8 @@ struct ElfSymbol {
 };
 
 // Move-only: the sections' data spans point into the owned buffer, which a
-// move keeps in place and a copy would not.
+// move keeps in place and a copy would not. Debug sections (.debug_*) are
+// listed but not read: nothing that loads a program needs them.
 class ElfFile {
  public:
   ElfFile(const ElfFile&) = delete;
@@ -56,16 +63,24 @@ class ElfFile {
   static Result<ElfFile> open(const std::filesystem::path& path);
 
   const std::string& name() const { return name_; }
-  Bytes bytes() const { return bytes_; }
+  std::uint64_t file_size() const { return file_size_; }
+  Bytes storage() const { return Bytes(storage_.get(), storage_size_); }  // every loaded section's bytes
   const std::vector<ElfSection>& sections() const { return sections_; }
   const std::vector<ElfSymbol>& symbols() const { return symbols_; }
   const ElfSection* find_section(std::string_view name) const;
+  const ElfSection* section_by_index(std::size_t index) const;
 
  private:
   ElfFile() = default;
+  using ReadAt = std::function<Status(std::uint64_t offset, std::size_t length, std::uint8_t* out)>;
+  static Result<ElfFile> load(Elf* elf, std::uint64_t file_size, const ReadAt& read_at, std::string display_name);
 
   std::string name_;
-  std::vector<std::uint8_t> bytes_;  // sections' data spans point in here
+  std::uint64_t file_size_ = 0;
+  // Sections' data spans point in here. Every byte is read from the file,
+  // so the buffer is not zero-filled first.
+  std::unique_ptr<std::uint8_t[]> storage_;
+  std::size_t storage_size_ = 0;
   std::vector<ElfSection> sections_;
   std::vector<ElfSymbol> symbols_;
 };

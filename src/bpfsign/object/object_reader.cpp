@@ -15,10 +15,16 @@ namespace bpfsign::object {
 namespace detail {
 
 std::optional<std::size_t> ReaderContext::function_at(std::size_t sec, std::uint64_t slot) const {
-  for (std::size_t i = 0; i < functions.size(); ++i) {
-    const Function& f = functions[i];
-    if (f.section == sec && slot >= f.start && slot < std::uint64_t{f.start} + f.size) return i;
-  }
+  // Functions are sorted by (section, start) and do not overlap: the
+  // candidate is the last one starting at or before `slot`.
+  auto after = std::upper_bound(functions.begin(), functions.end(), std::make_pair(sec, slot),
+                                [](const std::pair<std::size_t, std::uint64_t>& key, const Function& f) {
+                                  return key.first != f.section ? key.first < f.section : key.second < f.start;
+                                });
+  if (after == functions.begin()) return std::nullopt;
+  const auto i = static_cast<std::size_t>(after - functions.begin()) - 1;
+  const Function& f = functions[i];
+  if (f.section == sec && slot >= f.start && slot < std::uint64_t{f.start} + f.size) return i;
   return std::nullopt;
 }
 
@@ -47,6 +53,7 @@ Status collect_sections(ReaderContext& ctx) {
   bool have_symtab = false;
   for (const ElfSection& s : sections) {
     if (s.index != static_cast<std::size_t>(&s - sections.data()) + 1) internal_error("ELF sections out of order");
+    if (!s.loaded && s.type != SHT_NOBITS) continue;  // debug information: not read, not used
     if (s.type == SHT_SYMTAB) {
       if (have_symtab) return bad_input("section {} ({}): a second symbol table", s.index, s.name);
       have_symtab = true;
@@ -96,6 +103,14 @@ Status collect_sections(ReaderContext& ctx) {
 }
 
 Status collect_functions(ReaderContext& ctx) {
+  // Each code section's slots, once; functions are spans into them.
+  ctx.code.assign(ctx.roles.size(), {});
+  for (const ElfSection& s : ctx.elf.sections()) {
+    if (ctx.roles[s.index] != SectionRole::Code) continue;
+    auto& slots = ctx.code[s.index];
+    slots.resize(static_cast<std::size_t>(s.size / isa::kInsnSize));
+    for (std::size_t i = 0; i < slots.size(); ++i) slots[i] = isa::raw_from_bytes(s.data.data() + i * isa::kInsnSize);
+  }
   for (const ElfSymbol& sym : ctx.elf.symbols()) {
     if (sym.type != STT_FUNC || sym.section == SHN_UNDEF || sym.section >= SHN_LORESERVE) continue;
     if (!ctx.section_exists(sym.section) || ctx.roles[sym.section] != SectionRole::Code) continue;
@@ -114,13 +129,10 @@ Status collect_functions(ReaderContext& ctx) {
     f.size = static_cast<std::uint32_t>(sym.size / isa::kInsnSize);
     f.is_subprogram = in_text;
     f.hidden = sym.bind != STB_LOCAL && (sym.visibility == STV_HIDDEN || sym.visibility == STV_INTERNAL);
-    const Bytes code = sec.data.subspan(sym.value, sym.size);
+    f.insns = std::span<isa::RawInsn>(ctx.code[sec.index]).subspan(f.start, f.size);
     // Strict decoding validates every instruction now, so that nothing
     // later meets an encoding the kernel would refuse.
-    auto decoded = isa::decode_program(code);
-    if (!decoded) return decoded.error().with_context(where());
-    f.insns.reserve(f.size);
-    for (std::size_t i = 0; i < f.size; ++i) f.insns.push_back(isa::raw_from_bytes(code.data() + i * isa::kInsnSize));
+    if (auto valid = isa::validate_program(f.insns); !valid) return valid.error().with_context(where());
     ctx.functions.push_back(std::move(f));
   }
   std::sort(ctx.functions.begin(), ctx.functions.end(), [](const Function& a, const Function& b) {

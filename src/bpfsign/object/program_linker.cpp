@@ -4,6 +4,9 @@
 // referenced and scanned at once, before the caller's scan resumes. The
 // same order gives the same instructions, hence the same kernel tag.
 #include <algorithm>
+#include <span>
+
+#include "bpfsign/common/stable_sort.hpp"
 
 #include "bpfsign/isa/opcodes.hpp"
 #include "bpfsign/object/reader_context.hpp"
@@ -23,60 +26,140 @@ const CodeReloc* reloc_at(const std::vector<CodeReloc>& list, std::uint32_t insn
   return it != list.end() && it->insn == insn ? &*it : nullptr;
 }
 
+// .BTF.ext records of each function, as spans into the section's records
+// (sorted by offset), found once per object so that linking a program
+// touches only its own records and copies nothing twice.
+template <typename Record>
+struct RecordsByFunction {
+  std::vector<std::vector<Record>> sorted_copies;  // only for sections clang did not sort
+  std::vector<std::span<const Record>> of;         // by function index
+};
+
+struct ExtBuckets {
+  RecordsByFunction<btf::FuncInfo> func_info;
+  RecordsByFunction<btf::LineInfo> line_info;
+  RecordsByFunction<btf::CoreRelo> core_relos;
+};
+
+template <typename Record>
+void bucket(const ReaderContext& ctx, const std::vector<btf::ExtSection<Record>>& sections, RecordsByFunction<Record>& out) {
+  auto by_offset = [](const Record& x, const Record& y) { return x.insn_off < y.insn_off; };
+  out.of.assign(ctx.functions.size(), {});
+  out.sorted_copies.reserve(sections.size());  // spans into these must not move
+  for (const auto& s : sections) {
+    const ElfSection* sec = ctx.elf.find_section(s.section);
+    if (sec == nullptr) continue;  // refused by check_records before
+    std::span<const Record> records(s.records);
+    if (!std::is_sorted(records.begin(), records.end(), by_offset)) {
+      out.sorted_copies.push_back(s.records);
+      stable_sort_vector(out.sorted_copies.back(), by_offset);
+      records = out.sorted_copies.back();
+    }
+    // One merge walk over the section's functions (sorted by start) and its
+    // records (sorted by offset). Records outside every function describe
+    // code no program uses (libbpf skips them too).
+    auto first = std::lower_bound(ctx.functions.begin(), ctx.functions.end(), sec->index,
+                                  [](const Function& f, std::size_t v) { return f.section < v; });
+    auto rec = records.begin();
+    for (auto f = first; f != ctx.functions.end() && f->section == sec->index; ++f) {
+      const std::uint64_t begin = std::uint64_t{f->start} * isa::kInsnSize;
+      const std::uint64_t end = begin + std::uint64_t{f->size} * isa::kInsnSize;
+      while (rec != records.end() && rec->insn_off < begin) ++rec;
+      auto lo = rec;
+      while (rec != records.end() && rec->insn_off < end) ++rec;
+      out.of[static_cast<std::size_t>(f - ctx.functions.begin())] = std::span<const Record>(lo, rec);
+    }
+  }
+}
+
+constexpr std::uint32_t kNotPlaced = 0xffffffffu;
+
+// Working memory reused from one program to the next: linking N programs
+// then costs no N x functions work and few allocations.
+struct LinkScratch {
+  explicit LinkScratch(std::size_t functions) : placed_at(functions, kNotPlaced) {}
+  std::vector<std::uint32_t> placed_at;  // all kNotPlaced between programs
+  std::vector<std::size_t> order;        // functions in placement order
+  std::vector<std::pair<std::uint32_t, std::size_t>> calls;  // (slot, callee) to patch
+  struct Frame {
+    std::size_t fn;
+    std::uint32_t next;
+  };
+  std::vector<Frame> stack;
+};
+
 class Linker {
  public:
-  Linker(const ReaderContext& ctx, std::size_t entry) : ctx_(ctx), entry_(entry), placed_at_(ctx.functions.size(), kNotPlaced) {}
+  Linker(const ReaderContext& ctx, const ExtBuckets& ext, std::size_t entry, LinkScratch& scratch)
+      : ctx_(ctx), ext_(ext), entry_(entry), placed_at_(scratch.placed_at), order_(scratch.order),
+        calls_(scratch.calls), stack_(scratch.stack) {
+    order_.clear();
+    calls_.clear();
+    stack_.clear();
+  }
+  ~Linker() {
+    for (std::size_t fi : order_) placed_at_[fi] = kNotPlaced;
+  }
+  Linker(const Linker&) = delete;
+  Linker& operator=(const Linker&) = delete;
 
   Result<Program> link() {
     const Function& main = ctx_.functions[entry_];
-    if (auto s = place(entry_); !s) return s.error().with_context(fmt::format("program '{}'", main.name));
-    struct Frame {
-      std::size_t fn;
-      std::uint32_t next;
-    };
-    std::vector<Frame> stack{{entry_, 0}};
-    while (!stack.empty()) {
-      Frame& top = stack.back();
-      const Function& fn = ctx_.functions[top.fn];
-      if (top.next == fn.size) {
-        stack.pop_back();
-        continue;
-      }
-      const std::uint32_t i = top.next;
-      const std::uint32_t at = placed_at_[top.fn] + i;
-      const isa::RawInsn insn = program_.insns[at];
-      const CodeReloc* reloc = reloc_at(ctx_.code_relocs[top.fn], i);
-      // clang emits kfunc calls as BPF_PSEUDO_CALL with an extern relocation.
-      if ((!is_local_call(insn) && !is_func_ref(insn)) || (reloc != nullptr && reloc->kind == RelocKind::KfuncCall)) {
-        ++top.next;
-        continue;
-      }
-      auto callee = callee_of(top.fn, i, insn);
-      if (!callee) return callee.error().with_context(fmt::format("program '{}': function '{}' instruction {}", main.name, fn.name, i));
-      if (placed_at_[*callee] == kNotPlaced) {
-        if (auto s = place(*callee); !s) return s.error().with_context(fmt::format("program '{}'", main.name));
-        stack.push_back({*callee, 0});  // `top` is invalid from here; this call is revisited after the callee
-        continue;
-      }
-      const std::int64_t rel = std::int64_t{placed_at_[*callee]} - at - 1;
-      program_.insns[at].imm = static_cast<std::int32_t>(rel);
-      ++top.next;
+    auto context = [&] { return fmt::format("program '{}'", main.name); };
+    if (auto s = scan(); !s) return s.error().with_context(context());
+    // The instructions, copied once now that every position is known.
+    program_.insns.reserve(total_);
+    program_.functions.reserve(order_.size());
+    for (std::size_t fi : order_) {
+      const Function& f = ctx_.functions[fi];
+      program_.functions.push_back({f.name, placed_at_[fi], f.size});
+      program_.insns.insert(program_.insns.end(), f.insns.begin(), f.insns.end());
     }
-    if (auto s = apply_relocations(); !s) return s.error().with_context(fmt::format("program '{}'", main.name));
-    if (auto s = attach_ext_info(); !s) return s.error().with_context(fmt::format("program '{}'", main.name));
+    for (const auto& [at, callee] : calls_) {
+      program_.insns[at].imm = static_cast<std::int32_t>(std::int64_t{placed_at_[callee]} - at - 1);
+    }
+    if (auto s = apply_relocations(); !s) return s.error().with_context(context());
+    if (auto s = attach_ext_info(); !s) return s.error().with_context(context());
     return std::move(program_);
   }
 
  private:
-  static constexpr std::uint32_t kNotPlaced = 0xffffffffu;
+  // Decides where each function goes, scanning the code as libbpf does: a
+  // subprogram is placed when first called or referenced and scanned at
+  // once, before the caller's scan resumes.
+  Status scan() {
+    if (auto s = place(entry_); !s) return s;
+    stack_.push_back({entry_, 0});
+    while (!stack_.empty()) {
+      LinkScratch::Frame& top = stack_.back();
+      const Function& fn = ctx_.functions[top.fn];
+      if (top.next == fn.size) {
+        stack_.pop_back();
+        continue;
+      }
+      const std::uint32_t i = top.next++;
+      const isa::RawInsn& insn = fn.insns[i];
+      if (!is_local_call(insn) && !is_func_ref(insn)) continue;
+      const CodeReloc* reloc = reloc_at(ctx_.code_relocs[top.fn], i);
+      // clang emits kfunc calls as BPF_PSEUDO_CALL with an extern relocation.
+      if (reloc != nullptr && reloc->kind == RelocKind::KfuncCall) continue;
+      auto callee = callee_of(top.fn, i, insn);
+      if (!callee) return callee.error().with_context(fmt::format("function '{}' instruction {}", fn.name, i));
+      calls_.push_back({placed_at_[top.fn] + i, *callee});
+      if (placed_at_[*callee] == kNotPlaced) {
+        if (auto s = place(*callee); !s) return s;
+        stack_.push_back({*callee, 0});  // `top` is invalid from here
+      }
+    }
+    return Ok{};
+  }
 
   Status place(std::size_t fi) {
     const Function& f = ctx_.functions[fi];
-    if (program_.insns.size() + f.size > 0xffffffu) return bad_input("linked program exceeds 16M instructions");
-    placed_at_[fi] = static_cast<std::uint32_t>(program_.insns.size());
+    if (total_ + f.size > 0xffffffu) return bad_input("linked program exceeds 16M instructions");
+    placed_at_[fi] = total_;
+    total_ += f.size;
     order_.push_back(fi);
-    program_.functions.push_back({f.name, placed_at_[fi], f.size});
-    program_.insns.insert(program_.insns.end(), f.insns.begin(), f.insns.end());
     return Ok{};
   }
 
@@ -98,18 +181,17 @@ class Linker {
       target = std::int64_t{fn.start} + i + insn.imm + 1;
     }
     if (!ctx_.text_section) return bad_input("call target is in .text, but there is no .text");
-    for (std::size_t k = 0; k < ctx_.functions.size(); ++k) {
-      const Function& f = ctx_.functions[k];
-      if (f.section == *ctx_.text_section && f.start == target) {
-        if (!f.is_subprogram) internal_error(".text function is not a subprogram");
-        return k;
-      }
-    }
-    return bad_input("call target slot {} of .text is not the start of a function", target);
+    const auto k = target < 0 ? std::nullopt : ctx_.function_at(*ctx_.text_section, static_cast<std::uint64_t>(target));
+    if (!k || ctx_.functions[*k].start != target) return bad_input("call target slot {} of .text is not the start of a function", target);
+    if (!ctx_.functions[*k].is_subprogram) internal_error(".text function is not a subprogram");
+    return *k;
   }
 
   Status apply_relocations() {
     const auto& maps = ctx_.model.maps;
+    std::size_t count = 0;
+    for (std::size_t fi : order_) count += ctx_.code_relocs[fi].size();
+    program_.relocations.reserve(count);
     for (std::size_t fi : order_) {
       const std::uint32_t base = placed_at_[fi];
       for (const CodeReloc& cr : ctx_.code_relocs[fi]) {
@@ -120,10 +202,9 @@ class Linker {
           case RelocKind::SubprogCall:
           case RelocKind::SubprogAddr: {
             // Already linked by the scan; record which placed function it targets.
-            auto pos = std::find_if(order_.begin(), order_.end(), [&](std::size_t k) {
-              return ctx_.functions[k].section == *ctx_.text_section && ctx_.functions[k].start == cr.target;
-            });
-            if (pos == order_.end()) internal_error("linked call target was not placed");
+            const auto k = ctx_.function_at(*ctx_.text_section, cr.target);
+            if (!k || placed_at_[*k] == kNotPlaced) internal_error("linked call target was not placed");
+            const auto pos = std::find(order_.begin(), order_.end(), *k);
             out.target = static_cast<std::uint32_t>(pos - order_.begin());
             break;
           }
@@ -167,57 +248,46 @@ class Linker {
     return Ok{};
   }
 
-  // Records of one kind for function `fi`, with offsets moved into the
-  // linked program; nullopt when the function has none.
-  template <typename Record>
-  std::optional<std::vector<Record>> records_for(const std::vector<btf::ExtSection<Record>>& sections, std::size_t fi,
-                                                 std::uint32_t unit) const {
-    const Function& f = ctx_.functions[fi];
-    const std::string& sec = ctx_.section(f.section).name;
-    std::vector<Record> out;
-    for (const auto& s : sections) {
-      if (s.section != sec) continue;
-      for (Record r : s.records) {
-        const std::uint32_t slot = r.insn_off / 8;
-        if (slot < f.start || slot >= f.start + f.size) continue;
-        r.insn_off = (slot - f.start + placed_at_[fi]) * unit;
-        out.push_back(r);
-      }
-    }
-    if (out.empty()) return std::nullopt;
-    return out;
-  }
-
   // func_info and line_info as libbpf hands them to the kernel: dropped
   // altogether when the entry function has none, an error when only a
-  // subprogram lacks them.
+  // subprogram lacks them. Offsets move into the linked program.
   template <typename Record>
-  Status gather(const std::vector<btf::ExtSection<Record>>& sections, std::vector<Record>& out, const char* what,
+  Status gather(const RecordsByFunction<Record>& by_function, std::vector<Record>& out, const char* what,
                 std::uint32_t unit, bool all_or_nothing) {
+    std::size_t total = 0;
+    for (std::size_t fi : order_) total += by_function.of[fi].size();
+    out.reserve(total);
     for (std::size_t fi : order_) {
-      auto recs = records_for(sections, fi, unit);
-      if (!recs) {
+      const auto& recs = by_function.of[fi];
+      if (recs.empty()) {
         if (!all_or_nothing) continue;
         if (fi == entry_) return Ok{};
         return bad_input("subprogram '{}' has no {} records while its caller has", ctx_.functions[fi].name, what);
       }
-      out.insert(out.end(), recs->begin(), recs->end());
+      const Function& f = ctx_.functions[fi];
+      for (Record r : recs) {
+        r.insn_off = (r.insn_off / static_cast<std::uint32_t>(isa::kInsnSize) - f.start + placed_at_[fi]) * unit;
+        out.push_back(r);
+      }
     }
     return Ok{};
   }
 
   Status attach_ext_info() {
     if (!ctx_.btf_ext) return Ok{};
-    const auto& ext = *ctx_.btf_ext;
-    if (auto s = gather(ext.func_info, program_.func_info, "func_info", 1, true); !s) return s;
-    if (auto s = gather(ext.line_info, program_.line_info, "line_info", 1, true); !s) return s;
-    return gather(ext.core_relos, program_.core_relos, "CO-RE", 8, false);
+    if (auto s = gather(ext_.func_info, program_.func_info, "func_info", 1, true); !s) return s;
+    if (auto s = gather(ext_.line_info, program_.line_info, "line_info", 1, true); !s) return s;
+    return gather(ext_.core_relos, program_.core_relos, "CO-RE", 8, false);
   }
 
   const ReaderContext& ctx_;
+  const ExtBuckets& ext_;
   std::size_t entry_;
-  std::vector<std::uint32_t> placed_at_;
-  std::vector<std::size_t> order_;  // functions in placement order
+  std::vector<std::uint32_t>& placed_at_;
+  std::vector<std::size_t>& order_;
+  std::vector<std::pair<std::uint32_t, std::size_t>>& calls_;
+  std::vector<LinkScratch::Frame>& stack_;
+  std::uint32_t total_ = 0;  // slots placed so far
   Program program_;
 };
 
@@ -248,13 +318,22 @@ Status link_programs(ReaderContext& ctx) {
     if (auto s = check_records(ctx, ctx.btf_ext->line_info, "line_info"); !s) return s;
     if (auto s = check_records(ctx, ctx.btf_ext->core_relos, "core_relo"); !s) return s;
   }
+  ExtBuckets ext;
+  if (ctx.btf_ext) {
+    bucket(ctx, ctx.btf_ext->func_info, ext.func_info);
+    bucket(ctx, ctx.btf_ext->line_info, ext.line_info);
+    bucket(ctx, ctx.btf_ext->core_relos, ext.core_relos);
+  }
+  LinkScratch scratch(ctx.functions.size());
+  ctx.model.programs.reserve(static_cast<std::size_t>(
+      std::count_if(ctx.functions.begin(), ctx.functions.end(), [](const Function& f) { return !f.is_subprogram; })));
   for (std::size_t fi = 0; fi < ctx.functions.size(); ++fi) {
     const Function& f = ctx.functions[fi];
     if (f.is_subprogram) continue;
     const std::string& section = ctx.section(f.section).name;
     auto kind = classify_section(section);
     if (!kind) return bad_input("program '{}': section '{}' names no program type (libbpf's SEC() conventions)", f.name, section);
-    auto program = Linker(ctx, fi).link();
+    auto program = Linker(ctx, ext, fi, scratch).link();
     if (!program) return program.error();
     program->name = f.name;
     program->section = section;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ struct Function {
   std::uint32_t size = 0;   // slots
   bool is_subprogram = false;
   bool hidden = false;      // global with hidden/internal visibility
-  std::vector<isa::RawInsn> insns;
+  std::span<isa::RawInsn> insns;  // into ReaderContext::code of its section
 };
 
 // A relocation against one instruction, classified.
@@ -45,6 +46,7 @@ struct ReaderContext {
   std::optional<std::size_t> text_section;
   std::optional<std::size_t> btf_maps_section;
   std::optional<std::size_t> legacy_maps_section;
+  std::vector<std::vector<isa::RawInsn>> code;     // by ELF section index: each code section's slots
   std::vector<Function> functions;                 // by section index, then start
   std::vector<std::vector<CodeReloc>> code_relocs;  // per function, sorted by insn
   std::optional<btf::BtfExt> btf_ext;
