@@ -158,5 +158,18 @@ TEST(ObjectVsLibbpf, EveryCorpusObjectMatchesWhatLibbpfWouldLoad) {
   EXPECT_GE(compared, 11);
 }
 
+TEST(ObjectVsLibbpf, GeneratedObjectsWithHundredsOfProgramsMatch) {
+  const std::filesystem::path dir = BPFSIGN_SCALE_DIR;
+  if (dir.empty()) GTEST_SKIP() << "the BPF corpus was not built (BPFSIGN_BUILD_CORPUS=OFF)";
+  for (const char* name : {"progs_200.bpf.o", "progs_1000.bpf.o"}) {
+    SCOPED_TRACE(name);
+    auto model = read_object_file(dir / name);
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    auto oracle = run_oracle(dir / name);
+    ASSERT_TRUE(oracle.has_value());
+    compare(*model, *oracle);
+  }
+}
+
 }  // namespace
 }  // namespace bpfsign::object
