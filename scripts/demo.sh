@@ -13,6 +13,11 @@ example="$repo_root/build/gcc/testdata/bpf/subprogs.bpf.o"
 echo
 echo "== the bundled example: testdata/bpf/subprogs.bpf.c -> $(basename "$example")"
 "$bpfsign" version
+echo
+echo "== what it contains: the object model (programs linked with their subprograms, maps, relocations)"
+"$bpfsign" object dump "$example"
+echo
+echo "== its code, disassembled"
 "$bpfsign" disasm "$example"
 
 echo
@@ -22,8 +27,10 @@ echo "== this kernel: $(uname -r)"
 cat <<'MSG'
 
 == what this run did and did not do
-did:     compiled the example with clang-19 against this kernel's BTF, read it,
-         and decoded every instruction (checked against llvm-objdump-19 by the tests)
+did:     compiled the example with clang-19 against this kernel's BTF, read it into
+         the object model (programs linked with their subprograms, maps, relocations,
+         BTF fixed up as libbpf does; checked against libbpf by the tests), and
+         decoded every instruction (checked against llvm-objdump-19 by the tests)
 did not: generate a loader (issue 4), sign it (issue 5), load it (issue 4),
          verify or inspect a bundle (issues 5, 7): those stages are not built yet,
          so no kernel checked any signature in this run.
