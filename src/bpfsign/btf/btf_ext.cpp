@@ -82,17 +82,18 @@ Result<std::vector<ExtSection<Record>>> parse_block(Bytes block, const Btf& btf,
       return bad_input("{}: section '{}' claims {} records of {} bytes, only {} bytes left", what, sec.section, *count,
                        *rec_size, r.remaining());
     }
-    sec.records.reserve(*count);
+    auto all = r.take(*bytes, "records");  // within bounds: checked above
+    sec.records.resize(*count);
     for (std::uint32_t i = 0; i < *count; ++i) {
-      auto raw = r.take(*rec_size, "record");  // within bounds: checked above
-      auto rec = parse_record(raw->data(), btf);
+      const std::uint8_t* raw = all->data() + std::size_t{i} * *rec_size;
+      auto rec = parse_record(raw, btf);
       if (!rec) return rec.error().with_context(fmt::format("{}: section '{}' record {}", what, sec.section, i));
       // Fields the kernel does not know must be zero, as it requires of
       // user-supplied records larger than its own.
-      for (std::size_t b = min_size; b < raw->size(); ++b) {
-        if ((*raw)[b] != 0) return bad_input("{}: section '{}' record {}: unknown trailing bytes are not zero", what, sec.section, i);
+      for (std::size_t b = min_size; b < *rec_size; ++b) {
+        if (raw[b] != 0) return bad_input("{}: section '{}' record {}: unknown trailing bytes are not zero", what, sec.section, i);
       }
-      sec.records.push_back(*rec);
+      sec.records[i] = *rec;
     }
     out.push_back(std::move(sec));
   }

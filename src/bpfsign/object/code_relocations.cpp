@@ -144,17 +144,28 @@ Status collect_code_relocations(ReaderContext& ctx) {
       if (classified->kind == RelocKind::SubprogAddr) {
         ctx.functions[*fi].insns[fn_slot].src = static_cast<std::uint8_t>(isa::PseudoSrc::Func);
       }
+      classified->function = static_cast<std::uint32_t>(*fi);
       classified->rel_section = rel.index;
       classified->rel_index = i;
-      auto& list = ctx.code_relocs[*fi];
-      for (const CodeReloc& existing : list) {
-        if (existing.insn == fn_slot) return bad_input("{}: a second relocation for the same instruction", where());
-      }
-      list.push_back(*classified);
+      ctx.all_code_relocs.push_back(*classified);
     }
   }
-  for (auto& list : ctx.code_relocs) {
-    std::sort(list.begin(), list.end(), [](const CodeReloc& a, const CodeReloc& b) { return a.insn < b.insn; });
+  auto& all = ctx.all_code_relocs;
+  std::sort(all.begin(), all.end(), [](const CodeReloc& a, const CodeReloc& b) {
+    return a.function != b.function ? a.function < b.function : a.insn < b.insn;
+  });
+  for (std::size_t k = 0; k < all.size();) {
+    std::size_t end = k + 1;
+    while (end < all.size() && all[end].function == all[k].function) {
+      if (all[end].insn == all[end - 1].insn) {
+        const ElfSection& rel = ctx.section(all[end].rel_section);
+        return bad_input("section {} ({}): relocation {}: a second relocation for instruction {} of function '{}'", rel.index,
+                         rel.name, all[end].rel_index, all[end].insn, ctx.functions[all[end].function].name);
+      }
+      ++end;
+    }
+    ctx.code_relocs[all[k].function] = std::span<const CodeReloc>(all.data() + k, end - k);
+    k = end;
   }
   return Ok{};
 }

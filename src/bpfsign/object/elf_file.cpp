@@ -167,7 +167,8 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
         return fail(bad_input("section {} ({}): section data range [{}, +{}) exceeds the {} bytes available", s.index,
                               s.name, s.offset, s.size, file_size));
       }
-      s.loaded = !is_debug_section(s.name);
+      // Symbol and string tables are always read, whatever their name.
+      s.loaded = !is_debug_section(s.name) || s.type == SHT_SYMTAB || s.type == SHT_STRTAB;
       if (s.loaded) to_load += s.size;  // bounded by the file size: no overflow
     }
     file.sections_.push_back(std::move(s));

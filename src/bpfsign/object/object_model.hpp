@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -114,20 +115,41 @@ struct PlacedFunction {
   std::uint32_t size = 0;   // slots
 };
 
+// A program's parts are views into its ObjectModel's storage: one buffer
+// per kind for all programs, so that an object of a thousand programs costs a
+// handful of allocations, not thousands.
 struct Program {
   std::string name;
   std::string section;
   std::uint64_t section_offset = 0;  // bytes
   SectionKind kind;
-  std::vector<isa::RawInsn> insns;  // linked; relocation targets left as placeholders
-  std::vector<Relocation> relocations;  // sorted by insn
+  std::span<const isa::RawInsn> insns;  // linked; relocation targets left as placeholders
+  std::span<const Relocation> relocations;  // sorted by insn
+  std::span<const PlacedFunction> functions;
+  std::span<const btf::FuncInfo> func_info;   // insn_off in slots
+  std::span<const btf::LineInfo> line_info;   // insn_off in slots
+  std::span<const btf::CoreRelo> core_relos;  // insn_off in bytes, as BPF_PROG_LOAD wants
+};
+
+// What Program views point into. Moving a model keeps these buffers in
+// place; copying would not, so the model is move-only.
+struct ProgramStorage {
+  std::vector<isa::RawInsn> insns;
+  std::vector<Relocation> relocations;
   std::vector<PlacedFunction> functions;
-  std::vector<btf::FuncInfo> func_info;   // insn_off in slots
-  std::vector<btf::LineInfo> line_info;   // insn_off in slots
-  std::vector<btf::CoreRelo> core_relos;  // insn_off in bytes, as BPF_PROG_LOAD wants
+  std::vector<btf::FuncInfo> func_info;
+  std::vector<btf::LineInfo> line_info;
+  std::vector<btf::CoreRelo> core_relos;
 };
 
 struct ObjectModel {
+  ObjectModel() = default;
+  ObjectModel(ObjectModel&&) noexcept = default;
+  ObjectModel& operator=(ObjectModel&&) noexcept = default;
+  ObjectModel(const ObjectModel&) = delete;
+  ObjectModel& operator=(const ObjectModel&) = delete;
+  ~ObjectModel() = default;
+
   std::string name;  // object name: file name up to its first '.', as libbpf
   std::string license;
   std::optional<std::uint32_t> kernel_version;
@@ -136,6 +158,7 @@ struct ObjectModel {
   std::vector<Extern> externs;
   std::optional<btf::Btf> btf;  // fixed up; serialize() gives what BPF_BTF_LOAD gets
   bool has_btf_ext = false;
+  ProgramStorage storage;  // every program's instructions, relocations, ... (see Program)
 
   const Map* find_map(std::string_view name) const;
   const Program* find_program(std::string_view name) const;

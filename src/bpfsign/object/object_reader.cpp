@@ -14,18 +14,13 @@ namespace bpfsign::object {
 
 namespace detail {
 
+constexpr std::uint32_t kNoFunction = 0xffffffffu;
+
 std::optional<std::size_t> ReaderContext::function_at(std::size_t sec, std::uint64_t slot) const {
-  // Functions are sorted by (section, start) and do not overlap: the
-  // candidate is the last one starting at or before `slot`.
-  auto after = std::upper_bound(functions.begin(), functions.end(), std::make_pair(sec, slot),
-                                [](const std::pair<std::size_t, std::uint64_t>& key, const Function& f) {
-                                  return key.first != f.section ? key.first < f.section : key.second < f.start;
-                                });
-  if (after == functions.begin()) return std::nullopt;
-  const auto i = static_cast<std::size_t>(after - functions.begin()) - 1;
-  const Function& f = functions[i];
-  if (f.section == sec && slot >= f.start && slot < std::uint64_t{f.start} + f.size) return i;
-  return std::nullopt;
+  if (sec >= slot_owner.size() || slot >= slot_owner[sec].size()) return std::nullopt;
+  const std::uint32_t owner = slot_owner[sec][static_cast<std::size_t>(slot)];
+  if (owner == kNoFunction) return std::nullopt;
+  return owner;
 }
 
 namespace {
@@ -135,15 +130,27 @@ Status collect_functions(ReaderContext& ctx) {
     if (auto valid = isa::validate_program(f.insns); !valid) return valid.error().with_context(where());
     ctx.functions.push_back(std::move(f));
   }
-  std::sort(ctx.functions.begin(), ctx.functions.end(), [](const Function& a, const Function& b) {
+  auto by_place = [](const Function& a, const Function& b) {
     return a.section != b.section ? a.section < b.section : a.start < b.start;
-  });
+  };
+  // clang writes symbols in this order already; sort only when it did not.
+  if (!std::is_sorted(ctx.functions.begin(), ctx.functions.end(), by_place)) {
+    std::sort(ctx.functions.begin(), ctx.functions.end(), by_place);
+  }
   for (std::size_t i = 1; i < ctx.functions.size(); ++i) {
     const Function& a = ctx.functions[i - 1];
     const Function& b = ctx.functions[i];
     if (a.section == b.section && a.start + a.size > b.start) {
       return bad_input("section {} ({}): functions '{}' and '{}' overlap", a.section, ctx.section_name(a.section), a.name, b.name);
     }
+  }
+  // Which function owns each slot: O(1) lookups for relocations and calls.
+  ctx.slot_owner.assign(ctx.roles.size(), {});
+  for (std::size_t i = 0; i < ctx.functions.size(); ++i) {
+    const Function& f = ctx.functions[i];
+    auto& owner = ctx.slot_owner[f.section];
+    if (owner.empty()) owner.assign(ctx.code[f.section].size(), kNoFunction);
+    std::fill_n(owner.begin() + f.start, f.size, static_cast<std::uint32_t>(i));
   }
   ctx.code_relocs.assign(ctx.functions.size(), {});
   return Ok{};

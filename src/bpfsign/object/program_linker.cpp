@@ -21,7 +21,7 @@ constexpr std::uint8_t kCodeLdImm64 = isa::kClassLd | isa::kSizeDW | isa::kModeI
 bool is_local_call(const isa::RawInsn& i) { return i.code == kCodeCall && i.src == static_cast<std::uint8_t>(isa::CallKind::Local); }
 bool is_func_ref(const isa::RawInsn& i) { return i.code == kCodeLdImm64 && i.src == static_cast<std::uint8_t>(isa::PseudoSrc::Func); }
 
-const CodeReloc* reloc_at(const std::vector<CodeReloc>& list, std::uint32_t insn) {
+const CodeReloc* reloc_at(std::span<const CodeReloc> list, std::uint32_t insn) {
   auto it = std::lower_bound(list.begin(), list.end(), insn, [](const CodeReloc& r, std::uint32_t v) { return r.insn < v; });
   return it != list.end() && it->insn == insn ? &*it : nullptr;
 }
@@ -88,10 +88,27 @@ struct LinkScratch {
   std::vector<Frame> stack;
 };
 
+// The outcome of scanning one program: its functions in placement order and
+// the calls to patch, kept from the first pass for the second.
+struct Plans {
+  std::vector<std::size_t> order;
+  std::vector<std::pair<std::uint32_t, std::size_t>> calls;
+  struct Range {
+    std::size_t order_begin, order_end, calls_begin, calls_end;
+  };
+  std::vector<Range> of;  // by entry program, in link order
+};
+
+// Where one program's parts lie in ProgramStorage; views are made once all
+// programs are linked (the buffers grow until then).
+struct Extents {
+  std::size_t insns = 0, relocations = 0, functions = 0, func_info = 0, line_info = 0, core_relos = 0;
+};
+
 class Linker {
  public:
-  Linker(const ReaderContext& ctx, const ExtBuckets& ext, std::size_t entry, LinkScratch& scratch)
-      : ctx_(ctx), ext_(ext), entry_(entry), placed_at_(scratch.placed_at), order_(scratch.order),
+  Linker(const ReaderContext& ctx, ProgramStorage& out, const ExtBuckets& ext, std::size_t entry, LinkScratch& scratch)
+      : ctx_(ctx), out_(out), ext_(ext), entry_(entry), placed_at_(scratch.placed_at), order_(scratch.order),
         calls_(scratch.calls), stack_(scratch.stack) {
     order_.clear();
     calls_.clear();
@@ -103,24 +120,51 @@ class Linker {
   Linker(const Linker&) = delete;
   Linker& operator=(const Linker&) = delete;
 
-  Result<Program> link() {
+  // The sizes of the program's parts, without producing them: a first pass
+  // over all programs lets the storage be allocated once.
+  Result<Extents> measure(Plans& plans) {
+    if (auto s = scan(); !s) return s.error().with_context(fmt::format("program '{}'", ctx_.functions[entry_].name));
+    plans.of.push_back({plans.order.size(), plans.order.size() + order_.size(), plans.calls.size(),
+                        plans.calls.size() + calls_.size()});
+    plans.order.insert(plans.order.end(), order_.begin(), order_.end());
+    plans.calls.insert(plans.calls.end(), calls_.begin(), calls_.end());
+    Extents e;
+    e.insns = total_;
+    e.functions = order_.size();
+    for (std::size_t fi : order_) {
+      e.relocations += ctx_.code_relocs[fi].size();
+      e.func_info += ext_.func_info.of.empty() ? 0 : ext_.func_info.of[fi].size();
+      e.line_info += ext_.line_info.of.empty() ? 0 : ext_.line_info.of[fi].size();
+      e.core_relos += ext_.core_relos.of.empty() ? 0 : ext_.core_relos.of[fi].size();
+    }
+    return e;
+  }
+
+  // Appends the linked program's parts to the storage; returns where the
+  // parts end (they begin where the previous program's ended).
+  Result<Extents> link(const Plans& plans, const Plans::Range& plan) {
     const Function& main = ctx_.functions[entry_];
     auto context = [&] { return fmt::format("program '{}'", main.name); };
-    if (auto s = scan(); !s) return s.error().with_context(context());
+    // Replay the first pass's placement instead of scanning again.
+    for (std::size_t k = plan.order_begin; k < plan.order_end; ++k) {
+      if (auto s = place(plans.order[k]); !s) return s.error().with_context(context());
+    }
+    calls_.assign(plans.calls.begin() + static_cast<std::ptrdiff_t>(plan.calls_begin),
+                  plans.calls.begin() + static_cast<std::ptrdiff_t>(plan.calls_end));
     // The instructions, copied once now that every position is known.
-    program_.insns.reserve(total_);
-    program_.functions.reserve(order_.size());
+    base_ = out_.insns.size();
     for (std::size_t fi : order_) {
       const Function& f = ctx_.functions[fi];
-      program_.functions.push_back({f.name, placed_at_[fi], f.size});
-      program_.insns.insert(program_.insns.end(), f.insns.begin(), f.insns.end());
+      out_.functions.push_back({f.name, placed_at_[fi], f.size});
+      out_.insns.insert(out_.insns.end(), f.insns.begin(), f.insns.end());
     }
     for (const auto& [at, callee] : calls_) {
-      program_.insns[at].imm = static_cast<std::int32_t>(std::int64_t{placed_at_[callee]} - at - 1);
+      out_.insns[base_ + at].imm = static_cast<std::int32_t>(std::int64_t{placed_at_[callee]} - at - 1);
     }
     if (auto s = apply_relocations(); !s) return s.error().with_context(context());
     if (auto s = attach_ext_info(); !s) return s.error().with_context(context());
-    return std::move(program_);
+    return Extents{out_.insns.size(), out_.relocations.size(), out_.functions.size(),
+                   out_.func_info.size(), out_.line_info.size(), out_.core_relos.size()};
   }
 
  private:
@@ -189,15 +233,13 @@ class Linker {
 
   Status apply_relocations() {
     const auto& maps = ctx_.model.maps;
-    std::size_t count = 0;
-    for (std::size_t fi : order_) count += ctx_.code_relocs[fi].size();
-    program_.relocations.reserve(count);
+    const std::size_t first = out_.relocations.size();
     for (std::size_t fi : order_) {
       const std::uint32_t base = placed_at_[fi];
       for (const CodeReloc& cr : ctx_.code_relocs[fi]) {
         Relocation out{base + cr.insn, cr.kind, cr.target, cr.offset};
-        isa::RawInsn& insn = program_.insns[out.insn];
-        isa::RawInsn* next = cr.kind == RelocKind::SubprogCall || cr.kind == RelocKind::KfuncCall ? nullptr : &program_.insns[out.insn + 1];
+        isa::RawInsn& insn = out_.insns[base_ + out.insn];
+        isa::RawInsn* next = cr.kind == RelocKind::SubprogCall || cr.kind == RelocKind::KfuncCall ? nullptr : &out_.insns[base_ + out.insn + 1];
         switch (cr.kind) {
           case RelocKind::SubprogCall:
           case RelocKind::SubprogAddr: {
@@ -240,10 +282,10 @@ class Linker {
             insn.off = 0;  // its module BTF's fd_array slot, at load
             break;
         }
-        program_.relocations.push_back(out);
+        out_.relocations.push_back(out);
       }
     }
-    std::sort(program_.relocations.begin(), program_.relocations.end(),
+    std::sort(out_.relocations.begin() + static_cast<std::ptrdiff_t>(first), out_.relocations.end(),
               [](const Relocation& a, const Relocation& b) { return a.insn < b.insn; });
     return Ok{};
   }
@@ -254,14 +296,15 @@ class Linker {
   template <typename Record>
   Status gather(const RecordsByFunction<Record>& by_function, std::vector<Record>& out, const char* what,
                 std::uint32_t unit, bool all_or_nothing) {
-    std::size_t total = 0;
-    for (std::size_t fi : order_) total += by_function.of[fi].size();
-    out.reserve(total);
+    const std::size_t first = out.size();
     for (std::size_t fi : order_) {
       const auto& recs = by_function.of[fi];
       if (recs.empty()) {
         if (!all_or_nothing) continue;
-        if (fi == entry_) return Ok{};
+        if (fi == entry_) {
+          out.resize(first);
+          return Ok{};
+        }
         return bad_input("subprogram '{}' has no {} records while its caller has", ctx_.functions[fi].name, what);
       }
       const Function& f = ctx_.functions[fi];
@@ -275,12 +318,14 @@ class Linker {
 
   Status attach_ext_info() {
     if (!ctx_.btf_ext) return Ok{};
-    if (auto s = gather(ext_.func_info, program_.func_info, "func_info", 1, true); !s) return s;
-    if (auto s = gather(ext_.line_info, program_.line_info, "line_info", 1, true); !s) return s;
-    return gather(ext_.core_relos, program_.core_relos, "CO-RE", 8, false);
+    if (auto s = gather(ext_.func_info, out_.func_info, "func_info", 1, true); !s) return s;
+    if (auto s = gather(ext_.line_info, out_.line_info, "line_info", 1, true); !s) return s;
+    return gather(ext_.core_relos, out_.core_relos, "CO-RE", 8, false);
   }
 
   const ReaderContext& ctx_;
+  ProgramStorage& out_;
+  std::size_t base_ = 0;  // where this program's instructions start in out_.insns
   const ExtBuckets& ext_;
   std::size_t entry_;
   std::vector<std::uint32_t>& placed_at_;
@@ -288,7 +333,6 @@ class Linker {
   std::vector<std::pair<std::uint32_t, std::size_t>>& calls_;
   std::vector<LinkScratch::Frame>& stack_;
   std::uint32_t total_ = 0;  // slots placed so far
-  Program program_;
 };
 
 // Every .BTF.ext record must point at an instruction of a code section.
@@ -325,21 +369,68 @@ Status link_programs(ReaderContext& ctx) {
     bucket(ctx, ctx.btf_ext->core_relos, ext.core_relos);
   }
   LinkScratch scratch(ctx.functions.size());
+  std::vector<Extents> ends;
+  // Program types by section: many programs share one section.
+  std::vector<std::optional<SectionKind>> kinds(ctx.roles.size());
+  std::vector<bool> classified(ctx.roles.size(), false);
+  Extents total;
+  Plans plans;
+  for (std::size_t fi = 0; fi < ctx.functions.size(); ++fi) {
+    if (ctx.functions[fi].is_subprogram) continue;
+    auto e = Linker(ctx, ctx.model.storage, ext, fi, scratch).measure(plans);
+    if (!e) return e.error();
+    total.insns += e->insns;
+    total.relocations += e->relocations;
+    total.functions += e->functions;
+    total.func_info += e->func_info;
+    total.line_info += e->line_info;
+    total.core_relos += e->core_relos;
+  }
+  ProgramStorage& st_out = ctx.model.storage;
+  st_out.insns.reserve(total.insns);
+  st_out.relocations.reserve(total.relocations);
+  st_out.functions.reserve(total.functions);
+  st_out.func_info.reserve(total.func_info);
+  st_out.line_info.reserve(total.line_info);
+  st_out.core_relos.reserve(total.core_relos);
   ctx.model.programs.reserve(static_cast<std::size_t>(
       std::count_if(ctx.functions.begin(), ctx.functions.end(), [](const Function& f) { return !f.is_subprogram; })));
   for (std::size_t fi = 0; fi < ctx.functions.size(); ++fi) {
     const Function& f = ctx.functions[fi];
     if (f.is_subprogram) continue;
     const std::string& section = ctx.section(f.section).name;
-    auto kind = classify_section(section);
+    if (!classified[f.section]) {
+      kinds[f.section] = classify_section(section);
+      classified[f.section] = true;
+    }
+    const auto& kind = kinds[f.section];
     if (!kind) return bad_input("program '{}': section '{}' names no program type (libbpf's SEC() conventions)", f.name, section);
-    auto program = Linker(ctx, ext, fi, scratch).link();
-    if (!program) return program.error();
-    program->name = f.name;
-    program->section = section;
-    program->section_offset = std::uint64_t{f.start} * isa::kInsnSize;
-    program->kind = *kind;
-    ctx.model.programs.push_back(std::move(program).value());
+    auto extents = Linker(ctx, ctx.model.storage, ext, fi, scratch).link(plans, plans.of[ctx.model.programs.size()]);
+    if (!extents) return extents.error();
+    Program program;
+    program.name = f.name;
+    program.section = section;
+    program.section_offset = std::uint64_t{f.start} * isa::kInsnSize;
+    program.kind = *kind;
+    ctx.model.programs.push_back(std::move(program));
+    ends.push_back(*extents);
+  }
+  // Views into the storage, now that it no longer grows.
+  const ProgramStorage& st = ctx.model.storage;
+  Extents begin;
+  for (std::size_t i = 0; i < ctx.model.programs.size(); ++i) {
+    Program& p = ctx.model.programs[i];
+    const Extents& end = ends[i];
+    auto view = [](const auto& store, std::size_t from, std::size_t to) {
+      return std::span(store.data() + from, to - from);
+    };
+    p.insns = view(st.insns, begin.insns, end.insns);
+    p.relocations = view(st.relocations, begin.relocations, end.relocations);
+    p.functions = view(st.functions, begin.functions, end.functions);
+    p.func_info = view(st.func_info, begin.func_info, end.func_info);
+    p.line_info = view(st.line_info, begin.line_info, end.line_info);
+    p.core_relos = view(st.core_relos, begin.core_relos, end.core_relos);
+    begin = end;
   }
   return Ok{};
 }

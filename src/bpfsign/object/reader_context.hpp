@@ -29,6 +29,7 @@ struct Function {
 
 // A relocation against one instruction, classified.
 struct CodeReloc {
+  std::uint32_t function = 0;  // index in ReaderContext::functions
   std::uint32_t insn = 0;  // slot within the function
   RelocKind kind = RelocKind::MapFd;
   std::uint32_t target = 0;       // map or extern index, or (calls, callbacks) the target slot in .text
@@ -48,7 +49,9 @@ struct ReaderContext {
   std::optional<std::size_t> legacy_maps_section;
   std::vector<std::vector<isa::RawInsn>> code;     // by ELF section index: each code section's slots
   std::vector<Function> functions;                 // by section index, then start
-  std::vector<std::vector<CodeReloc>> code_relocs;  // per function, sorted by insn
+  std::vector<CodeReloc> all_code_relocs;                // sorted by (function, insn)
+  std::vector<std::span<const CodeReloc>> code_relocs;   // per function, into all_code_relocs
+  std::vector<std::vector<std::uint32_t>> slot_owner;    // by code section: function index of each slot
   std::optional<btf::BtfExt> btf_ext;
   std::vector<std::size_t> extern_symbols;  // ELF symbol index of each model.externs[i]
   struct BtfMapVar {
