@@ -40,6 +40,10 @@ struct CoreRelo {
   CoreReloKind kind = CoreReloKind::FieldByteOffset;
 };
 
+// The records are handed to BPF_PROG_LOAD as they are: same layouts as the
+// kernel's struct bpf_func_info, bpf_line_info and bpf_core_relo.
+static_assert(sizeof(FuncInfo) == 8 && sizeof(LineInfo) == 16 && sizeof(CoreRelo) == 16);
+
 template <typename Record>
 struct ExtSection {
   std::string section;  // ELF section the records belong to

@@ -100,6 +100,24 @@ static_assert(offsetof(ProgLoadAttr, signature) == 152);
 static_assert(offsetof(ProgLoadAttr, keyring_id) == 164);
 static_assert(sizeof(ProgLoadAttr) == 168);
 
+struct BtfLoadAttr {
+  std::uint64_t btf = 0;
+  std::uint64_t btf_log_buf = 0;
+  std::uint32_t btf_size = 0;
+  std::uint32_t btf_log_size = 0;
+  std::uint32_t btf_log_level = 0;
+  std::uint32_t btf_log_true_size = 0;
+};
+static_assert(offsetof(BtfLoadAttr, btf_size) == 16);
+static_assert(sizeof(BtfLoadAttr) == 32);
+
+// bpf(2) commands a loader issues (enum bpf_cmd).
+inline constexpr std::int32_t kCmdMapCreate = 0;
+inline constexpr std::int32_t kCmdMapUpdateElem = 2;
+inline constexpr std::int32_t kCmdProgLoad = 5;
+inline constexpr std::int32_t kCmdBtfLoad = 18;
+inline constexpr std::int32_t kCmdMapFreeze = 22;
+
 struct TestRunAttr {
   std::uint32_t prog_fd = 0;
   std::uint32_t retval = 0;
@@ -126,6 +144,24 @@ struct ObjInfoAttr {
   std::uint32_t info_len = 0;
   std::uint64_t info = 0;
 };
+
+// The head of struct bpf_prog_info: what bpfsign reads of a loaded program.
+struct ProgInfo {
+  std::uint32_t type = 0;
+  std::uint32_t id = 0;
+  std::uint8_t tag[8] = {};
+  std::uint32_t jited_prog_len = 0;
+  std::uint32_t xlated_prog_len = 0;
+  std::uint64_t jited_prog_insns = 0;
+  std::uint64_t xlated_prog_insns = 0;
+  std::uint64_t load_time = 0;
+  std::uint32_t created_by_uid = 0;
+  std::uint32_t nr_map_ids = 0;
+  std::uint64_t map_ids = 0;
+  char name[16] = {};
+};
+static_assert(offsetof(ProgInfo, name) == 64);
+static_assert(sizeof(ProgInfo) == 80);
 
 struct MapInfo {
   std::uint32_t type = 0;

@@ -65,8 +65,21 @@ KernelResult<MapInfo> map_info(int map_fd, std::array<std::uint8_t, kSha256Size>
   return info;
 }
 
+KernelResult<ProgInfo> prog_info(int prog_fd) {
+  ProgInfo info;
+  ObjInfoAttr a;
+  a.bpf_fd = static_cast<std::uint32_t>(prog_fd);
+  a.info_len = sizeof info;
+  a.info = ptr(&info);
+  if (sys_bpf(BpfCmd::ObjGetInfoByFd, a) < 0) return fail("BPF_OBJ_GET_INFO_BY_FD (program)");
+  return info;
+}
+
 KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
-  std::vector<char> log(64 * 1024);
+  // No verifier log on the first attempt: a log that overflows its buffer
+  // fails an otherwise good load with ENOSPC. Only a failed load is
+  // repeated with a log (16 MiB; the kernel keeps its tail) to say why.
+  std::vector<char> log;
   ProgLoadAttr a;
   a.prog_type = req.prog_type;
   a.prog_flags = req.prog_flags;
@@ -74,9 +87,6 @@ KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
   a.insns = ptr(req.insns.data());
   a.license = ptr(req.license.c_str());
   std::strncpy(a.prog_name, req.name.c_str(), sizeof a.prog_name - 1);
-  a.log_level = 1;
-  a.log_size = static_cast<std::uint32_t>(log.size());
-  a.log_buf = ptr(log.data());
   if (!req.signature.empty()) {
     a.signature = ptr(req.signature.data());
     a.signature_size = static_cast<std::uint32_t>(req.signature.size());
@@ -89,6 +99,12 @@ KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
   long fd = sys_bpf(BpfCmd::ProgLoad, a);
   if (fd < 0) {
     KernelError e = fail("BPF_PROG_LOAD");
+    log.assign(16u << 20, '\0');
+    a.log_level = 1;
+    a.log_size = static_cast<std::uint32_t>(log.size());
+    a.log_buf = ptr(log.data());
+    const long again = sys_bpf(BpfCmd::ProgLoad, a);
+    if (again >= 0) ::close(static_cast<int>(again));  // a load that fails only once is reported as failed
     log.back() = '\0';
     std::string text(log.data());
     // The last non-empty line says why the verifier refused.

@@ -31,6 +31,8 @@ KernelResult<Ok> map_update(int map_fd, const void* key, const void* value, std:
 KernelResult<Ok> map_freeze(int map_fd);
 KernelResult<MapInfo> map_info(int map_fd, std::array<std::uint8_t, kSha256Size>* hash = nullptr);
 
+KernelResult<ProgInfo> prog_info(int prog_fd);
+
 struct ProgLoadRequest {
   std::uint32_t prog_type = 0;
   std::uint32_t prog_flags = 0;

@@ -1,0 +1,110 @@
+#include "bpfsign/load/loader_runtime.hpp"
+
+#include <cstring>
+
+#include "bpfsign/kernel/bpf_syscall.hpp"
+
+namespace bpfsign::load {
+
+namespace {
+
+Error kernel_failure(const kernel::KernelError& e, const std::string& what) { return e.to_error().with_context(what); }
+
+// The last non-empty line of a verifier log: where it stopped.
+std::string last_line(const std::vector<char>& log) {
+  std::string text(log.data(), strnlen(log.data(), log.size()));
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  const auto nl = text.rfind('\n');
+  return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
+}  // namespace
+
+namespace {
+
+struct Attempt {
+  loader::ContextHeader header;
+  std::vector<std::uint8_t> ctx;
+  std::vector<char> log;
+};
+
+}  // namespace
+
+Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOptions& options) {
+  // The metadata map: one array element holding the blob.
+  kernel::MapCreateAttr attr;
+  attr.map_type = kernel::kMapTypeArray;
+  attr.key_size = 4;
+  attr.value_size = static_cast<std::uint32_t>(loader.blob.size());
+  attr.max_entries = 1;
+  std::memcpy(attr.map_name, "bpfsign_meta", 12);
+  auto meta = kernel::map_create(attr);
+  if (auto* e = std::get_if<kernel::KernelError>(&meta)) return kernel_failure(*e, "metadata map");
+  const int meta_fd = std::get<UniqueFd>(meta).get();
+  const std::uint32_t key = 0;
+  auto filled = kernel::map_update(meta_fd, &key, loader.blob.data());
+  if (auto* e = std::get_if<kernel::KernelError>(&filled)) return kernel_failure(*e, "metadata map");
+
+  kernel::ProgLoadRequest req;
+  req.prog_type = kernel::kProgTypeSyscall;
+  req.prog_flags = kernel::kProgFlagSleepable;
+  req.insns = loader.code;
+  req.name = "bpfsign_loader";
+  const int fd_array[] = {meta_fd};
+  req.fd_array = fd_array;
+  auto prog = kernel::prog_load(req);
+  if (auto* e = std::get_if<kernel::KernelError>(&prog)) return kernel_failure(*e, "loader program");
+
+  // Program loads run without a verifier log (an overflowing log fails a
+  // good load with ENOSPC); a failed run is repeated with the log on, so the
+  // error names the verifier's reason. The loader closes everything it
+  // opened before it returns an error, so a rerun starts clean.
+  auto attempt = [&](std::uint32_t log_level) -> Result<Attempt> {
+    Attempt a;
+    a.log.assign(log_level != 0 ? options.log_size : 0, '\0');
+    a.ctx.assign(loader.context.size(), 0);
+    a.header.size = loader.context.size();
+    a.header.log_level = log_level;
+    a.header.log_size = static_cast<std::uint32_t>(a.log.size());
+    a.header.log_buf = log_level != 0 ? reinterpret_cast<std::uintptr_t>(a.log.data()) : 0;
+    std::memcpy(a.ctx.data(), &a.header, sizeof a.header);
+    auto run = kernel::prog_test_run(std::get<UniqueFd>(prog).get(), a.ctx);
+    if (auto* e = std::get_if<kernel::KernelError>(&run)) return kernel_failure(*e, "running the loader");
+    std::memcpy(&a.header, a.ctx.data(), sizeof a.header);
+    return a;
+  };
+  auto first = attempt(0);
+  if (!first) return first.error();
+  if (first->header.error != 0 && options.log_level != 0) {
+    auto again = attempt(options.log_level);
+    if (again && again->header.error != 0) first = std::move(again);
+  }
+  const loader::ContextHeader& header = first->header;
+  const std::vector<std::uint8_t>& ctx = first->ctx;
+  const std::vector<char>& log = first->log;
+
+  LoadedObject out;
+  auto fd_at = [&](std::uint32_t off) {
+    std::int32_t fd = 0;
+    std::memcpy(&fd, ctx.data() + off, 4);
+    return fd;
+  };
+  if (header.error != 0) {
+    const std::uint32_t step = header.failed_step;
+    std::string what = step < loader.steps.size()
+                           ? fmt::format("{} '{}'", loader::step_kind_name(loader.steps[step].kind), loader.steps[step].object)
+                           : fmt::format("step {}", step);
+    std::string msg = fmt::format("loader failed to {}: {} ({})", what, std::strerror(-header.error), -header.error);
+    const std::string tail = last_line(log);
+    if (!tail.empty()) msg += fmt::format("; verifier: {}", tail);
+    return Error{ErrorKind::Kernel, msg};
+  }
+  out.btf = UniqueFd(header.btf_fd > 0 ? header.btf_fd : -1);
+  for (std::uint32_t i = 0; i < loader.context.maps; ++i) out.maps.emplace_back(fd_at(loader.context.map_fd(i)));
+  for (std::uint32_t i = 0; i < loader.context.programs; ++i) out.programs.emplace_back(fd_at(loader.context.prog_fd(i)));
+  out.map_names = loader.maps;
+  out.program_names = loader.programs;
+  return out;
+}
+
+}  // namespace bpfsign::load

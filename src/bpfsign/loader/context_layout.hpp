@@ -1,0 +1,43 @@
+// The loader's context: what the runtime passes in through BPF_PROG_RUN's
+// ctx_in and reads back from ctx_out. Layout documented in docs/loader.md;
+// version 1. All fields little-endian.
+#pragma once
+
+#include <cstdint>
+
+namespace bpfsign::loader {
+
+inline constexpr std::uint32_t kContextMagic = 0x53465042;  // "BPFS"
+inline constexpr std::uint32_t kContextVersion = 1;
+
+// Fixed header; the fd arrays follow it.
+struct ContextHeader {
+  std::uint32_t magic = kContextMagic;
+  std::uint32_t size = 0;         // in: the whole context's size, as generated
+  std::int32_t error = 0;         // out: 0, or -errno of the step that failed
+  std::uint32_t failed_step = 0;  // out: index of that step (LoaderProgram::steps)
+  std::uint32_t log_level = 0;    // in: verifier log level for program loads
+  std::uint32_t log_size = 0;     // in: size of log_buf
+  std::uint64_t log_buf = 0;      // in: user address of the verifier log buffer
+  std::int32_t btf_fd = 0;        // out: the object's BTF
+  std::uint32_t reserved = 0;
+};
+static_assert(sizeof(ContextHeader) == 40);
+
+struct ContextLayout {
+  std::uint32_t maps = 0;
+  std::uint32_t programs = 0;
+
+  static constexpr std::int16_t kError = 8;
+  static constexpr std::int16_t kFailedStep = 12;
+  static constexpr std::int16_t kLogLevel = 16;
+  static constexpr std::int16_t kLogSize = 20;
+  static constexpr std::int16_t kLogBuf = 24;
+  static constexpr std::int16_t kBtfFd = 32;
+
+  std::uint32_t map_fd(std::uint32_t i) const { return sizeof(ContextHeader) + 4 * i; }
+  std::uint32_t prog_fd(std::uint32_t i) const { return map_fd(maps) + 4 * i; }
+  std::uint32_t size() const { return prog_fd(programs); }
+};
+
+}  // namespace bpfsign::loader

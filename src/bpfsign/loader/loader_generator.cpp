@@ -1,0 +1,329 @@
+// The loader generator. Register contract of the emitted program:
+//   r6  the context (never changes)
+//   r0  the result of the last helper call
+//   r1-r5 arguments and scratch
+// No stack is used: every fd lives in the context, so the number of maps
+// and programs is bounded only by the context's 16-bit offsets.
+#include <cerrno>
+#include <cstring>
+
+#include "bpfsign/isa/encode.hpp"
+#include "bpfsign/kernel/bpf_attr.hpp"
+#include "bpfsign/loader/blob_builder.hpp"
+#include "bpfsign/loader/emitter.hpp"
+#include "bpfsign/loader/loader_program.hpp"
+#include "bpfsign/object/bpf_enums.hpp"
+
+namespace bpfsign::loader {
+
+namespace {
+
+using isa::Alu;
+using isa::AluOp;
+using isa::Imm;
+using isa::JmpOp;
+using isa::Load;
+using isa::MemSize;
+using isa::Reg;
+using isa::Store;
+using object::Map;
+using object::MapOrigin;
+using object::ObjectModel;
+using object::Program;
+using object::RelocKind;
+
+constexpr Reg r0{0}, r1{1}, r2{2}, r3{3}, r4{4}, r6{6};
+
+// Map types whose BTF key/value ids the kernel refuses (libbpf clears them too).
+bool map_takes_no_btf(std::uint32_t type) {
+  switch (type) {
+    case 4: case 7: case 8: case 12: case 13: case 14: case 15: case 16: case 17: case 18: case 22: case 23: case 25:
+      return true;  // perf_event_array, stack_trace, cgroup_array, *_of_maps, devmap(s), cpumap, xskmap, sockmap/hash, queue, stack
+    default:
+      return false;
+  }
+}
+
+// The BTF name of the kernel object a program attaches to, and its kind.
+std::pair<std::string, btf::Kind> attach_btf_name(const object::SectionKind& k) {
+  using namespace object;
+  if (k.prog_type == prog_type::kLsm) return {"bpf_lsm_" + k.attach_target, btf::Kind::Func};
+  if (k.expected_attach_type == 28) return {"bpf_iter_" + k.attach_target, btf::Kind::Func};    // BPF_TRACE_ITER
+  if (k.expected_attach_type == 23) return {"btf_trace_" + k.attach_target, btf::Kind::Typedef};  // BPF_TRACE_RAW_TP
+  return {k.attach_target, btf::Kind::Func};
+}
+
+class Generator {
+ public:
+  explicit Generator(const ObjectModel& model) : model_(model) {
+    out_.context.maps = static_cast<std::uint32_t>(model.maps.size());
+    out_.context.programs = static_cast<std::uint32_t>(model.programs.size());
+  }
+
+  Result<LoaderProgram> run() {
+    if (out_.context.size() > 0x7fff) return bad_input("{} maps and programs do not fit the loader context", model_.maps.size() + model_.programs.size());
+    if (auto s = check_supported(); !s) return s.error();
+    cleanup_ = e_.new_label();
+    prologue();
+    if (model_.btf) load_btf();
+    for (std::uint32_t i = 0; i < model_.maps.size(); ++i) create_map(i);
+    for (std::uint32_t i = 0; i < model_.maps.size(); ++i) initialise_map(i);
+    for (std::uint32_t i = 0; i < model_.programs.size(); ++i) load_program(i);
+    e_.emit(Alu{AluOp::Mov, true, r0, Imm{0}});
+    e_.emit(isa::Exit{});
+    close_everything();
+    auto insns = e_.finish();
+    if (!insns) return insns.error();
+    out_.insns = std::move(insns).value();
+    out_.code = isa::encode_program(out_.insns);
+    out_.blob = blob_.take();
+    for (const auto& m : model_.maps) out_.maps.push_back(m.name);
+    for (const auto& p : model_.programs) out_.programs.push_back(p.name);
+    return std::move(out_);
+  }
+
+ private:
+  // What this generator does not handle yet is refused up front, by name.
+  Status check_supported() const {
+    for (const Map& m : model_.maps) {
+      if (m.inner) return bad_input("map '{}': map-in-map is not supported by the loader generator yet", m.name);
+      if (!m.slots.empty()) return bad_input("map '{}': initial slots are not supported by the loader generator yet", m.name);
+      if (m.origin == MapOrigin::Kconfig) return bad_input("map '.kconfig': kconfig externs are not supported by the loader generator yet");
+    }
+    for (const Program& p : model_.programs) {
+      for (const auto& r : p.relocations) {
+        if (r.kind == RelocKind::KfuncCall || r.kind == RelocKind::KsymAddr || r.kind == RelocKind::KconfigValue) {
+          return bad_input("program '{}': {} relocations are not supported by the loader generator yet", p.name,
+                           object::reloc_kind_name(r.kind));
+        }
+      }
+    }
+    return Ok{};
+  }
+
+  // --- emission helpers: each names one thing the loader does ---
+
+  // reg = address of blob byte `off` (ld_imm64 of the metadata map's value).
+  void blob_address(Reg reg, std::uint32_t off) {
+    e_.emit(isa::LoadImm64{reg, isa::PseudoSrc::MapIdxValue, 0, static_cast<std::int32_t>(off)});
+  }
+  // blob[field] = address of blob[target]: pointers in attrs are only known at run time.
+  void store_blob_pointer(std::uint32_t field, std::uint32_t target) {
+    blob_address(r1, field);
+    blob_address(r2, target);
+    e_.emit(Store{MemSize::DW, r1, 0, r2});
+  }
+  // blob[field] = ctx[ctx_off] (an fd or a log setting).
+  void copy_from_context(std::int16_t ctx_off, std::uint32_t field, MemSize size) {
+    e_.emit(Load{size, false, r2, r6, ctx_off});
+    blob_address(r1, field);
+    e_.emit(Store{size, r1, 0, r2});
+  }
+  // r0 = bpf(cmd, blob + attr, size)
+  void sys_bpf(std::int32_t cmd, std::uint32_t attr, std::uint32_t size) {
+    e_.emit(Alu{AluOp::Mov, true, r1, Imm{cmd}});
+    blob_address(r2, attr);
+    e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(size)}});
+    e_.emit(isa::Call{isa::CallKind::Helper, kHelperSysBpf, 0});
+  }
+  // On a negative r0: record it and the step, then close everything.
+  void fail_if_negative(LoaderStep step) {
+    const auto index = static_cast<std::int32_t>(out_.steps.size());
+    out_.steps.push_back(std::move(step));
+    const auto ok = e_.new_label();
+    e_.jump_if(JmpOp::SGe, r0, Imm{0}, ok);
+    e_.emit(Store{MemSize::W, r6, ContextLayout::kError, r0});
+    e_.emit(Alu{AluOp::Mov, true, r1, Imm{index}});
+    e_.emit(Store{MemSize::W, r6, ContextLayout::kFailedStep, r1});
+    e_.jump_long(cleanup_);
+    e_.bind(ok);
+  }
+  void store_result_fd(std::uint32_t ctx_off) {
+    e_.emit(Store{MemSize::W, r6, static_cast<std::int16_t>(ctx_off), r0});
+  }
+
+  // --- the loader's steps ---
+
+  // r6 = ctx; a context of another layout is refused before anything happens.
+  void prologue() {
+    e_.emit(Alu{AluOp::Mov, true, r6, Reg{1}});
+    const auto bad = e_.new_label(), good = e_.new_label();
+    e_.emit(Load{MemSize::W, false, r2, r6, 0});
+    e_.jump_if(JmpOp::Ne, r2, Imm{static_cast<std::int32_t>(kContextMagic)}, bad);
+    e_.emit(Load{MemSize::W, false, r2, r6, 4});
+    e_.jump_if(JmpOp::Ne, r2, Imm{static_cast<std::int32_t>(out_.context.size())}, bad);
+    e_.jump_long(good);
+    e_.bind(bad);
+    e_.emit(Alu{AluOp::Mov, true, r0, Imm{-EINVAL}});
+    e_.emit(isa::Exit{});
+    e_.bind(good);
+  }
+
+  void load_btf() {
+    const auto bytes = model_.btf->serialize();
+    kernel::BtfLoadAttr attr;
+    attr.btf_size = static_cast<std::uint32_t>(bytes.size());
+    const std::uint32_t data = blob_.add(bytes);
+    const std::uint32_t at = blob_.add_struct(attr);
+    store_blob_pointer(at + offsetof(kernel::BtfLoadAttr, btf), data);
+    sys_bpf(kernel::kCmdBtfLoad, at, sizeof attr);
+    fail_if_negative({LoaderStep::Kind::BtfLoad, ""});
+    store_result_fd(ContextLayout::kBtfFd);
+  }
+
+  void create_map(std::uint32_t i) {
+    const Map& m = model_.maps[i];
+    kernel::MapCreateAttr attr;
+    attr.map_type = m.def.type;
+    attr.key_size = m.def.key_size;
+    attr.value_size = m.def.value_size;
+    attr.max_entries = m.def.max_entries;
+    attr.map_flags = m.def.flags;
+    attr.numa_node = m.def.numa_node;
+    attr.map_extra = m.def.map_extra;
+    std::memcpy(attr.map_name, m.kernel_name.data(), std::min<std::size_t>(m.kernel_name.size(), sizeof attr.map_name - 1));
+    const bool with_btf = model_.btf && !map_takes_no_btf(m.def.type) && (m.def.btf_key_type_id != 0 || m.def.btf_value_type_id != 0);
+    if (with_btf) {
+      attr.btf_key_type_id = m.def.btf_key_type_id;
+      attr.btf_value_type_id = m.def.btf_value_type_id;
+    }
+    const std::uint32_t at = blob_.add_struct(attr);
+    if (with_btf) copy_from_context(ContextLayout::kBtfFd, at + offsetof(kernel::MapCreateAttr, btf_fd), MemSize::W);
+    sys_bpf(kernel::kCmdMapCreate, at, sizeof attr);
+    fail_if_negative({LoaderStep::Kind::MapCreate, m.name});
+    store_result_fd(out_.context.map_fd(i));
+  }
+
+  // Data and rodata get their initial bytes; rodata is then frozen.
+  void initialise_map(std::uint32_t i) {
+    const Map& m = model_.maps[i];
+    if (m.origin != MapOrigin::Data && m.origin != MapOrigin::Rodata) return;
+    kernel::MapElemAttr update;
+    const std::uint32_t key = blob_.add_zeros(4);
+    const std::uint32_t value = blob_.add(m.initial_value);
+    const std::uint32_t at = blob_.add_struct(update);
+    copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), at + offsetof(kernel::MapElemAttr, map_fd), MemSize::W);
+    store_blob_pointer(at + offsetof(kernel::MapElemAttr, key), key);
+    store_blob_pointer(at + offsetof(kernel::MapElemAttr, value), value);
+    sys_bpf(kernel::kCmdMapUpdateElem, at, sizeof update);
+    fail_if_negative({LoaderStep::Kind::MapUpdate, m.name});
+    if (!m.frozen_after_init()) return;
+    kernel::MapElemAttr freeze;
+    const std::uint32_t fat = blob_.add_struct(freeze);
+    copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), fat + offsetof(kernel::MapElemAttr, map_fd), MemSize::W);
+    sys_bpf(kernel::kCmdMapFreeze, fat, sizeof freeze);
+    fail_if_negative({LoaderStep::Kind::MapFreeze, m.name});
+  }
+
+  void load_program(std::uint32_t i) {
+    const Program& p = model_.programs[i];
+    std::vector<std::uint8_t> code(p.insns.size() * isa::kInsnSize);
+    for (std::size_t k = 0; k < p.insns.size(); ++k) isa::raw_to_bytes(p.insns[k], code.data() + k * isa::kInsnSize);
+    const std::uint32_t insns = blob_.add(code);
+    const std::uint32_t license = blob_.add_string(model_.license);
+    // Map fds go into the instructions' immediates, from the context.
+    for (const auto& r : p.relocations) {
+      if (r.kind != RelocKind::MapFd && r.kind != RelocKind::MapValue) continue;
+      copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(r.target)), insns + r.insn * 8 + 4, MemSize::W);
+    }
+    kernel::ProgLoadAttr attr;
+    attr.prog_type = p.kind.prog_type;
+    attr.insn_cnt = static_cast<std::uint32_t>(p.insns.size());
+    attr.prog_flags = p.kind.prog_flags;
+    attr.expected_attach_type = p.kind.expected_attach_type;
+    std::memcpy(attr.prog_name, p.name.data(), std::min<std::size_t>(p.name.size(), sizeof attr.prog_name - 1));
+    std::uint32_t func_info = 0, line_info = 0, core_relos = 0;
+    if (model_.btf && !p.func_info.empty()) {
+      attr.func_info_rec_size = btf::kFuncInfoSize;
+      attr.func_info_cnt = static_cast<std::uint32_t>(p.func_info.size());
+      func_info = blob_.add(std::span(reinterpret_cast<const std::uint8_t*>(p.func_info.data()), p.func_info.size_bytes()));
+    }
+    if (model_.btf && !p.line_info.empty()) {
+      attr.line_info_rec_size = btf::kLineInfoSize;
+      attr.line_info_cnt = static_cast<std::uint32_t>(p.line_info.size());
+      line_info = blob_.add(std::span(reinterpret_cast<const std::uint8_t*>(p.line_info.data()), p.line_info.size_bytes()));
+    }
+    if (model_.btf && !p.core_relos.empty()) {
+      attr.core_relo_rec_size = btf::kCoreReloSize;
+      attr.core_relo_cnt = static_cast<std::uint32_t>(p.core_relos.size());
+      core_relos = blob_.add(std::span(reinterpret_cast<const std::uint8_t*>(p.core_relos.data()), p.core_relos.size_bytes()));
+    }
+    std::uint32_t target_name = 0, target_name_size = 0;
+    btf::Kind target_kind = btf::Kind::Func;
+    if (p.kind.attach_by_btf_id) {
+      auto [name, kind] = attach_btf_name(p.kind);
+      target_name = blob_.add_string(name);
+      target_name_size = static_cast<std::uint32_t>(name.size() + 1);
+      target_kind = kind;
+    }
+    const std::uint32_t at = blob_.add_struct(attr);
+    auto field = [at](std::size_t off) { return at + static_cast<std::uint32_t>(off); };
+    store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, insns)), insns);
+    store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, license)), license);
+    if (attr.func_info_cnt) store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, func_info)), func_info);
+    if (attr.line_info_cnt) store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, line_info)), line_info);
+    if (attr.core_relo_cnt) store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, core_relos)), core_relos);
+    if (model_.btf) copy_from_context(ContextLayout::kBtfFd, field(offsetof(kernel::ProgLoadAttr, prog_btf_fd)), MemSize::W);
+    copy_from_context(ContextLayout::kLogLevel, field(offsetof(kernel::ProgLoadAttr, log_level)), MemSize::W);
+    copy_from_context(ContextLayout::kLogSize, field(offsetof(kernel::ProgLoadAttr, log_size)), MemSize::W);
+    copy_from_context(ContextLayout::kLogBuf, field(offsetof(kernel::ProgLoadAttr, log_buf)), MemSize::DW);
+    if (p.kind.attach_by_btf_id) {
+      // r0 = bpf_btf_find_by_name_kind(name, size, kind, 0): the running
+      // kernel's BTF id of the attach target (vmlinux; modules: not yet).
+      blob_address(r1, target_name);
+      e_.emit(Alu{AluOp::Mov, true, r2, Imm{static_cast<std::int32_t>(target_name_size)}});
+      e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(target_kind)}});
+      e_.emit(Alu{AluOp::Mov, true, r4, Imm{0}});
+      e_.emit(isa::Call{isa::CallKind::Helper, kHelperBtfFindByNameKind, 0});
+      fail_if_negative({LoaderStep::Kind::FindAttachTarget, p.name});
+      blob_address(r1, field(offsetof(kernel::ProgLoadAttr, attach_btf_id)));
+      e_.emit(Store{MemSize::W, r1, 0, r0});
+    }
+    sys_bpf(kernel::kCmdProgLoad, at, sizeof attr);
+    fail_if_negative({LoaderStep::Kind::ProgLoad, p.name});
+    store_result_fd(out_.context.prog_fd(i));
+  }
+
+  // The failure path: close every fd the context holds, then return the error.
+  void close_everything() {
+    e_.bind(cleanup_);
+    auto close_slot = [&](std::uint32_t off) {
+      const auto next = e_.new_label();
+      e_.emit(Load{MemSize::W, false, r1, r6, static_cast<std::int16_t>(off)});
+      e_.jump_if(JmpOp::SLe, r1, Imm{0}, next);
+      e_.emit(isa::Call{isa::CallKind::Helper, kHelperSysClose, 0});
+      e_.emit(Alu{AluOp::Mov, true, r1, Imm{0}});
+      e_.emit(Store{MemSize::W, r6, static_cast<std::int16_t>(off), r1});
+      e_.bind(next);
+    };
+    close_slot(static_cast<std::uint32_t>(ContextLayout::kBtfFd));
+    for (std::uint32_t i = 0; i < out_.context.maps; ++i) close_slot(out_.context.map_fd(i));
+    for (std::uint32_t i = 0; i < out_.context.programs; ++i) close_slot(out_.context.prog_fd(i));
+    e_.emit(Load{MemSize::W, false, r0, r6, ContextLayout::kError});
+    e_.emit(isa::Exit{});
+  }
+
+  const ObjectModel& model_;
+  Emitter e_;
+  BlobBuilder blob_;
+  LoaderProgram out_;
+  Emitter::Label cleanup_ = 0;
+};
+
+}  // namespace
+
+const char* step_kind_name(LoaderStep::Kind kind) {
+  switch (kind) {
+    case LoaderStep::Kind::BtfLoad: return "load BTF";
+    case LoaderStep::Kind::MapCreate: return "create map";
+    case LoaderStep::Kind::MapUpdate: return "fill map";
+    case LoaderStep::Kind::MapFreeze: return "freeze map";
+    case LoaderStep::Kind::FindAttachTarget: return "find attach target of program";
+    case LoaderStep::Kind::ProgLoad: return "load program";
+  }
+  return "unknown step";
+}
+
+Result<LoaderProgram> generate_loader(const ObjectModel& model) { return Generator(model).run(); }
+
+}  // namespace bpfsign::loader

@@ -1,0 +1,44 @@
+// Turns an object model into a loader program and its metadata blob
+// (docs/loader.md): a sleepable BPF_PROG_TYPE_SYSCALL program that, run
+// once, loads the object's BTF, creates and fills its maps, loads its
+// programs and hands every fd back through its context. Pure: no system
+// call happens here; load/ runs the result.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bpfsign/common/error.hpp"
+#include "bpfsign/isa/instruction.hpp"
+#include "bpfsign/loader/context_layout.hpp"
+#include "bpfsign/object/object_model.hpp"
+
+namespace bpfsign::loader {
+
+// One command the loader runs; ContextHeader::failed_step indexes these.
+struct LoaderStep {
+  enum class Kind : std::uint8_t { BtfLoad, MapCreate, MapUpdate, MapFreeze, FindAttachTarget, ProgLoad };
+  Kind kind = Kind::BtfLoad;
+  std::string object;  // the map or program it concerns ("" for BTF)
+};
+const char* step_kind_name(LoaderStep::Kind kind);
+
+struct LoaderProgram {
+  std::vector<isa::Instruction> insns;  // the loader, readable
+  std::vector<std::uint8_t> code;       // the same, encoded
+  std::vector<std::uint8_t> blob;       // the metadata map's value
+  ContextLayout context;
+  std::vector<LoaderStep> steps;
+  std::vector<std::string> maps;        // map i of the context is maps[i]
+  std::vector<std::string> programs;    // program i likewise
+};
+
+// BPF helpers a loader calls (enum bpf_func_id).
+inline constexpr std::int32_t kHelperSysBpf = 166;
+inline constexpr std::int32_t kHelperBtfFindByNameKind = 167;
+inline constexpr std::int32_t kHelperSysClose = 168;
+
+Result<LoaderProgram> generate_loader(const object::ObjectModel& model);
+
+}  // namespace bpfsign::loader
