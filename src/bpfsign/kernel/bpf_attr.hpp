@@ -17,6 +17,7 @@ enum class BpfCmd : int {
   ProgLoad = 5,
   ProgTestRun = 10,
   ObjGetInfoByFd = 15,
+  BtfLoad = 18,
   MapFreeze = 22,
 };
 
@@ -110,13 +111,6 @@ struct BtfLoadAttr {
 };
 static_assert(offsetof(BtfLoadAttr, btf_size) == 16);
 static_assert(sizeof(BtfLoadAttr) == 32);
-
-// bpf(2) commands a loader issues (enum bpf_cmd).
-inline constexpr std::int32_t kCmdMapCreate = 0;
-inline constexpr std::int32_t kCmdMapUpdateElem = 2;
-inline constexpr std::int32_t kCmdProgLoad = 5;
-inline constexpr std::int32_t kCmdBtfLoad = 18;
-inline constexpr std::int32_t kCmdMapFreeze = 22;
 
 struct TestRunAttr {
   std::uint32_t prog_fd = 0;

@@ -44,6 +44,15 @@ KernelResult<Ok> map_update(int map_fd, const void* key, const void* value, std:
   return Ok{};
 }
 
+KernelResult<Ok> map_lookup(int map_fd, const void* key, void* value) {
+  MapElemAttr a;
+  a.map_fd = static_cast<std::uint32_t>(map_fd);
+  a.key = ptr(key);
+  a.value = ptr(value);
+  if (sys_bpf(BpfCmd::MapLookupElem, a) < 0) return fail("BPF_MAP_LOOKUP_ELEM");
+  return Ok{};
+}
+
 KernelResult<Ok> map_freeze(int map_fd) {
   MapElemAttr a;
   a.map_fd = static_cast<std::uint32_t>(map_fd);

@@ -29,6 +29,7 @@ using KernelResult = std::variant<T, KernelError>;
 KernelResult<UniqueFd> map_create(const MapCreateAttr& attr);
 KernelResult<Ok> map_update(int map_fd, const void* key, const void* value, std::uint64_t flags = 0);
 KernelResult<Ok> map_freeze(int map_fd);
+KernelResult<Ok> map_lookup(int map_fd, const void* key, void* value);
 KernelResult<MapInfo> map_info(int map_fd, std::array<std::uint8_t, kSha256Size>* hash = nullptr);
 
 KernelResult<ProgInfo> prog_info(int prog_fd);

@@ -20,7 +20,7 @@ struct ContextHeader {
   std::uint32_t log_size = 0;     // in: size of log_buf
   std::uint64_t log_buf = 0;      // in: user address of the verifier log buffer
   std::int32_t btf_fd = 0;        // out: the object's BTF
-  std::uint32_t reserved = 0;
+  std::int32_t scratch_fd = 0;    // the loader's own: an inner-map template while its outer map is created
 };
 static_assert(sizeof(ContextHeader) == 40);
 
@@ -34,6 +34,7 @@ struct ContextLayout {
   static constexpr std::int16_t kLogSize = 20;
   static constexpr std::int16_t kLogBuf = 24;
   static constexpr std::int16_t kBtfFd = 32;
+  static constexpr std::int16_t kScratchFd = 36;
 
   std::uint32_t map_fd(std::uint32_t i) const { return sizeof(ContextHeader) + 4 * i; }
   std::uint32_t prog_fd(std::uint32_t i) const { return map_fd(maps) + 4 * i; }

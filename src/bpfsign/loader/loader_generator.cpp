@@ -69,6 +69,7 @@ class Generator {
     for (std::uint32_t i = 0; i < model_.maps.size(); ++i) create_map(i);
     for (std::uint32_t i = 0; i < model_.maps.size(); ++i) initialise_map(i);
     for (std::uint32_t i = 0; i < model_.programs.size(); ++i) load_program(i);
+    for (std::uint32_t i = 0; i < model_.maps.size(); ++i) fill_slots(i);
     e_.emit(Alu{AluOp::Mov, true, r0, Imm{0}});
     e_.emit(isa::Exit{});
     close_everything();
@@ -86,17 +87,7 @@ class Generator {
   // What this generator does not handle yet is refused up front, by name.
   Status check_supported() const {
     for (const Map& m : model_.maps) {
-      if (m.inner) return bad_input("map '{}': map-in-map is not supported by the loader generator yet", m.name);
-      if (!m.slots.empty()) return bad_input("map '{}': initial slots are not supported by the loader generator yet", m.name);
       if (m.origin == MapOrigin::Kconfig) return bad_input("map '.kconfig': kconfig externs are not supported by the loader generator yet");
-    }
-    for (const Program& p : model_.programs) {
-      for (const auto& r : p.relocations) {
-        if (r.kind == RelocKind::KfuncCall || r.kind == RelocKind::KsymAddr || r.kind == RelocKind::KconfigValue) {
-          return bad_input("program '{}': {} relocations are not supported by the loader generator yet", p.name,
-                           object::reloc_kind_name(r.kind));
-        }
-      }
     }
     return Ok{};
   }
@@ -120,8 +111,8 @@ class Generator {
     e_.emit(Store{size, r1, 0, r2});
   }
   // r0 = bpf(cmd, blob + attr, size)
-  void sys_bpf(std::int32_t cmd, std::uint32_t attr, std::uint32_t size) {
-    e_.emit(Alu{AluOp::Mov, true, r1, Imm{cmd}});
+  void sys_bpf(kernel::BpfCmd cmd, std::uint32_t attr, std::uint32_t size) {
+    e_.emit(Alu{AluOp::Mov, true, r1, Imm{static_cast<std::int32_t>(cmd)}});
     blob_address(r2, attr);
     e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(size)}});
     e_.emit(isa::Call{isa::CallKind::Helper, kHelperSysBpf, 0});
@@ -166,32 +157,152 @@ class Generator {
     const std::uint32_t data = blob_.add(bytes);
     const std::uint32_t at = blob_.add_struct(attr);
     store_blob_pointer(at + offsetof(kernel::BtfLoadAttr, btf), data);
-    sys_bpf(kernel::kCmdBtfLoad, at, sizeof attr);
+    sys_bpf(kernel::BpfCmd::BtfLoad, at, sizeof attr);
     fail_if_negative({LoaderStep::Kind::BtfLoad, ""});
     store_result_fd(ContextLayout::kBtfFd);
   }
 
+  kernel::MapCreateAttr map_attr(const object::MapDefinition& def, const std::string& kernel_name) const {
+    kernel::MapCreateAttr attr;
+    attr.map_type = def.type;
+    attr.key_size = def.key_size;
+    attr.value_size = def.value_size;
+    attr.max_entries = def.max_entries;
+    attr.map_flags = def.flags;
+    attr.numa_node = def.numa_node;
+    attr.map_extra = def.map_extra;
+    std::memcpy(attr.map_name, kernel_name.data(), std::min<std::size_t>(kernel_name.size(), sizeof attr.map_name - 1));
+    return attr;
+  }
+
+  // A map-in-map is created from a template of its inner maps: create the
+  // template, hand its fd to the outer map's creation, then close it.
+  void create_inner_template(const Map& m) {
+    const kernel::MapCreateAttr attr = map_attr(*m.inner, (m.kernel_name + ".inner").substr(0, 15));
+    const std::uint32_t at = blob_.add_struct(attr);
+    sys_bpf(kernel::BpfCmd::MapCreate, at, sizeof attr);
+    fail_if_negative({LoaderStep::Kind::InnerMapCreate, m.name});
+    store_result_fd(static_cast<std::uint32_t>(ContextLayout::kScratchFd));
+  }
+  void close_inner_template() {
+    e_.emit(Load{MemSize::W, false, r1, r6, ContextLayout::kScratchFd});
+    e_.emit(isa::Call{isa::CallKind::Helper, kHelperSysClose, 0});
+    e_.emit(Alu{AluOp::Mov, true, r1, Imm{0}});
+    e_.emit(Store{MemSize::W, r6, ContextLayout::kScratchFd, r1});
+  }
+
   void create_map(std::uint32_t i) {
     const Map& m = model_.maps[i];
-    kernel::MapCreateAttr attr;
-    attr.map_type = m.def.type;
-    attr.key_size = m.def.key_size;
-    attr.value_size = m.def.value_size;
-    attr.max_entries = m.def.max_entries;
-    attr.map_flags = m.def.flags;
-    attr.numa_node = m.def.numa_node;
-    attr.map_extra = m.def.map_extra;
-    std::memcpy(attr.map_name, m.kernel_name.data(), std::min<std::size_t>(m.kernel_name.size(), sizeof attr.map_name - 1));
-    const bool with_btf = model_.btf && !map_takes_no_btf(m.def.type) && (m.def.btf_key_type_id != 0 || m.def.btf_value_type_id != 0);
+    if (m.inner) create_inner_template(m);
+    kernel::MapCreateAttr attr = map_attr(m.def, m.kernel_name);
+    // The kernel takes BTF ids only with a value type (a key type alone is
+    // refused with EINVAL; libbpf then retries without BTF).
+    const bool with_btf = model_.btf && !map_takes_no_btf(m.def.type) && m.def.btf_value_type_id != 0;
     if (with_btf) {
       attr.btf_key_type_id = m.def.btf_key_type_id;
       attr.btf_value_type_id = m.def.btf_value_type_id;
     }
     const std::uint32_t at = blob_.add_struct(attr);
     if (with_btf) copy_from_context(ContextLayout::kBtfFd, at + offsetof(kernel::MapCreateAttr, btf_fd), MemSize::W);
-    sys_bpf(kernel::kCmdMapCreate, at, sizeof attr);
+    if (m.inner) copy_from_context(ContextLayout::kScratchFd, at + offsetof(kernel::MapCreateAttr, inner_map_fd), MemSize::W);
+    sys_bpf(kernel::BpfCmd::MapCreate, at, sizeof attr);
     fail_if_negative({LoaderStep::Kind::MapCreate, m.name});
     store_result_fd(out_.context.map_fd(i));
+    if (m.inner) close_inner_template();
+  }
+
+  // `.values = { [k] = &x }`: after every program is loaded, slot k of a
+  // prog_array or map-in-map gets the fd of program or map x.
+  void fill_slots(std::uint32_t i) {
+    const Map& m = model_.maps[i];
+    for (const object::InitialSlot& slot : m.slots) {
+      std::uint32_t source = 0;
+      if (m.def.type == object::map_type::kProgArray) {
+        source = out_.context.prog_fd(index_of_program(slot.target));
+      } else {
+        source = out_.context.map_fd(index_of_map(slot.target));
+      }
+      const std::uint32_t key = blob_.add_struct(slot.index);
+      const std::uint32_t value = blob_.add_zeros(4);
+      const std::uint32_t at = blob_.add_struct(kernel::MapElemAttr{});
+      copy_from_context(static_cast<std::int16_t>(source), value, MemSize::W);
+      copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), at + offsetof(kernel::MapElemAttr, map_fd), MemSize::W);
+      store_blob_pointer(at + offsetof(kernel::MapElemAttr, key), key);
+      store_blob_pointer(at + offsetof(kernel::MapElemAttr, value), value);
+      sys_bpf(kernel::BpfCmd::MapUpdateElem, at, sizeof(kernel::MapElemAttr));
+      fail_if_negative({LoaderStep::Kind::SlotUpdate, fmt::format("{}[{}] = {}", m.name, slot.index, slot.target)});
+    }
+  }
+
+  std::uint32_t index_of_program(const std::string& name) const {
+    for (std::uint32_t k = 0; k < model_.programs.size(); ++k) {
+      if (model_.programs[k].name == name) return k;
+    }
+    internal_error("slot names an unknown program: " + name);
+  }
+  std::uint32_t index_of_map(const std::string& name) const {
+    for (std::uint32_t k = 0; k < model_.maps.size(); ++k) {
+      if (model_.maps[k].name == name) return k;
+    }
+    internal_error("slot names an unknown map: " + name);
+  }
+
+  // Kernel functions and variables, looked up in the running kernel's BTF
+  // (typed) or kallsyms (typeless) and written into the instruction. A weak
+  // extern the kernel lacks stays 0, as libbpf leaves it.
+  void resolve_extern(const Program& p, const object::Relocation& r, std::uint32_t insns) {
+    const object::Extern& ext = model_.externs[r.target];
+    const std::uint32_t name = blob_.add_string(ext.name);
+    const auto name_size = static_cast<std::int32_t>(ext.name.size() + 1);
+    const std::uint32_t imm = insns + r.insn * 8 + 4;
+    const auto skip = e_.new_label();
+    if (r.kind == RelocKind::KsymAddr && !ext.typed) {
+      // bpf_kallsyms_lookup_name(name, size, 0, &result): the address.
+      const std::uint32_t result = blob_.add_zeros(8);
+      blob_address(r1, name);
+      e_.emit(Alu{AluOp::Mov, true, r2, Imm{name_size}});
+      e_.emit(Alu{AluOp::Mov, true, r3, Imm{0}});
+      blob_address(r4, result);
+      e_.emit(isa::Call{isa::CallKind::Helper, kHelperKallsymsLookupName, 0});
+      if (ext.weak) {
+        e_.jump_if(JmpOp::SLt, r0, Imm{0}, skip);
+      } else {
+        fail_if_negative({LoaderStep::Kind::ResolveKsym, ext.name});
+      }
+      blob_address(r1, result);
+      e_.emit(Load{MemSize::W, false, r2, r1, 0});
+      e_.emit(Load{MemSize::W, false, r3, r1, 4});
+      blob_address(r1, imm);
+      e_.emit(Store{MemSize::W, r1, 0, r2});
+      e_.emit(Store{MemSize::W, r1, 8, r3});
+      e_.bind(skip);
+      return;
+    }
+    // bpf_btf_find_by_name_kind(name, size, kind, 0) = btf_obj_fd << 32 | btf_id
+    const bool is_function = ext.kind == object::ExternKind::Kfunc;
+    blob_address(r1, name);
+    e_.emit(Alu{AluOp::Mov, true, r2, Imm{name_size}});
+    e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(is_function ? btf::Kind::Func : btf::Kind::Var)}});
+    e_.emit(Alu{AluOp::Mov, true, r4, Imm{0}});
+    e_.emit(isa::Call{isa::CallKind::Helper, kHelperBtfFindByNameKind, 0});
+    const LoaderStep::Kind kind = is_function ? LoaderStep::Kind::ResolveKfunc : LoaderStep::Kind::ResolveKsym;
+    if (ext.weak) {
+      e_.jump_if(JmpOp::SLt, r0, Imm{0}, skip);
+    } else {
+      fail_if_negative({kind, ext.name});
+    }
+    // Module BTF (a non-zero object fd) needs an fd_array: not yet.
+    e_.emit(Alu{AluOp::Mov, true, r2, Reg{0}});
+    e_.emit(Alu{AluOp::Rsh, true, r2, Imm{32}});
+    const auto in_vmlinux = e_.new_label();
+    e_.jump_if(JmpOp::Eq, r2, Imm{0}, in_vmlinux);
+    e_.emit(Alu{AluOp::Mov, true, r0, Imm{-EOPNOTSUPP}});
+    fail_if_negative({kind, ext.name + " (in a kernel module: not supported yet)"});
+    e_.bind(in_vmlinux);
+    blob_address(r1, imm);
+    e_.emit(Store{MemSize::W, r1, 0, r0});
+    e_.bind(skip);
+    (void)p;
   }
 
   // Data and rodata get their initial bytes; rodata is then frozen.
@@ -205,13 +316,13 @@ class Generator {
     copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), at + offsetof(kernel::MapElemAttr, map_fd), MemSize::W);
     store_blob_pointer(at + offsetof(kernel::MapElemAttr, key), key);
     store_blob_pointer(at + offsetof(kernel::MapElemAttr, value), value);
-    sys_bpf(kernel::kCmdMapUpdateElem, at, sizeof update);
+    sys_bpf(kernel::BpfCmd::MapUpdateElem, at, sizeof update);
     fail_if_negative({LoaderStep::Kind::MapUpdate, m.name});
     if (!m.frozen_after_init()) return;
     kernel::MapElemAttr freeze;
     const std::uint32_t fat = blob_.add_struct(freeze);
     copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), fat + offsetof(kernel::MapElemAttr, map_fd), MemSize::W);
-    sys_bpf(kernel::kCmdMapFreeze, fat, sizeof freeze);
+    sys_bpf(kernel::BpfCmd::MapFreeze, fat, sizeof freeze);
     fail_if_negative({LoaderStep::Kind::MapFreeze, m.name});
   }
 
@@ -221,10 +332,14 @@ class Generator {
     for (std::size_t k = 0; k < p.insns.size(); ++k) isa::raw_to_bytes(p.insns[k], code.data() + k * isa::kInsnSize);
     const std::uint32_t insns = blob_.add(code);
     const std::uint32_t license = blob_.add_string(model_.license);
-    // Map fds go into the instructions' immediates, from the context.
+    // Map fds go into the instructions' immediates, from the context;
+    // kernel functions and variables are looked up now, in this kernel.
     for (const auto& r : p.relocations) {
-      if (r.kind != RelocKind::MapFd && r.kind != RelocKind::MapValue) continue;
-      copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(r.target)), insns + r.insn * 8 + 4, MemSize::W);
+      if (r.kind == RelocKind::MapFd || r.kind == RelocKind::MapValue) {
+        copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(r.target)), insns + r.insn * 8 + 4, MemSize::W);
+      } else if (r.kind == RelocKind::KfuncCall || r.kind == RelocKind::KsymAddr) {
+        resolve_extern(p, r, insns);
+      }
     }
     kernel::ProgLoadAttr attr;
     attr.prog_type = p.kind.prog_type;
@@ -279,7 +394,7 @@ class Generator {
       blob_address(r1, field(offsetof(kernel::ProgLoadAttr, attach_btf_id)));
       e_.emit(Store{MemSize::W, r1, 0, r0});
     }
-    sys_bpf(kernel::kCmdProgLoad, at, sizeof attr);
+    sys_bpf(kernel::BpfCmd::ProgLoad, at, sizeof attr);
     fail_if_negative({LoaderStep::Kind::ProgLoad, p.name});
     store_result_fd(out_.context.prog_fd(i));
   }
@@ -297,6 +412,7 @@ class Generator {
       e_.bind(next);
     };
     close_slot(static_cast<std::uint32_t>(ContextLayout::kBtfFd));
+    close_slot(static_cast<std::uint32_t>(ContextLayout::kScratchFd));
     for (std::uint32_t i = 0; i < out_.context.maps; ++i) close_slot(out_.context.map_fd(i));
     for (std::uint32_t i = 0; i < out_.context.programs; ++i) close_slot(out_.context.prog_fd(i));
     e_.emit(Load{MemSize::W, false, r0, r6, ContextLayout::kError});
@@ -315,6 +431,10 @@ class Generator {
 const char* step_kind_name(LoaderStep::Kind kind) {
   switch (kind) {
     case LoaderStep::Kind::BtfLoad: return "load BTF";
+    case LoaderStep::Kind::InnerMapCreate: return "create the inner-map template of";
+    case LoaderStep::Kind::ResolveKfunc: return "find kernel function";
+    case LoaderStep::Kind::ResolveKsym: return "find kernel variable";
+    case LoaderStep::Kind::SlotUpdate: return "fill slot";
     case LoaderStep::Kind::MapCreate: return "create map";
     case LoaderStep::Kind::MapUpdate: return "fill map";
     case LoaderStep::Kind::MapFreeze: return "freeze map";

@@ -18,7 +18,10 @@ namespace bpfsign::loader {
 
 // One command the loader runs; ContextHeader::failed_step indexes these.
 struct LoaderStep {
-  enum class Kind : std::uint8_t { BtfLoad, MapCreate, MapUpdate, MapFreeze, FindAttachTarget, ProgLoad };
+  enum class Kind : std::uint8_t {
+    BtfLoad, InnerMapCreate, MapCreate, MapUpdate, MapFreeze, FindAttachTarget, ResolveKfunc, ResolveKsym, ProgLoad,
+    SlotUpdate,
+  };
   Kind kind = Kind::BtfLoad;
   std::string object;  // the map or program it concerns ("" for BTF)
 };
@@ -38,6 +41,7 @@ struct LoaderProgram {
 inline constexpr std::int32_t kHelperSysBpf = 166;
 inline constexpr std::int32_t kHelperBtfFindByNameKind = 167;
 inline constexpr std::int32_t kHelperSysClose = 168;
+inline constexpr std::int32_t kHelperKallsymsLookupName = 179;
 
 Result<LoaderProgram> generate_loader(const object::ObjectModel& model);
 
