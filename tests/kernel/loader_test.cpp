@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <sys/utsname.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 
@@ -68,7 +72,8 @@ void expect_loads(const std::filesystem::path& path) {
 
 TEST(Loader, CorpusObjectsLoadThroughTheirGeneratedLoader) {
   require_loaders();
-  for (const char* stem : {"core_reads", "isa_v1", "isa_v4", "maps_btf", "maps_legacy", "many_progs", "net_progs", "subprogs"}) {
+  for (const char* stem : {"core_reads", "global_data", "isa_v1", "isa_v4", "maps_btf", "maps_legacy", "many_progs", "net_progs",
+                           "subprogs"}) {
     expect_loads(corpus(stem));
   }
 }
@@ -143,14 +148,47 @@ TEST(Loader, FillsProgArrayAndMapInMapSlots) {
   EXPECT_EQ(checked, 3);
 }
 
-TEST(Loader, WhatTheGeneratorCannotDoYetIsRefusedByName) {
-  for (const auto& [stem, fragment] : {std::pair{"global_data", "kconfig"}}) {
-    auto model = object::read_object_file(corpus(stem));
-    ASSERT_TRUE(model.ok()) << stem;
-    auto loader = loader::generate_loader(*model);
-    ASSERT_FALSE(loader.ok()) << stem;
-    EXPECT_NE(loader.error().message.find(fragment), std::string::npos) << loader.error().message;
+// .kconfig values come from the running kernel; .rodata is frozen after
+// its initial bytes are written.
+TEST(Loader, FillsKconfigFromTheRunningKernelAndFreezesRodata) {
+  require_loaders();
+  auto model = object::read_object_file(corpus("global_data"));
+  ASSERT_TRUE(model.ok());
+  auto loader = loader::generate_loader(*model);
+  ASSERT_TRUE(loader.ok()) << loader.error().message;
+  auto loaded = run_loader(*loader);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  int kconfig_fd = -1, rodata_fd = -1;
+  for (std::size_t i = 0; i < model->maps.size(); ++i) {
+    if (model->maps[i].origin == object::MapOrigin::Kconfig) kconfig_fd = loaded->maps[i].get();
+    if (model->maps[i].name == ".rodata") rodata_fd = loaded->maps[i].get();
   }
+  ASSERT_GE(kconfig_fd, 0);
+  std::vector<std::uint8_t> value(model->find_map(".kconfig")->def.value_size);
+  const std::uint32_t key = 0;
+  ASSERT_TRUE(std::holds_alternative<Ok>(kernel::map_lookup(kconfig_fd, &key, value.data())));
+  auto read_u32 = [&](const std::string& name) {
+    for (const auto& e : model->externs) {
+      if (e.name != name) continue;
+      std::uint32_t v = 0;
+      std::memcpy(&v, value.data() + e.kconfig_offset, std::min<std::uint32_t>(e.kconfig_size, 4));
+      return v;
+    }
+    ADD_FAILURE() << "no extern " << name;
+    return 0u;
+  };
+  utsname u{};
+  uname(&u);
+  unsigned a = 0, b = 0, c = 0;
+  std::sscanf(u.release, "%u.%u.%u", &a, &b, &c);
+  EXPECT_EQ(read_u32("LINUX_KERNEL_VERSION"), (a << 16) + (b << 8) + std::min(c, 255u));
+  EXPECT_EQ(read_u32("CONFIG_BPF_SYSCALL"), 1u);
+  EXPECT_EQ(read_u32("CONFIG_BPFSIGN_DOES_NOT_EXIST"), 0u);
+  EXPECT_GT(read_u32("CONFIG_HZ"), 0u);
+  std::vector<std::uint8_t> rodata(model->find_map(".rodata")->def.value_size, 0);
+  auto write = kernel::map_update(rodata_fd, &key, rodata.data());
+  ASSERT_TRUE(std::holds_alternative<kernel::KernelError>(write)) << ".rodata is writable: not frozen";
+  EXPECT_EQ(std::get<kernel::KernelError>(write).err, EPERM);
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <cstring>
 
+#include <sys/utsname.h>
+
 #include "bpfsign/kernel/bpf_syscall.hpp"
+#include "bpfsign/load/kernel_config.hpp"
 
 namespace bpfsign::load {
 
@@ -10,12 +13,23 @@ namespace {
 
 Error kernel_failure(const kernel::KernelError& e, const std::string& what) { return e.to_error().with_context(what); }
 
-// The last non-empty line of a verifier log: where it stopped.
+// The verifier's reason: the last line of its log that is not one of the
+// statistics lines it appends ("processed N insns ...", "verification time").
 std::string last_line(const std::vector<char>& log) {
-  std::string text(log.data(), strnlen(log.data(), log.size()));
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  const auto nl = text.rfind('\n');
-  return nl == std::string::npos ? text : text.substr(nl + 1);
+  const std::string text(log.data(), strnlen(log.data(), log.size()));
+  std::size_t end = text.size();
+  while (end > 0) {
+    const std::size_t start = text.rfind('\n', end - 1);
+    const std::size_t from = start == std::string::npos ? 0 : start + 1;
+    const std::string line = text.substr(from, end - from);
+    if (!line.empty() && line.rfind("processed ", 0) != 0 && line.rfind("verification time", 0) != 0 &&
+        line.rfind("stack depth", 0) != 0) {
+      return line;
+    }
+    if (start == std::string::npos) break;
+    end = start;
+  }
+  return {};
 }
 
 }  // namespace
@@ -55,6 +69,18 @@ Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOp
   auto prog = kernel::prog_load(req);
   if (auto* e = std::get_if<kernel::KernelError>(&prog)) return kernel_failure(*e, "loader program");
 
+  // .kconfig values come from the running kernel's configuration.
+  std::vector<std::uint8_t> kconfig;
+  if (loader.context.kconfig_size != 0) {
+    auto config = read_kernel_config();
+    if (!config) return config.error();
+    utsname u{};
+    uname(&u);
+    auto bytes = encode_kconfig(loader.kconfig, *config, u.release, loader.context.kconfig_size);
+    if (!bytes) return bytes.error();
+    kconfig = std::move(bytes).value();
+  }
+
   // Program loads run without a verifier log (an overflowing log fails a
   // good load with ENOSPC); a failed run is repeated with the log on, so the
   // error names the verifier's reason. The loader closes everything it
@@ -68,6 +94,7 @@ Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOp
     a.header.log_size = static_cast<std::uint32_t>(a.log.size());
     a.header.log_buf = log_level != 0 ? reinterpret_cast<std::uintptr_t>(a.log.data()) : 0;
     std::memcpy(a.ctx.data(), &a.header, sizeof a.header);
+    if (!kconfig.empty()) std::memcpy(a.ctx.data() + loader.context.kconfig(), kconfig.data(), kconfig.size());
     auto run = kernel::prog_test_run(std::get<UniqueFd>(prog).get(), a.ctx);
     if (auto* e = std::get_if<kernel::KernelError>(&run)) return kernel_failure(*e, "running the loader");
     std::memcpy(&a.header, a.ctx.data(), sizeof a.header);

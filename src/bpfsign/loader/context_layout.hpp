@@ -27,6 +27,7 @@ static_assert(sizeof(ContextHeader) == 40);
 struct ContextLayout {
   std::uint32_t maps = 0;
   std::uint32_t programs = 0;
+  std::uint32_t kconfig_size = 0;  // bytes of .kconfig values the runtime supplies
 
   static constexpr std::int16_t kError = 8;
   static constexpr std::int16_t kFailedStep = 12;
@@ -38,7 +39,10 @@ struct ContextLayout {
 
   std::uint32_t map_fd(std::uint32_t i) const { return sizeof(ContextHeader) + 4 * i; }
   std::uint32_t prog_fd(std::uint32_t i) const { return map_fd(maps) + 4 * i; }
-  std::uint32_t size() const { return prog_fd(programs); }
+  // The .kconfig map's value, filled by the runtime from the running
+  // kernel's configuration (these values are inputs, not signed content).
+  std::uint32_t kconfig() const { return (prog_fd(programs) + 7u) & ~7u; }
+  std::uint32_t size() const { return kconfig() + ((kconfig_size + 7u) & ~7u); }
 };
 
 }  // namespace bpfsign::loader

@@ -58,11 +58,15 @@ class Generator {
   explicit Generator(const ObjectModel& model) : model_(model) {
     out_.context.maps = static_cast<std::uint32_t>(model.maps.size());
     out_.context.programs = static_cast<std::uint32_t>(model.programs.size());
+    for (const auto& e : model.externs) {
+      if (e.kind != object::ExternKind::Kconfig) continue;
+      out_.kconfig.push_back({e.name, e.kconfig_type, e.kconfig_signed, e.weak, e.kconfig_offset, e.kconfig_size});
+      out_.context.kconfig_size = std::max(out_.context.kconfig_size, e.kconfig_offset + e.kconfig_size);
+    }
   }
 
   Result<LoaderProgram> run() {
-    if (out_.context.size() > 0x7fff) return bad_input("{} maps and programs do not fit the loader context", model_.maps.size() + model_.programs.size());
-    if (auto s = check_supported(); !s) return s.error();
+    if (out_.context.size() > 0x7ff0) return bad_input("{} maps and programs do not fit the loader context", model_.maps.size() + model_.programs.size());
     cleanup_ = e_.new_label();
     prologue();
     if (model_.btf) load_btf();
@@ -84,14 +88,6 @@ class Generator {
   }
 
  private:
-  // What this generator does not handle yet is refused up front, by name.
-  Status check_supported() const {
-    for (const Map& m : model_.maps) {
-      if (m.origin == MapOrigin::Kconfig) return bad_input("map '.kconfig': kconfig externs are not supported by the loader generator yet");
-    }
-    return Ok{};
-  }
-
   // --- emission helpers: each names one thing the loader does ---
 
   // reg = address of blob byte `off` (ld_imm64 of the metadata map's value).
@@ -234,6 +230,13 @@ class Generator {
     }
   }
 
+  std::uint32_t kconfig_map() const {
+    for (std::uint32_t k = 0; k < model_.maps.size(); ++k) {
+      if (model_.maps[k].origin == MapOrigin::Kconfig) return k;
+    }
+    internal_error("kconfig relocation without a .kconfig map");
+  }
+
   std::uint32_t index_of_program(const std::string& name) const {
     for (std::uint32_t k = 0; k < model_.programs.size(); ++k) {
       if (model_.programs[k].name == name) return k;
@@ -305,13 +308,22 @@ class Generator {
     (void)p;
   }
 
-  // Data and rodata get their initial bytes; rodata is then frozen.
+  // Data and rodata get their initial bytes, .kconfig the running kernel's
+  // values from the context; rodata and .kconfig are then frozen.
   void initialise_map(std::uint32_t i) {
     const Map& m = model_.maps[i];
-    if (m.origin != MapOrigin::Data && m.origin != MapOrigin::Rodata) return;
+    if (m.origin != MapOrigin::Data && m.origin != MapOrigin::Rodata && m.origin != MapOrigin::Kconfig) return;
     kernel::MapElemAttr update;
     const std::uint32_t key = blob_.add_zeros(4);
-    const std::uint32_t value = blob_.add(m.initial_value);
+    std::uint32_t value = 0;
+    if (m.origin == MapOrigin::Kconfig) {
+      value = blob_.add_zeros((m.def.value_size + 7u) & ~7u);
+      for (std::uint32_t off = 0; off < m.def.value_size; off += 4) {
+        copy_from_context(static_cast<std::int16_t>(out_.context.kconfig() + off), value + off, MemSize::W);
+      }
+    } else {
+      value = blob_.add(m.initial_value);
+    }
     const std::uint32_t at = blob_.add_struct(update);
     copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), at + offsetof(kernel::MapElemAttr, map_fd), MemSize::W);
     store_blob_pointer(at + offsetof(kernel::MapElemAttr, key), key);
@@ -337,6 +349,8 @@ class Generator {
     for (const auto& r : p.relocations) {
       if (r.kind == RelocKind::MapFd || r.kind == RelocKind::MapValue) {
         copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(r.target)), insns + r.insn * 8 + 4, MemSize::W);
+      } else if (r.kind == RelocKind::KconfigValue) {
+        copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(kconfig_map())), insns + r.insn * 8 + 4, MemSize::W);
       } else if (r.kind == RelocKind::KfuncCall || r.kind == RelocKind::KsymAddr) {
         resolve_extern(p, r, insns);
       }

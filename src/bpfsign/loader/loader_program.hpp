@@ -27,6 +27,16 @@ struct LoaderStep {
 };
 const char* step_kind_name(LoaderStep::Kind kind);
 
+// A .kconfig value the runtime must supply, at ContextLayout::kconfig() + offset.
+struct KconfigValue {
+  std::string name;
+  object::KconfigType type = object::KconfigType::None;
+  bool is_signed = false;
+  bool weak = false;
+  std::uint32_t offset = 0;
+  std::uint32_t size = 0;
+};
+
 struct LoaderProgram {
   std::vector<isa::Instruction> insns;  // the loader, readable
   std::vector<std::uint8_t> code;       // the same, encoded
@@ -35,6 +45,7 @@ struct LoaderProgram {
   std::vector<LoaderStep> steps;
   std::vector<std::string> maps;        // map i of the context is maps[i]
   std::vector<std::string> programs;    // program i likewise
+  std::vector<KconfigValue> kconfig;
 };
 
 // BPF helpers a loader calls (enum bpf_func_id).

@@ -1,0 +1,137 @@
+#include "bpfsign/load/kernel_config.hpp"
+
+#include <sys/utsname.h>
+#include <zlib.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace bpfsign::load {
+
+namespace {
+
+Result<std::string> read_gzip(const char* path) {
+  gzFile f = gzopen(path, "rb");
+  if (f == nullptr) return io_error("{}: cannot open", path);
+  std::string text;
+  char buf[1 << 16];
+  int n = 0;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  const bool failed = n < 0;
+  gzclose(f);
+  if (failed) return io_error("{}: not a readable gzip file", path);
+  return text;
+}
+
+// KERNEL_VERSION(a, b, c) as the kernel's version.h computes it.
+std::uint32_t kernel_version(const std::string& release) {
+  unsigned a = 0, b = 0, c = 0;
+  std::sscanf(release.c_str(), "%u.%u.%u", &a, &b, &c);
+  return (a << 16) + (b << 8) + (c > 255 ? 255 : c);
+}
+
+Status encode_one(const loader::KconfigValue& v, const std::string& raw, std::uint8_t* out) {
+  using object::KconfigType;
+  auto bad = [&](const char* what) -> Status { return bad_input("kconfig {}: value '{}' {}", v.name, raw, what); };
+  switch (v.type) {
+    case KconfigType::Bool:
+      if (raw != "y" && raw != "m" && raw != "n") return bad("is not y, m or n");
+      out[0] = raw == "n" ? 0 : 1;
+      return Ok{};
+    case KconfigType::Char:
+      if (raw != "y" && raw != "m" && raw != "n") return bad("is not y, m or n");
+      out[0] = static_cast<std::uint8_t>(raw[0]);
+      return Ok{};
+    case KconfigType::Tristate: {
+      if (raw != "y" && raw != "m" && raw != "n") return bad("is not y, m or n");
+      const std::uint32_t t = raw == "y" ? 1 : raw == "m" ? 2 : 0;  // enum libbpf_tristate
+      std::memcpy(out, &t, std::min<std::size_t>(v.size, 4));
+      return Ok{};
+    }
+    case KconfigType::Int: {
+      std::int64_t n = 0;
+      const char* first = raw.data();
+      const char* last = raw.data() + raw.size();
+      int base = 10;
+      if (raw.size() > 2 && raw[0] == '0' && (raw[1] == 'x' || raw[1] == 'X')) {
+        first += 2;
+        base = 16;
+      }
+      auto [ptr, ec] = std::from_chars(first, last, n, base);
+      if (ec != std::errc() || ptr != last) return bad("is not a number");
+      if (v.size < 8) {
+        const std::int64_t bits = 8 * static_cast<std::int64_t>(v.size);
+        const bool fits = v.is_signed ? (n >= -(std::int64_t{1} << (bits - 1)) && n < (std::int64_t{1} << (bits - 1)))
+                                      : (n >= 0 && n < (std::int64_t{1} << bits));
+        if (!fits) return bad("does not fit the extern's type");
+      }
+      std::memcpy(out, &n, v.size);  // little-endian: the low bytes
+      return Ok{};
+    }
+    case KconfigType::CharArray: {
+      if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') return bad("is not a quoted string");
+      const std::string text = raw.substr(1, raw.size() - 2);
+      const std::size_t n = std::min<std::size_t>(text.size(), v.size - 1);
+      std::memcpy(out, text.data(), n);
+      out[n] = 0;
+      return Ok{};
+    }
+    case KconfigType::None:
+      break;
+  }
+  return bad("has no kconfig type");
+}
+
+}  // namespace
+
+KernelConfig parse_kernel_config(const std::string& text) {
+  KernelConfig config;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("CONFIG_", 0) == 0) {
+      const auto eq = line.find('=');
+      if (eq != std::string::npos) config[line.substr(0, eq)] = line.substr(eq + 1);
+    } else if (line.rfind("# CONFIG_", 0) == 0 && line.size() > 13 && line.ends_with(" is not set")) {
+      config[line.substr(2, line.size() - 2 - 11)] = "n";
+    }
+  }
+  return config;
+}
+
+Result<KernelConfig> read_kernel_config() {
+  if (auto gz = read_gzip("/proc/config.gz"); gz) return parse_kernel_config(*gz);
+  utsname u{};
+  uname(&u);
+  const std::string path = std::string("/boot/config-") + u.release;
+  std::ifstream f(path);
+  if (!f) return io_error("no kernel configuration: neither /proc/config.gz nor {} is readable", path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_kernel_config(ss.str());
+}
+
+Result<std::vector<std::uint8_t>> encode_kconfig(const std::vector<loader::KconfigValue>& values, const KernelConfig& config,
+                                                 const std::string& release, std::uint32_t size) {
+  std::vector<std::uint8_t> out(size, 0);
+  for (const auto& v : values) {
+    if (std::uint64_t{v.offset} + v.size > size) return Error{ErrorKind::Internal, "kconfig value outside its area"};
+    std::string raw;
+    if (v.name == "LINUX_KERNEL_VERSION") {
+      raw = std::to_string(kernel_version(release));
+    } else if (auto it = config.find(v.name); it != config.end()) {
+      raw = it->second;
+    } else if (v.weak) {
+      continue;  // absent: stays 0, as libbpf leaves it
+    } else {
+      return bad_input("kconfig {}: not in this kernel's configuration, and the extern is not weak", v.name);
+    }
+    if (auto s = encode_one(v, raw, out.data() + v.offset); !s) return s.error();
+  }
+  return out;
+}
+
+}  // namespace bpfsign::load
