@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <unistd.h>
 #include <sys/utsname.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include <filesystem>
+#include <fstream>
 
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/probe.hpp"
@@ -189,6 +191,50 @@ TEST(Loader, FillsKconfigFromTheRunningKernelAndFreezesRodata) {
   auto write = kernel::map_update(rodata_fd, &key, rodata.data());
   ASSERT_TRUE(std::holds_alternative<kernel::KernelError>(write)) << ".rodata is writable: not frozen";
   EXPECT_EQ(std::get<kernel::KernelError>(write).err, EPERM);
+}
+
+// kfuncs and typeless ksyms resolved in the running kernel; weak externs
+// it lacks left at 0. The program runs and reports through .bss.
+TEST(Loader, ResolvesKernelFunctionsAndSymbolsInTheRunningKernel) {
+  require_loaders();
+  auto model = object::read_object_file(corpus("externs_syscall"));
+  ASSERT_TRUE(model.ok());
+  auto loader = loader::generate_loader(*model);
+  ASSERT_TRUE(loader.ok()) << loader.error().message;
+  auto loaded = run_loader(*loader);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  std::vector<std::uint8_t> no_ctx;
+  auto run = kernel::prog_test_run(loaded->programs.at(0).get(), no_ctx);
+  ASSERT_TRUE(std::holds_alternative<kernel::TestRunResult>(run));
+  const object::Map* bss = model->find_map(".bss");
+  ASSERT_NE(bss, nullptr);
+  std::size_t bss_index = 0;
+  while (model->maps[bss_index].name != ".bss") ++bss_index;
+  std::vector<std::uint8_t> value(bss->def.value_size);
+  const std::uint32_t key = 0;
+  ASSERT_TRUE(std::holds_alternative<Ok>(kernel::map_lookup(loaded->maps[bss_index].get(), &key, value.data())));
+  auto variable = [&](const std::string& name) {
+    const btf::Btf& b = *model->btf;
+    for (const auto& v : b.datasec_vars(bss->def.btf_value_type_id)) {
+      if (b.name(v.type) != name) continue;
+      std::uint64_t x = 0;
+      std::memcpy(&x, value.data() + v.offset, 8);
+      return x;
+    }
+    ADD_FAILURE() << "no variable " << name;
+    return std::uint64_t{0};
+  };
+  EXPECT_EQ(variable("own_pid"), static_cast<std::uint64_t>(getpid()));
+  EXPECT_EQ(variable("weak_seen"), 0u);
+  // The address kallsyms gives for schedule (root sees real addresses).
+  std::ifstream kallsyms("/proc/kallsyms");
+  std::string line;
+  std::uint64_t want = 0;
+  while (std::getline(kallsyms, line)) {
+    if (line.size() > 19 && line.substr(17) == "T schedule") want = std::stoull(line.substr(0, 16), nullptr, 16);
+  }
+  ASSERT_NE(want, 0u) << "schedule not in /proc/kallsyms";
+  EXPECT_EQ(variable("schedule_addr"), want);
 }
 
 }  // namespace

@@ -44,6 +44,21 @@ KernelResult<Ok> map_update(int map_fd, const void* key, const void* value, std:
   return Ok{};
 }
 
+std::string verifier_reason(std::string_view text) {
+  std::size_t end = text.size();
+  while (end > 0) {
+    const std::size_t start = text.rfind('\n', end - 1);
+    const std::size_t from = start == std::string_view::npos ? 0 : start + 1;
+    const std::string_view line = text.substr(from, end - from);
+    const bool statistics = line.starts_with("processed ") || line.starts_with("verification time") ||
+                            line.starts_with("stack depth");
+    if (!line.empty() && !statistics) return std::string(line);
+    if (start == std::string_view::npos) break;
+    end = start;
+  }
+  return {};
+}
+
 KernelResult<Ok> map_lookup(int map_fd, const void* key, void* value) {
   MapElemAttr a;
   a.map_fd = static_cast<std::uint32_t>(map_fd);
@@ -115,11 +130,7 @@ KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
     const long again = sys_bpf(BpfCmd::ProgLoad, a);
     if (again >= 0) ::close(static_cast<int>(again));  // a load that fails only once is reported as failed
     log.back() = '\0';
-    std::string text(log.data());
-    // The last non-empty line says why the verifier refused.
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    auto nl = text.rfind('\n');
-    e.verifier_log = nl == std::string::npos ? text : text.substr(nl + 1);
+    e.verifier_log = verifier_reason(log.data());
     return e;
   }
   return UniqueFd(static_cast<int>(fd));

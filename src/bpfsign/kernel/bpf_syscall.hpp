@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bpfsign/common/error.hpp"
@@ -25,6 +26,10 @@ struct KernelError {
 
 template <typename T>
 using KernelResult = std::variant<T, KernelError>;
+
+// The verifier's reason in a log: its last line that is not one of the
+// statistics lines it appends ("processed N insns ...", ...).
+std::string verifier_reason(std::string_view log);
 
 KernelResult<UniqueFd> map_create(const MapCreateAttr& attr);
 KernelResult<Ok> map_update(int map_fd, const void* key, const void* value, std::uint64_t flags = 0);

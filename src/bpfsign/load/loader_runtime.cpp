@@ -13,25 +13,6 @@ namespace {
 
 Error kernel_failure(const kernel::KernelError& e, const std::string& what) { return e.to_error().with_context(what); }
 
-// The verifier's reason: the last line of its log that is not one of the
-// statistics lines it appends ("processed N insns ...", "verification time").
-std::string last_line(const std::vector<char>& log) {
-  const std::string text(log.data(), strnlen(log.data(), log.size()));
-  std::size_t end = text.size();
-  while (end > 0) {
-    const std::size_t start = text.rfind('\n', end - 1);
-    const std::size_t from = start == std::string::npos ? 0 : start + 1;
-    const std::string line = text.substr(from, end - from);
-    if (!line.empty() && line.rfind("processed ", 0) != 0 && line.rfind("verification time", 0) != 0 &&
-        line.rfind("stack depth", 0) != 0) {
-      return line;
-    }
-    if (start == std::string::npos) break;
-    end = start;
-  }
-  return {};
-}
-
 }  // namespace
 
 namespace {
@@ -122,7 +103,7 @@ Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOp
                            ? fmt::format("{} '{}'", loader::step_kind_name(loader.steps[step].kind), loader.steps[step].object)
                            : fmt::format("step {}", step);
     std::string msg = fmt::format("loader failed to {}: {} ({})", what, std::strerror(-header.error), -header.error);
-    const std::string tail = last_line(log);
+    const std::string tail = kernel::verifier_reason(std::string_view(log.data(), strnlen(log.data(), log.size())));
     if (!tail.empty()) msg += fmt::format("; verifier: {}", tail);
     return Error{ErrorKind::Kernel, msg};
   }

@@ -295,6 +295,23 @@ class Generator {
       fail_if_negative({kind, ext.name});
     }
     // Module BTF (a non-zero object fd) needs an fd_array: not yet.
+    const auto found = e_.new_label();
+    const auto done = e_.new_label();
+    if (ext.weak) {
+      // Reached only when the lookup failed (the verifier refuses code no
+      // path reaches). A weak typed variable the kernel lacks becomes a
+      // plain ld_imm64 of 0, as libbpf leaves it: src_reg 0, because
+      // BPF_PSEUDO_BTF_ID with id 0 is refused.
+      e_.jump_long(found);
+      e_.bind(skip);
+      if (r.kind == RelocKind::KsymAddr) {
+        blob_address(r1, insns + r.insn * 8 + 1);
+        e_.emit(Alu{AluOp::Mov, true, r2, Imm{p.insns[r.insn].dst}});
+        e_.emit(Store{MemSize::B, r1, 0, r2});
+      }
+      e_.jump_long(done);
+    }
+    e_.bind(found);
     e_.emit(Alu{AluOp::Mov, true, r2, Reg{0}});
     e_.emit(Alu{AluOp::Rsh, true, r2, Imm{32}});
     const auto in_vmlinux = e_.new_label();
@@ -304,8 +321,7 @@ class Generator {
     e_.bind(in_vmlinux);
     blob_address(r1, imm);
     e_.emit(Store{MemSize::W, r1, 0, r0});
-    e_.bind(skip);
-    (void)p;
+    e_.bind(done);
   }
 
   // Data and rodata get their initial bytes, .kconfig the running kernel's
