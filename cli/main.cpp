@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   Action action;
   register_disasm(app, action);
   register_object(app, action);
+  register_load(app, action);
   register_probe(app, action);
   register_version(app, action);
 

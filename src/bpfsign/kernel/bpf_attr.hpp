@@ -16,7 +16,10 @@ enum class BpfCmd : int {
   MapUpdateElem = 2,
   ProgLoad = 5,
   ProgTestRun = 10,
+  ObjPin = 6,
   ObjGetInfoByFd = 15,
+  RawTracepointOpen = 17,
+  LinkCreate = 28,
   BtfLoad = 18,
   MapFreeze = 22,
 };
@@ -100,6 +103,30 @@ static_assert(offsetof(ProgLoadAttr, fd_array_cnt) == 148);
 static_assert(offsetof(ProgLoadAttr, signature) == 152);
 static_assert(offsetof(ProgLoadAttr, keyring_id) == 164);
 static_assert(sizeof(ProgLoadAttr) == 168);
+
+struct ObjPinAttr {
+  std::uint64_t pathname = 0;
+  std::uint32_t bpf_fd = 0;
+  std::uint32_t file_flags = 0;
+  std::int32_t path_fd = 0;
+  std::uint32_t pad = 0;
+};
+
+struct RawTracepointOpenAttr {
+  std::uint64_t name = 0;  // user pointer; 0 for BTF-typed raw tracepoints (tp_btf)
+  std::uint32_t prog_fd = 0;
+  std::uint32_t pad = 0;
+  std::uint64_t cookie = 0;
+};
+
+struct LinkCreateAttr {
+  std::uint32_t prog_fd = 0;
+  std::uint32_t target_fd = 0;  // or target_ifindex
+  std::uint32_t attach_type = 0;
+  std::uint32_t flags = 0;
+  std::uint64_t extra[6] = {};  // per-link-type union (target_btf_id, iter_info, perf_event, tcx, ...)
+};
+static_assert(sizeof(LinkCreateAttr) == 64);
 
 struct BtfLoadAttr {
   std::uint64_t btf = 0;

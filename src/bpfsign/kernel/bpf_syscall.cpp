@@ -1,5 +1,6 @@
 #include "bpfsign/kernel/bpf_syscall.hpp"
 
+#include <linux/perf_event.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -97,6 +98,45 @@ KernelResult<ProgInfo> prog_info(int prog_fd) {
   a.info = ptr(&info);
   if (sys_bpf(BpfCmd::ObjGetInfoByFd, a) < 0) return fail("BPF_OBJ_GET_INFO_BY_FD (program)");
   return info;
+}
+
+KernelResult<Ok> obj_pin(int fd, const std::string& path) {
+  ObjPinAttr a;
+  a.pathname = ptr(path.c_str());
+  a.bpf_fd = static_cast<std::uint32_t>(fd);
+  if (sys_bpf(BpfCmd::ObjPin, a) < 0) return fail("BPF_OBJ_PIN");
+  return Ok{};
+}
+
+KernelResult<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type) {
+  LinkCreateAttr a;
+  a.prog_fd = static_cast<std::uint32_t>(prog_fd);
+  a.target_fd = static_cast<std::uint32_t>(target_fd);
+  a.attach_type = attach_type;
+  const long fd = sys_bpf(BpfCmd::LinkCreate, a);
+  if (fd < 0) return fail("BPF_LINK_CREATE");
+  return UniqueFd(static_cast<int>(fd));
+}
+
+KernelResult<UniqueFd> raw_tracepoint_open(int prog_fd, const std::string& name) {
+  RawTracepointOpenAttr a;
+  a.name = name.empty() ? 0 : ptr(name.c_str());
+  a.prog_fd = static_cast<std::uint32_t>(prog_fd);
+  const long fd = sys_bpf(BpfCmd::RawTracepointOpen, a);
+  if (fd < 0) return fail("BPF_RAW_TRACEPOINT_OPEN");
+  return UniqueFd(static_cast<int>(fd));
+}
+
+KernelResult<UniqueFd> tracepoint_perf_event(std::uint64_t id) {
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_TRACEPOINT;
+  attr.size = sizeof attr;
+  attr.config = id;
+  attr.sample_period = 1;
+  attr.wakeup_events = 1;
+  const long fd = ::syscall(__NR_perf_event_open, &attr, -1 /* any pid */, 0 /* cpu */, -1, PERF_FLAG_FD_CLOEXEC);
+  if (fd < 0) return fail("perf_event_open (tracepoint)");
+  return UniqueFd(static_cast<int>(fd));
 }
 
 KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {

@@ -39,6 +39,13 @@ KernelResult<MapInfo> map_info(int map_fd, std::array<std::uint8_t, kSha256Size>
 
 KernelResult<ProgInfo> prog_info(int prog_fd);
 
+KernelResult<Ok> obj_pin(int fd, const std::string& path);
+KernelResult<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type);
+KernelResult<UniqueFd> raw_tracepoint_open(int prog_fd, const std::string& name);
+// A perf event on tracepoint `id` (tracefs events/<category>/<name>/id), for
+// BPF_PERF_EVENT links.
+KernelResult<UniqueFd> tracepoint_perf_event(std::uint64_t id);
+
 struct ProgLoadRequest {
   std::uint32_t prog_type = 0;
   std::uint32_t prog_flags = 0;

@@ -1,0 +1,104 @@
+#include "bpfsign/load/attach.hpp"
+
+#include <fcntl.h>
+#include <net/if.h>
+
+#include <fstream>
+
+#include "bpfsign/kernel/bpf_syscall.hpp"
+#include "bpfsign/object/bpf_enums.hpp"
+
+namespace bpfsign::load {
+
+namespace {
+
+using object::AttachMethod;
+constexpr std::uint32_t kAttachPerfEvent = 41;  // BPF_PERF_EVENT
+
+Result<UniqueFd> kernel_result(kernel::KernelResult<UniqueFd> r, const std::string& what) {
+  if (auto* e = std::get_if<kernel::KernelError>(&r)) return e->to_error().with_context(what);
+  return std::move(std::get<UniqueFd>(r));
+}
+
+// A tracepoint "category/name" through tracefs: its id, a perf event, a link.
+Result<UniqueFd> attach_tracepoint(int prog_fd, const std::string& target, const AttachOptions& options) {
+  const std::string id_path = options.tracefs + "/events/" + target + "/id";
+  std::ifstream f(id_path);
+  std::uint64_t id = 0;
+  if (!(f >> id)) {
+    return io_error("tracepoint '{}': cannot read {} (is tracefs mounted at {}?)", target, id_path, options.tracefs);
+  }
+  auto event = kernel_result(kernel::tracepoint_perf_event(id), fmt::format("tracepoint '{}'", target));
+  if (!event) return event.error();
+  auto link = kernel_result(kernel::link_create(prog_fd, event->get(), kAttachPerfEvent), fmt::format("tracepoint '{}'", target));
+  return link;  // the link holds the perf event; our fd to it may close
+}
+
+}  // namespace
+
+Result<std::vector<Attachment>> attach_programs(const object::ObjectModel& model, const LoadedObject& loaded,
+                                                const AttachOptions& options) {
+  std::vector<Attachment> out;
+  for (std::size_t i = 0; i < model.programs.size(); ++i) {
+    const object::Program& p = model.programs[i];
+    const int fd = loaded.programs.at(i).get();
+    const std::string& target = p.kind.attach_target;
+    Attachment a;
+    a.program = p.name;
+    Result<UniqueFd> link = UniqueFd{};
+    switch (p.kind.attach) {
+      case AttachMethod::RawTracepoint:
+        link = kernel_result(kernel::raw_tracepoint_open(fd, target), fmt::format("raw tracepoint '{}'", target));
+        a.how = "raw_tracepoint " + target;
+        break;
+      case AttachMethod::Tracepoint:
+        link = attach_tracepoint(fd, target, options);
+        a.how = "tracepoint " + target;
+        break;
+      case AttachMethod::Trace:
+      case AttachMethod::Lsm:
+      case AttachMethod::Iter:
+        link = kernel_result(kernel::link_create(fd, 0, p.kind.expected_attach_type),
+                             fmt::format("{} '{}'", object::attach_type_name(p.kind.expected_attach_type), target));
+        a.how = object::attach_type_name(p.kind.expected_attach_type) + " " + target;
+        break;
+      case AttachMethod::Xdp:
+      case AttachMethod::Tcx: {
+        if (options.iface.empty()) {
+          a.how = fmt::format("not attached: {} programs need an interface (--iface)", object::attach_method_name(p.kind.attach));
+          break;
+        }
+        const unsigned ifindex = if_nametoindex(options.iface.c_str());
+        if (ifindex == 0) return bad_input("interface '{}' does not exist", options.iface);
+        link = kernel_result(kernel::link_create(fd, static_cast<int>(ifindex), p.kind.expected_attach_type),
+                             fmt::format("{} on {}", object::attach_type_name(p.kind.expected_attach_type), options.iface));
+        a.how = object::attach_type_name(p.kind.expected_attach_type) + " on " + options.iface;
+        break;
+      }
+      case AttachMethod::Cgroup: {
+        if (options.cgroup.empty()) {
+          a.how = "not attached: cgroup programs need a cgroup (--cgroup)";
+          break;
+        }
+        UniqueFd cg(::open(options.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!cg) return io_error("cgroup '{}': cannot open", options.cgroup);
+        link = kernel_result(kernel::link_create(fd, cg.get(), p.kind.expected_attach_type),
+                             fmt::format("{} on {}", object::attach_type_name(p.kind.expected_attach_type), options.cgroup));
+        a.how = object::attach_type_name(p.kind.expected_attach_type) + " on " + options.cgroup;
+        break;
+      }
+      case AttachMethod::None:
+        a.how = "not attached: its section names no attach point (socket filters, tc classifiers, syscall programs, ...)";
+        break;
+      default:
+        a.how = fmt::format("not attached: {} attachment is not implemented yet", object::attach_method_name(p.kind.attach));
+        break;
+    }
+    if (!link) return link.error().with_context(fmt::format("attaching program '{}'", p.name));
+    a.link = std::move(link).value();
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace bpfsign::load

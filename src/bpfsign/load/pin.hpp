@@ -1,0 +1,18 @@
+// Pinning a loaded object under a bpffs directory, all or nothing:
+//   DIR/maps/<map>, DIR/progs/<program>, DIR/links/<program>.
+// If any pin fails, everything pinned so far is removed again.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "bpfsign/common/error.hpp"
+#include "bpfsign/load/attach.hpp"
+#include "bpfsign/load/loader_runtime.hpp"
+
+namespace bpfsign::load {
+
+Result<std::vector<std::filesystem::path>> pin_object(const std::filesystem::path& dir, const LoadedObject& loaded,
+                                                      const std::vector<Attachment>& links);
+
+}  // namespace bpfsign::load

@@ -1,0 +1,151 @@
+// Attaching and pinning on this machine's kernel: programs attached from
+// their section names run on their events and leave their marks in maps;
+// pinning is all or nothing. Needs root (bpf(2), mounting tracefs and
+// cgroup2 where they are not mounted); skips, saying why, without it.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "bpfsign/kernel/bpf_syscall.hpp"
+#include "bpfsign/kernel/probe.hpp"
+#include "bpfsign/load/attach.hpp"
+#include "bpfsign/load/pin.hpp"
+#include "bpfsign/loader/loader_program.hpp"
+#include "bpfsign/object/object_reader.hpp"
+
+namespace bpfsign::load {
+namespace {
+
+namespace fs = std::filesystem;
+
+void require_loaders() {
+  static const kernel::KernelProbe probe = kernel::probe_kernel();
+  const kernel::ProbeItem* item = probe.find("loader_program");
+  if (item == nullptr || item->state != kernel::Support::Yes) {
+    GTEST_SKIP() << "needs bpf(2) and loader programs (root); kernel said: " << (item ? item->detail : "nothing");
+  }
+}
+
+struct Loaded {
+  object::ObjectModel model;
+  LoadedObject object;
+};
+
+Loaded load(const std::string& stem) {
+  auto model = object::read_object_file(fs::path(BPFSIGN_CORPUS_DIR) / (stem + ".bpf.o"));
+  EXPECT_TRUE(model.ok());
+  auto loader = loader::generate_loader(*model);
+  EXPECT_TRUE(loader.ok()) << loader.error().message;
+  auto loaded = run_loader(*loader);
+  EXPECT_TRUE(loaded.ok()) << loaded.error().message;
+  return {std::move(model).value(), std::move(loaded).value()};
+}
+
+std::vector<std::uint8_t> map_value(const Loaded& l, const std::string& name, std::uint32_t key) {
+  for (std::size_t i = 0; i < l.model.maps.size(); ++i) {
+    if (l.model.maps[i].name != name) continue;
+    std::vector<std::uint8_t> v(l.model.maps[i].def.value_size);
+    auto r = kernel::map_lookup(l.object.maps[i].get(), &key, v.data());
+    EXPECT_TRUE(std::holds_alternative<Ok>(r)) << name;
+    return v;
+  }
+  ADD_FAILURE() << "no map " << name;
+  return {};
+}
+
+std::uint64_t u64_at(const std::vector<std::uint8_t>& v, std::size_t off) {
+  std::uint64_t x = 0;
+  if (off + 8 <= v.size()) std::memcpy(&x, v.data() + off, 8);
+  return x;
+}
+
+// tracefs where the tracepoint ids are; mounted for the test when absent.
+bool ensure_tracefs() {
+  if (fs::exists("/sys/kernel/tracing/events")) return true;
+  return ::mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0 && fs::exists("/sys/kernel/tracing/events");
+}
+
+TEST(Attach, TracepointProgramsRunOnTheirEvents) {
+  require_loaders();
+  if (!ensure_tracefs()) GTEST_SKIP() << "tracefs is not mounted and cannot be mounted: " << std::strerror(errno);
+  Loaded l = load("many_progs");
+  auto links = attach_programs(l.model, l.object, AttachOptions{});
+  ASSERT_TRUE(links.ok()) << links.error().message;
+  for (const auto& a : *links) EXPECT_TRUE(a.attached()) << a.program << ": " << a.how;
+  for (int i = 0; i < 3; ++i) ::syscall(SYS_getpid);  // sys_enter, sys_enter_getpid
+  for (std::uint32_t k = 0; k < 64; ++k) {
+    EXPECT_GT(u64_at(map_value(l, "hits", k), 0), 0u) << "counter_" << k << " never ran";
+  }
+}
+
+TEST(Attach, XdpAndCgroupProgramsRunOnTraffic) {
+  require_loaders();
+  const fs::path cg = fs::temp_directory_path() / ("bpfsign-cgroup2-" + std::to_string(getpid()));
+  fs::create_directories(cg);
+  if (::mount("none", cg.c_str(), "cgroup2", 0, nullptr) != 0) {
+    fs::remove(cg);
+    GTEST_SKIP() << "cannot mount cgroup2: " << std::strerror(errno);
+  }
+  {
+    Loaded l = load("net_progs");
+    AttachOptions options;
+    options.iface = "lo";
+    options.cgroup = cg.string();
+    auto links = attach_programs(l.model, l.object, options);
+    ASSERT_TRUE(links.ok()) << links.error().message;
+    int attached = 0;
+    for (const auto& a : *links) attached += a.attached();
+    EXPECT_EQ(attached, 3) << "xdp, cgroup_skb/egress and cgroup/sock_create";
+    // One UDP datagram to ourselves over loopback.
+    const int s = ::socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(s, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(9);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const char msg[] = "bpfsign";
+    EXPECT_EQ(::sendto(s, msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), static_cast<ssize_t>(sizeof msg));
+    ::close(s);
+    const auto bss = map_value(l, ".bss", 0);
+    EXPECT_GT(u64_at(bss, 0), 0u) << "xdp_count saw no IPv4 packet on lo";
+    EXPECT_GT(u64_at(bss, 24), 0u) << "cgroup_egress saw no egress packet";
+  }
+  ::umount2(cg.c_str(), MNT_DETACH);
+  fs::remove(cg);
+}
+
+TEST(Pin, PinsEverythingOrNothing) {
+  require_loaders();
+  if (!fs::exists("/sys/fs/bpf")) GTEST_SKIP() << "no /sys/fs/bpf";
+  const fs::path dir = fs::path("/sys/fs/bpf") / ("bpfsign-test-" + std::to_string(getpid()));
+  Loaded l = load("net_progs");
+  {
+    auto pinned = pin_object(dir, l.object, {});
+    ASSERT_TRUE(pinned.ok()) << pinned.error().message;
+    EXPECT_EQ(pinned->size(), 6u);
+    EXPECT_TRUE(fs::exists(dir / "maps" / "_bss"));
+    EXPECT_TRUE(fs::exists(dir / "progs" / "xdp_count"));
+    fs::remove_all(dir);
+  }
+  // A name already taken stops pinning half-way: nothing stays behind.
+  fs::create_directories(dir / "progs" / "tc_count");
+  auto pinned = pin_object(dir, l.object, {});
+  ASSERT_FALSE(pinned.ok());
+  EXPECT_NE(pinned.error().message.find("tc_count"), std::string::npos) << pinned.error().message;
+  EXPECT_FALSE(fs::exists(dir / "maps" / "_bss"));
+  EXPECT_FALSE(fs::exists(dir / "maps"));
+  EXPECT_FALSE(fs::exists(dir / "progs" / "xdp_count"));
+  EXPECT_TRUE(fs::exists(dir / "progs" / "tc_count")) << "what was there before stays";
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace bpfsign::load
