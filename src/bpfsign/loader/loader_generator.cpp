@@ -72,6 +72,7 @@ class Generator {
     if (model_.btf) load_btf();
     for (std::uint32_t i = 0; i < model_.maps.size(); ++i) create_map(i);
     for (std::uint32_t i = 0; i < model_.maps.size(); ++i) initialise_map(i);
+    fill_fd_array();
     for (std::uint32_t i = 0; i < model_.programs.size(); ++i) load_program(i);
     for (std::uint32_t i = 0; i < model_.maps.size(); ++i) fill_slots(i);
     e_.emit(Alu{AluOp::Mov, true, r0, Imm{0}});
@@ -354,22 +355,43 @@ class Generator {
     fail_if_negative({LoaderStep::Kind::MapFreeze, m.name});
   }
 
+  // Programs name maps by index into one fd_array, as libbpf's light
+  // skeletons do (BPF_PSEUDO_MAP_IDX[_VALUE]): the kernel then computes the
+  // same program tags, and the loader patches each map's fd once, here,
+  // instead of once per instruction that uses it.
+  void fill_fd_array() {
+    fd_array_ = blob_.add_zeros(4 * std::max<std::size_t>(model_.maps.size(), 1));
+    for (std::uint32_t i = 0; i < model_.maps.size(); ++i) {
+      copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), fd_array_ + 4 * i, MemSize::W);
+    }
+  }
+
+  // The program's instructions as the kernel gets them: map references by
+  // fd_array index.
+  std::vector<std::uint8_t> program_code(const Program& p) const {
+    std::vector<isa::RawInsn> insns(p.insns.begin(), p.insns.end());
+    for (const auto& r : p.relocations) {
+      isa::RawInsn& insn = insns[r.insn];
+      if (r.kind == RelocKind::MapFd) {
+        insn.src = static_cast<std::uint8_t>(isa::PseudoSrc::MapIdx);
+        insn.imm = static_cast<std::int32_t>(r.target);
+      } else if (r.kind == RelocKind::MapValue || r.kind == RelocKind::KconfigValue) {
+        insn.src = static_cast<std::uint8_t>(isa::PseudoSrc::MapIdxValue);
+        insn.imm = static_cast<std::int32_t>(r.kind == RelocKind::MapValue ? r.target : kconfig_map());
+      }
+    }
+    std::vector<std::uint8_t> code(insns.size() * isa::kInsnSize);
+    for (std::size_t k = 0; k < insns.size(); ++k) isa::raw_to_bytes(insns[k], code.data() + k * isa::kInsnSize);
+    return code;
+  }
+
   void load_program(std::uint32_t i) {
     const Program& p = model_.programs[i];
-    std::vector<std::uint8_t> code(p.insns.size() * isa::kInsnSize);
-    for (std::size_t k = 0; k < p.insns.size(); ++k) isa::raw_to_bytes(p.insns[k], code.data() + k * isa::kInsnSize);
-    const std::uint32_t insns = blob_.add(code);
+    const std::uint32_t insns = blob_.add(program_code(p));
     const std::uint32_t license = blob_.add_string(model_.license);
-    // Map fds go into the instructions' immediates, from the context;
-    // kernel functions and variables are looked up now, in this kernel.
+    // Kernel functions and variables are looked up now, in this kernel.
     for (const auto& r : p.relocations) {
-      if (r.kind == RelocKind::MapFd || r.kind == RelocKind::MapValue) {
-        copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(r.target)), insns + r.insn * 8 + 4, MemSize::W);
-      } else if (r.kind == RelocKind::KconfigValue) {
-        copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(kconfig_map())), insns + r.insn * 8 + 4, MemSize::W);
-      } else if (r.kind == RelocKind::KfuncCall || r.kind == RelocKind::KsymAddr) {
-        resolve_extern(p, r, insns);
-      }
+      if (r.kind == RelocKind::KfuncCall || r.kind == RelocKind::KsymAddr) resolve_extern(p, r, insns);
     }
     kernel::ProgLoadAttr attr;
     attr.prog_type = p.kind.prog_type;
@@ -405,6 +427,7 @@ class Generator {
     auto field = [at](std::size_t off) { return at + static_cast<std::uint32_t>(off); };
     store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, insns)), insns);
     store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, license)), license);
+    store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, fd_array)), fd_array_);
     if (attr.func_info_cnt) store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, func_info)), func_info);
     if (attr.line_info_cnt) store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, line_info)), line_info);
     if (attr.core_relo_cnt) store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, core_relos)), core_relos);
@@ -454,6 +477,7 @@ class Generator {
   BlobBuilder blob_;
   LoaderProgram out_;
   Emitter::Label cleanup_ = 0;
+  std::uint32_t fd_array_ = 0;  // blob offset of the programs' fd_array (map fds by index)
 };
 
 }  // namespace
