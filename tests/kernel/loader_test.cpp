@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/probe.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
@@ -235,6 +237,64 @@ TEST(Loader, ResolvesKernelFunctionsAndSymbolsInTheRunningKernel) {
   }
   ASSERT_NE(want, 0u) << "schedule not in /proc/kallsyms";
   EXPECT_EQ(variable("schedule_addr"), want);
+}
+
+// Every program our loader loads is the program libbpf's light skeleton
+// loads: the kernel gives both the same tag (a hash of the instructions
+// with map references blanked). Maps get the same attributes.
+TEST(Loader, SameProgramTagsAndMapsAsBpftoolLightSkeletons) {
+  require_loaders();
+  int compared = 0;
+  for (const char* stem : {"global_data", "isa_v1", "isa_v4", "net_progs", "subprogs", "externs_syscall"}) {
+    SCOPED_TRACE(stem);
+    const std::filesystem::path driver = std::filesystem::path(BPFSIGN_LSKEL_DIR) / (std::string("lskel_") + stem);
+    ASSERT_TRUE(std::filesystem::exists(driver)) << driver;
+    FILE* pipe = ::popen(driver.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string out;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+    ASSERT_EQ(::pclose(pipe), 0) << out;
+    const auto theirs = nlohmann::json::parse(out);
+
+    auto model = object::read_object_file(corpus(stem));
+    ASSERT_TRUE(model.ok());
+    auto loader = loader::generate_loader(*model);
+    ASSERT_TRUE(loader.ok()) << loader.error().message;
+    auto loaded = run_loader(*loader);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+    ASSERT_EQ(theirs["programs"].size(), loaded->programs.size());
+    for (const auto& fd : loaded->programs) {
+      const auto ours = std::get<kernel::ProgInfo>(kernel::prog_info(fd.get()));
+      std::string tag;
+      for (auto b : ours.tag) tag += fmt::format("{:02x}", b);
+      bool found = false;
+      for (const auto& p : theirs["programs"]) {
+        if (p["name"].get<std::string>() != ours.name) continue;
+        found = true;
+        EXPECT_EQ(p["tag"].get<std::string>(), tag) << ours.name;
+        EXPECT_EQ(p["type"].get<std::uint32_t>(), ours.type) << ours.name;
+        ++compared;
+      }
+      EXPECT_TRUE(found) << ours.name << " is not in the light skeleton";
+    }
+    ASSERT_EQ(theirs["maps"].size(), loaded->maps.size());
+    for (const auto& fd : loaded->maps) {
+      const auto ours = std::get<kernel::MapInfo>(kernel::map_info(fd.get()));
+      bool found = false;
+      for (const auto& m : theirs["maps"]) {
+        if (m["name"].get<std::string>() != ours.name) continue;
+        found = true;
+        EXPECT_EQ(m["type"].get<std::uint32_t>(), ours.type) << ours.name;
+        EXPECT_EQ(m["key_size"].get<std::uint32_t>(), ours.key_size) << ours.name;
+        EXPECT_EQ(m["value_size"].get<std::uint32_t>(), ours.value_size) << ours.name;
+        EXPECT_EQ(m["max_entries"].get<std::uint32_t>(), ours.max_entries) << ours.name;
+        EXPECT_EQ(m["flags"].get<std::uint32_t>(), ours.map_flags) << ours.name;
+      }
+      EXPECT_TRUE(found) << ours.name << " is not in the light skeleton";
+    }
+  }
+  EXPECT_GE(compared, 11);
 }
 
 }  // namespace
