@@ -56,3 +56,31 @@ print(f"{'tool':<24}{'ms/object':>12}{'ratio':>8}")
 print(f"{'llvm-objdump-19 -d':<24}{peer/1e6/(reps*n):>12.2f}{1.0:>8.2f}")
 print(f"{'bpfsign disasm':<24}{ours/1e6/(reps*n):>12.2f}{ours/peer:>8.2f}")
 PY
+
+# Loaders on this kernel (root only): ours against bpftool's light skeleton
+# of the same object, in the same run.
+if [ "$(id -u)" -ne 0 ]; then
+  echo; echo "loader comparison: skipped (needs root for bpf(2))"
+  exit 0
+fi
+lskel_dir="$build/tests/lskel"
+rows=()
+for drv in "$lskel_dir"/lskel_*; do
+  stem=${drv##*/lskel_}
+  theirs_insns=$(grep -o 'opts.insns_sz = [0-9]*' "$lskel_dir/$stem.lskel.h" | grep -o '[0-9]*$')
+  theirs_ns=$("$drv" --bench 50 | python3 -c 'import json,sys; print(json.load(sys.stdin)["ns_per_load"])')
+  ours=$("$build/bench/loader_load_bench" 50 "$build/testdata/bpf/$stem.bpf.o")
+  rows+=("$stem $theirs_insns $theirs_ns $ours")
+done
+printf '%s\n' "${rows[@]}" | python3 -c "$(cat <<'PY'
+import json, sys
+print("\nloaders, ours against bpftool light skeletons (same object, same run); ratio = ours / theirs")
+print(f"{'object':<18}{'insns':>7}{'theirs':>8}{'ratio':>7}{'verifier':>10}{'load us':>9}{'theirs':>8}{'ratio':>7}")
+for line in sys.stdin:
+    stem, t_bytes, t_ns, rest = line.split(" ", 3)
+    o = json.loads(rest)
+    t_insns = int(t_bytes) // 8
+    print(f"{stem:<18}{o['loader_insns']:>7}{t_insns:>8}{o['loader_insns']/t_insns:>7.2f}{o['verifier_processed']:>10}"
+          f"{o['ns_per_load']/1e3:>9.0f}{float(t_ns)/1e3:>8.0f}{o['ns_per_load']/float(t_ns):>7.2f}")
+PY
+)"

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CAT2(a, b) a##b
@@ -27,9 +29,33 @@ static int info(int fd, void *buf, __u32 len)
 	return syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
 }
 
-int main(void)
+/* --bench N: the mean wall time of N loads (open, load, destroy), in ns. */
+static int bench(int n)
 {
-	SKEL *s = OPEN_AND_LOAD();
+	struct timespec t0, t1;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++) {
+		SKEL *s = OPEN_AND_LOAD();
+
+		if (!s)
+			return 1;
+		DESTROY(s);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("{\"ns_per_load\": %.0f}\n",
+	       ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	SKEL *s;
+
+	if (argc == 3 && strcmp(argv[1], "--bench") == 0)
+		return bench(atoi(argv[2]));
+	s = OPEN_AND_LOAD();
 	struct bpf_prog_desc *progs;
 	struct bpf_map_desc *maps;
 	size_t i, n;

@@ -160,7 +160,14 @@ KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
     a.fd_array = ptr(req.fd_array.data());
     if (req.set_fd_array_cnt) a.fd_array_cnt = static_cast<std::uint32_t>(req.fd_array.size());
   }
+  if (req.log != nullptr) {
+    log.assign(1u << 20, '\0');
+    a.log_level = req.log_level;
+    a.log_size = static_cast<std::uint32_t>(log.size());
+    a.log_buf = ptr(log.data());
+  }
   long fd = sys_bpf(BpfCmd::ProgLoad, a);
+  if (fd >= 0 && req.log != nullptr) *req.log = std::string(log.data(), strnlen(log.data(), log.size()));
   if (fd < 0) {
     KernelError e = fail("BPF_PROG_LOAD");
     log.assign(16u << 20, '\0');

@@ -56,6 +56,10 @@ struct ProgLoadRequest {
   std::int32_t keyring_id = 0;
   std::span<const int> fd_array;
   bool set_fd_array_cnt = false;
+  // With `log` set, the first attempt already keeps a verifier log at
+  // `log_level` (e.g. 4, statistics only) and a successful load returns it.
+  std::uint32_t log_level = 0;
+  std::string* log = nullptr;
 };
 KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req);
 

@@ -87,6 +87,8 @@ Status encode_one(const loader::KconfigValue& v, const std::string& raw, std::ui
 
 }  // namespace
 
+Result<KernelConfig> read_kernel_config_uncached();
+
 KernelConfig parse_kernel_config(const std::string& text) {
   KernelConfig config;
   std::istringstream in(text);
@@ -103,6 +105,13 @@ KernelConfig parse_kernel_config(const std::string& text) {
 }
 
 Result<KernelConfig> read_kernel_config() {
+  // The configuration of the running kernel does not change while it runs:
+  // read it once per process.
+  static const Result<KernelConfig> cached = read_kernel_config_uncached();
+  return cached;
+}
+
+Result<KernelConfig> read_kernel_config_uncached() {
   if (auto gz = read_gzip("/proc/config.gz"); gz) return parse_kernel_config(*gz);
   utsname u{};
   uname(&u);

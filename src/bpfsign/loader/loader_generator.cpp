@@ -6,6 +6,7 @@
 // and programs is bounded only by the context's 16-bit offsets.
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 #include "bpfsign/isa/encode.hpp"
 #include "bpfsign/kernel/bpf_attr.hpp"
@@ -282,13 +283,25 @@ class Generator {
       e_.bind(skip);
       return;
     }
-    // bpf_btf_find_by_name_kind(name, size, kind, 0) = btf_obj_fd << 32 | btf_id
+    // bpf_btf_find_by_name_kind(name, size, kind, 0) = btf_obj_fd << 32 | btf_id,
+    // once per extern: later uses read the answer the first one kept (a
+    // failed lookup walks all of the kernel's BTF, and then every module's).
     const bool is_function = ext.kind == object::ExternKind::Kfunc;
-    blob_address(r1, name);
-    e_.emit(Alu{AluOp::Mov, true, r2, Imm{name_size}});
-    e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(is_function ? btf::Kind::Func : btf::Kind::Var)}});
-    e_.emit(Alu{AluOp::Mov, true, r4, Imm{0}});
-    e_.emit(isa::Call{isa::CallKind::Helper, kHelperBtfFindByNameKind, 0});
+    auto kept = btf_lookups_.find(r.target);
+    if (kept == btf_lookups_.end()) {
+      blob_address(r1, name);
+      e_.emit(Alu{AluOp::Mov, true, r2, Imm{name_size}});
+      e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(is_function ? btf::Kind::Func : btf::Kind::Var)}});
+      e_.emit(Alu{AluOp::Mov, true, r4, Imm{0}});
+      e_.emit(isa::Call{isa::CallKind::Helper, kHelperBtfFindByNameKind, 0});
+      const std::uint32_t slot = blob_.add_zeros(8);
+      blob_address(r1, slot);
+      e_.emit(Store{MemSize::DW, r1, 0, r0});
+      btf_lookups_.emplace(r.target, slot);
+    } else {
+      blob_address(r1, kept->second);
+      e_.emit(Load{MemSize::DW, false, r0, r1, 0});
+    }
     const LoaderStep::Kind kind = is_function ? LoaderStep::Kind::ResolveKfunc : LoaderStep::Kind::ResolveKsym;
     if (ext.weak) {
       e_.jump_if(JmpOp::SLt, r0, Imm{0}, skip);
@@ -478,6 +491,7 @@ class Generator {
   LoaderProgram out_;
   Emitter::Label cleanup_ = 0;
   std::uint32_t fd_array_ = 0;  // blob offset of the programs' fd_array (map fds by index)
+  std::map<std::uint32_t, std::uint32_t> btf_lookups_;  // extern index -> blob slot of its lookup's result
 };
 
 }  // namespace
