@@ -47,7 +47,7 @@ int run_load(const LoadOptions& opt) {
     load::AttachOptions ao;
     ao.iface = opt.iface;
     ao.cgroup = opt.cgroup;
-    auto a = load::attach_programs(*model, *loaded, ao);
+    auto a = load::attach_programs(loader->program_summaries, *loaded, ao);
     if (!a) return report(a.error());
     attachments = std::move(a).value();
   }

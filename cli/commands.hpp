@@ -13,6 +13,7 @@ using Action = std::function<int()>;
 void register_disasm(CLI::App& app, Action& action);
 void register_object(CLI::App& app, Action& action);
 void register_load(CLI::App& app, Action& action);
+void register_gen(CLI::App& app, Action& action);
 void register_probe(CLI::App& app, Action& action);
 void register_version(CLI::App& app, Action& action);
 

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   register_disasm(app, action);
   register_object(app, action);
   register_load(app, action);
+  register_gen(app, action);
   register_probe(app, action);
   register_version(app, action);
 

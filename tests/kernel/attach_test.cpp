@@ -36,6 +36,7 @@ void require_loaders() {
 
 struct Loaded {
   object::ObjectModel model;
+  loader::LoaderProgram loader;
   LoadedObject object;
 };
 
@@ -46,7 +47,7 @@ Loaded load(const std::string& stem) {
   EXPECT_TRUE(loader.ok()) << loader.error().message;
   auto loaded = run_loader(*loader);
   EXPECT_TRUE(loaded.ok()) << loaded.error().message;
-  return {std::move(model).value(), std::move(loaded).value()};
+  return {std::move(model).value(), std::move(loader).value(), std::move(loaded).value()};
 }
 
 std::vector<std::uint8_t> map_value(const Loaded& l, const std::string& name, std::uint32_t key) {
@@ -77,7 +78,7 @@ TEST(Attach, TracepointProgramsRunOnTheirEvents) {
   require_loaders();
   if (!ensure_tracefs()) GTEST_SKIP() << "tracefs is not mounted and cannot be mounted: " << std::strerror(errno);
   Loaded l = load("many_progs");
-  auto links = attach_programs(l.model, l.object, AttachOptions{});
+  auto links = attach_programs(l.loader.program_summaries, l.object, AttachOptions{});
   ASSERT_TRUE(links.ok()) << links.error().message;
   for (const auto& a : *links) EXPECT_TRUE(a.attached()) << a.program << ": " << a.how;
   for (int i = 0; i < 3; ++i) ::syscall(SYS_getpid);  // sys_enter, sys_enter_getpid
@@ -99,7 +100,7 @@ TEST(Attach, XdpAndCgroupProgramsRunOnTraffic) {
     AttachOptions options;
     options.iface = "lo";
     options.cgroup = cg.string();
-    auto links = attach_programs(l.model, l.object, options);
+    auto links = attach_programs(l.loader.program_summaries, l.object, options);
     ASSERT_TRUE(links.ok()) << links.error().message;
     int attached = 0;
     for (const auto& a : *links) attached += a.attached();

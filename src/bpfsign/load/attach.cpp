@@ -36,17 +36,17 @@ Result<UniqueFd> attach_tracepoint(int prog_fd, const std::string& target, const
 
 }  // namespace
 
-Result<std::vector<Attachment>> attach_programs(const object::ObjectModel& model, const LoadedObject& loaded,
-                                                const AttachOptions& options) {
+Result<std::vector<Attachment>> attach_programs(const std::vector<loader::ProgramSummary>& programs,
+                                                const LoadedObject& loaded, const AttachOptions& options) {
   std::vector<Attachment> out;
-  for (std::size_t i = 0; i < model.programs.size(); ++i) {
-    const object::Program& p = model.programs[i];
+  for (std::size_t i = 0; i < programs.size(); ++i) {
+    const loader::ProgramSummary& p = programs[i];
     const int fd = loaded.programs.at(i).get();
-    const std::string& target = p.kind.attach_target;
+    const std::string& target = p.attach_target;
     Attachment a;
     a.program = p.name;
     Result<UniqueFd> link = UniqueFd{};
-    switch (p.kind.attach) {
+    switch (p.attach) {
       case AttachMethod::RawTracepoint:
         link = kernel_result(kernel::raw_tracepoint_open(fd, target), fmt::format("raw tracepoint '{}'", target));
         a.how = "raw_tracepoint " + target;
@@ -58,21 +58,21 @@ Result<std::vector<Attachment>> attach_programs(const object::ObjectModel& model
       case AttachMethod::Trace:
       case AttachMethod::Lsm:
       case AttachMethod::Iter:
-        link = kernel_result(kernel::link_create(fd, 0, p.kind.expected_attach_type),
-                             fmt::format("{} '{}'", object::attach_type_name(p.kind.expected_attach_type), target));
-        a.how = object::attach_type_name(p.kind.expected_attach_type) + " " + target;
+        link = kernel_result(kernel::link_create(fd, 0, p.expected_attach_type),
+                             fmt::format("{} '{}'", object::attach_type_name(p.expected_attach_type), target));
+        a.how = object::attach_type_name(p.expected_attach_type) + " " + target;
         break;
       case AttachMethod::Xdp:
       case AttachMethod::Tcx: {
         if (options.iface.empty()) {
-          a.how = fmt::format("not attached: {} programs need an interface (--iface)", object::attach_method_name(p.kind.attach));
+          a.how = fmt::format("not attached: {} programs need an interface (--iface)", object::attach_method_name(p.attach));
           break;
         }
         const unsigned ifindex = if_nametoindex(options.iface.c_str());
         if (ifindex == 0) return bad_input("interface '{}' does not exist", options.iface);
-        link = kernel_result(kernel::link_create(fd, static_cast<int>(ifindex), p.kind.expected_attach_type),
-                             fmt::format("{} on {}", object::attach_type_name(p.kind.expected_attach_type), options.iface));
-        a.how = object::attach_type_name(p.kind.expected_attach_type) + " on " + options.iface;
+        link = kernel_result(kernel::link_create(fd, static_cast<int>(ifindex), p.expected_attach_type),
+                             fmt::format("{} on {}", object::attach_type_name(p.expected_attach_type), options.iface));
+        a.how = object::attach_type_name(p.expected_attach_type) + " on " + options.iface;
         break;
       }
       case AttachMethod::Cgroup: {
@@ -82,16 +82,16 @@ Result<std::vector<Attachment>> attach_programs(const object::ObjectModel& model
         }
         UniqueFd cg(::open(options.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!cg) return io_error("cgroup '{}': cannot open", options.cgroup);
-        link = kernel_result(kernel::link_create(fd, cg.get(), p.kind.expected_attach_type),
-                             fmt::format("{} on {}", object::attach_type_name(p.kind.expected_attach_type), options.cgroup));
-        a.how = object::attach_type_name(p.kind.expected_attach_type) + " on " + options.cgroup;
+        link = kernel_result(kernel::link_create(fd, cg.get(), p.expected_attach_type),
+                             fmt::format("{} on {}", object::attach_type_name(p.expected_attach_type), options.cgroup));
+        a.how = object::attach_type_name(p.expected_attach_type) + " on " + options.cgroup;
         break;
       }
       case AttachMethod::None:
         a.how = "not attached: its section names no attach point (socket filters, tc classifiers, syscall programs, ...)";
         break;
       default:
-        a.how = fmt::format("not attached: {} attachment is not implemented yet", object::attach_method_name(p.kind.attach));
+        a.how = fmt::format("not attached: {} attachment is not implemented yet", object::attach_method_name(p.attach));
         break;
     }
     if (!link) return link.error().with_context(fmt::format("attaching program '{}'", p.name));

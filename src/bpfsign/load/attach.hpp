@@ -9,7 +9,7 @@
 #include "bpfsign/common/error.hpp"
 #include "bpfsign/common/unique_fd.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
-#include "bpfsign/object/object_model.hpp"
+#include "bpfsign/loader/loader_program.hpp"
 
 namespace bpfsign::load {
 
@@ -29,7 +29,7 @@ struct Attachment {
 // Attaches every program; a program that cannot be attached (no method, or
 // an option missing) gets an Attachment saying why. A kernel refusal is an
 // error (links made so far are closed when the result is dropped).
-Result<std::vector<Attachment>> attach_programs(const object::ObjectModel& model, const LoadedObject& loaded,
-                                                const AttachOptions& options);
+Result<std::vector<Attachment>> attach_programs(const std::vector<loader::ProgramSummary>& programs,
+                                                const LoadedObject& loaded, const AttachOptions& options);
 
 }  // namespace bpfsign::load

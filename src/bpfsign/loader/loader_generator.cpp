@@ -84,8 +84,14 @@ class Generator {
     out_.insns = std::move(insns).value();
     out_.code = isa::encode_program(out_.insns);
     out_.blob = blob_.take();
-    for (const auto& m : model_.maps) out_.maps.push_back(m.name);
-    for (const auto& p : model_.programs) out_.programs.push_back(p.name);
+    for (const auto& m : model_.maps) {
+      out_.maps.push_back(m.name);
+      out_.map_summaries.push_back({m.name, m.def.value_size, (m.def.flags & object::kMapFlagMmapable) != 0, m.frozen_after_init()});
+    }
+    for (const auto& p : model_.programs) {
+      out_.programs.push_back(p.name);
+      out_.program_summaries.push_back({p.name, p.section, p.kind.attach, p.kind.expected_attach_type, p.kind.attach_target});
+    }
     return std::move(out_);
   }
 

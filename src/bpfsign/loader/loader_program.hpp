@@ -37,6 +37,24 @@ struct KconfigValue {
   std::uint32_t size = 0;
 };
 
+// What the runtime needs to know of a map besides its fd: whether user
+// space can map its value (global data) and how.
+struct MapSummary {
+  std::string name;
+  std::uint32_t value_size = 0;
+  bool mmapable = false;  // BPF_F_MMAPABLE: the runtime maps it into memory
+  bool read_only = false; // frozen after initialisation: mapped read-only
+};
+
+// How the runtime attaches program i (from its SEC() name).
+struct ProgramSummary {
+  std::string name;
+  std::string section;
+  object::AttachMethod attach = object::AttachMethod::None;
+  std::uint32_t expected_attach_type = 0;
+  std::string attach_target;
+};
+
 struct LoaderProgram {
   std::vector<isa::Instruction> insns;  // the loader, readable
   std::vector<std::uint8_t> code;       // the same, encoded
@@ -46,6 +64,8 @@ struct LoaderProgram {
   std::vector<std::string> maps;        // map i of the context is maps[i]
   std::vector<std::string> programs;    // program i likewise
   std::vector<KconfigValue> kconfig;
+  std::vector<MapSummary> map_summaries;  // like maps
+  std::vector<ProgramSummary> program_summaries;  // like programs
 };
 
 // BPF helpers a loader calls (enum bpf_func_id).
