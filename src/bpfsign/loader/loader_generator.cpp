@@ -1,5 +1,6 @@
 // The loader generator. Register contract of the emitted program:
 //   r6  the context (never changes)
+//   r7  the metadata blob's address (never changes)
 //   r0  the result of the last helper call
 //   r1-r5 arguments and scratch
 // No stack is used: every fd lives in the context, so the number of maps
@@ -33,7 +34,7 @@ using object::ObjectModel;
 using object::Program;
 using object::RelocKind;
 
-constexpr Reg r0{0}, r1{1}, r2{2}, r3{3}, r4{4}, r6{6};
+constexpr Reg r0{0}, r1{1}, r2{2}, r3{3}, r4{4}, r6{6}, r7{7};
 
 // Map types whose BTF key/value ids the kernel refuses (libbpf clears them too).
 bool map_takes_no_btf(std::uint32_t type) {
@@ -102,8 +103,18 @@ class Generator {
   void blob_address(Reg reg, std::uint32_t off) {
     e_.emit(isa::LoadImm64{reg, isa::PseudoSrc::MapIdxValue, 0, static_cast<std::int32_t>(off)});
   }
+  // Fields within a 16-bit store offset of the blob's start are written
+  // through r7 (the blob's address) directly; others through an address.
+  static bool near(std::uint32_t field) { return field <= 0x7ff0; }
+
   // blob[field] = address of blob[target]: pointers in attrs are only known at run time.
   void store_blob_pointer(std::uint32_t field, std::uint32_t target) {
+    if (near(field)) {
+      e_.emit(Alu{AluOp::Mov, true, r2, r7});
+      e_.emit(Alu{AluOp::Add, true, r2, Imm{static_cast<std::int32_t>(target)}});
+      e_.emit(Store{MemSize::DW, r7, static_cast<std::int16_t>(field), r2});
+      return;
+    }
     blob_address(r1, field);
     blob_address(r2, target);
     e_.emit(Store{MemSize::DW, r1, 0, r2});
@@ -111,6 +122,10 @@ class Generator {
   // blob[field] = ctx[ctx_off] (an fd or a log setting).
   void copy_from_context(std::int16_t ctx_off, std::uint32_t field, MemSize size) {
     e_.emit(Load{size, false, r2, r6, ctx_off});
+    if (near(field)) {
+      e_.emit(Store{size, r7, static_cast<std::int16_t>(field), r2});
+      return;
+    }
     blob_address(r1, field);
     e_.emit(Store{size, r1, 0, r2});
   }
@@ -142,6 +157,7 @@ class Generator {
   // r6 = ctx; a context of another layout is refused before anything happens.
   void prologue() {
     e_.emit(Alu{AluOp::Mov, true, r6, Reg{1}});
+    blob_address(r7, 0);  // helpers preserve r6-r9
     const auto bad = e_.new_label(), good = e_.new_label();
     e_.emit(Load{MemSize::W, false, r2, r6, 0});
     e_.jump_if(JmpOp::Ne, r2, Imm{static_cast<std::int32_t>(kContextMagic)}, bad);
