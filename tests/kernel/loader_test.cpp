@@ -297,5 +297,26 @@ TEST(Loader, SameProgramTagsAndMapsAsBpftoolLightSkeletons) {
   EXPECT_GE(compared, 11);
 }
 
+// A ring buffer's size becomes a power-of-two number of the running
+// kernel's pages, computed by the loader (never the build host's page size).
+TEST(Loader, RoundsRingBufferSizesToTheKernelsPages) {
+  require_loaders();
+  auto model = object::read_object_file(corpus("maps_btf"));
+  ASSERT_TRUE(model.ok());
+  std::size_t ringbuf = model->maps.size();
+  for (std::size_t i = 0; i < model->maps.size(); ++i) {
+    if (model->maps[i].def.type == object::map_type::kRingbuf) ringbuf = i;
+  }
+  ASSERT_LT(ringbuf, model->maps.size());
+  const auto page = static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE));
+  model->maps[ringbuf].def.max_entries = page + 1;  // not a power-of-two number of pages
+  auto loader = loader::generate_loader(*model);
+  ASSERT_TRUE(loader.ok()) << loader.error().message;
+  auto loaded = run_loader(*loader);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const auto info = std::get<kernel::MapInfo>(kernel::map_info(loaded->maps[ringbuf].get()));
+  EXPECT_EQ(info.max_entries, 2 * page);
+}
+
 }  // namespace
 }  // namespace bpfsign::load

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/load/kernel_config.hpp"
@@ -71,6 +72,7 @@ Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOp
     a.log.assign(log_level != 0 ? options.log_size : 0, '\0');
     a.ctx.assign(loader.context.size(), 0);
     a.header.size = loader.context.size();
+    a.header.page_size = static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE));
     a.header.log_level = log_level;
     a.header.log_size = static_cast<std::uint32_t>(a.log.size());
     a.header.log_buf = log_level != 0 ? reinterpret_cast<std::uintptr_t>(a.log.data()) : 0;

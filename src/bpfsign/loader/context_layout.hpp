@@ -21,8 +21,10 @@ struct ContextHeader {
   std::uint64_t log_buf = 0;      // in: user address of the verifier log buffer
   std::int32_t btf_fd = 0;        // out: the object's BTF
   std::int32_t scratch_fd = 0;    // the loader's own: an inner-map template while its outer map is created
+  std::uint32_t page_size = 0;    // in: the running kernel's page size (ring buffer sizes)
+  std::uint32_t reserved = 0;
 };
-static_assert(sizeof(ContextHeader) == 40);
+static_assert(sizeof(ContextHeader) == 48);
 
 struct ContextLayout {
   std::uint32_t maps = 0;
@@ -36,6 +38,7 @@ struct ContextLayout {
   static constexpr std::int16_t kLogBuf = 24;
   static constexpr std::int16_t kBtfFd = 32;
   static constexpr std::int16_t kScratchFd = 36;
+  static constexpr std::int16_t kPageSize = 40;
 
   std::uint32_t map_fd(std::uint32_t i) const { return sizeof(ContextHeader) + 4 * i; }
   std::uint32_t prog_fd(std::uint32_t i) const { return map_fd(maps) + 4 * i; }

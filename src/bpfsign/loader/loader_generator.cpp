@@ -195,6 +195,27 @@ class Generator {
     return attr;
   }
 
+  // A ring buffer's size must be a power-of-two number of the running
+  // kernel's pages: the smallest page_size << k at least the declared size,
+  // as libbpf rounds it (but with the kernel's page size, not the build
+  // host's). Unrolled, so the verifier sees no loop.
+  void round_to_pages(std::uint32_t declared, std::uint32_t field) {
+    const auto done = e_.new_label();
+    e_.emit(Load{MemSize::W, false, r2, r6, ContextLayout::kPageSize});
+    e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(declared)}});
+    for (int k = 0; k < 32; ++k) {
+      e_.jump_if(JmpOp::Ge, r2, r3, done);
+      e_.emit(Alu{AluOp::Lsh, true, r2, Imm{1}});
+    }
+    e_.bind(done);
+    if (near(field)) {
+      e_.emit(Store{MemSize::W, r7, static_cast<std::int16_t>(field), r2});
+    } else {
+      blob_address(r1, field);
+      e_.emit(Store{MemSize::W, r1, 0, r2});
+    }
+  }
+
   // A map-in-map is created from a template of its inner maps: create the
   // template, hand its fd to the outer map's creation, then close it.
   void create_inner_template(const Map& m) {
@@ -223,6 +244,9 @@ class Generator {
       attr.btf_value_type_id = m.def.btf_value_type_id;
     }
     const std::uint32_t at = blob_.add_struct(attr);
+    if ((m.def.type == object::map_type::kRingbuf || m.def.type == object::map_type::kUserRingbuf) && m.def.max_entries != 0) {
+      round_to_pages(m.def.max_entries, at + offsetof(kernel::MapCreateAttr, max_entries));
+    }
     if (with_btf) copy_from_context(ContextLayout::kBtfFd, at + offsetof(kernel::MapCreateAttr, btf_fd), MemSize::W);
     if (m.inner) copy_from_context(ContextLayout::kScratchFd, at + offsetof(kernel::MapCreateAttr, inner_map_fd), MemSize::W);
     sys_bpf(kernel::BpfCmd::MapCreate, at, sizeof attr);
