@@ -4,6 +4,7 @@
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 #include "bpfsign/object/object_reader.hpp"
+#include "bpfsign/skeleton/c_skeleton.hpp"
 #include "bpfsign/skeleton/cpp_skeleton.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
@@ -16,6 +17,7 @@ struct GenOptions {
   std::string object;
   std::string output;
   std::string name;
+  bool c = false;
 };
 
 int run_gen_skeleton(const GenOptions& opt) {
@@ -23,7 +25,8 @@ int run_gen_skeleton(const GenOptions& opt) {
   if (!model) return report(model.error());
   auto loader = loader::generate_loader(*model);
   if (!loader) return report(loader.error());
-  auto text = skeleton::cpp_skeleton(*model, *loader, opt.name.empty() ? model->name : opt.name);
+  const std::string name = opt.name.empty() ? model->name : opt.name;
+  auto text = opt.c ? skeleton::c_skeleton(*model, *loader, name) : skeleton::cpp_skeleton(*model, *loader, name);
   if (!text) return report(text.error());
   if (opt.output.empty() || opt.output == "-") {
     fmt::print("{}", *text);
@@ -44,6 +47,7 @@ void register_gen(CLI::App& app, Action& action) {
   skel->add_option("object", opt->object, "BPF ELF object file")->required();
   skel->add_option("-o,--output", opt->output, "Header to write (atomically); default: standard output");
   skel->add_option("--name", opt->name, "Namespace prefix (default: the object name)");
+  skel->add_flag("--c", opt->c, "A self-contained C header instead (loads; attaching is left to the application)");
   skel->callback([&action, opt] { action = [opt] { return run_gen_skeleton(*opt); }; });
 }
 
