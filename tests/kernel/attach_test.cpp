@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -121,6 +122,60 @@ TEST(Attach, XdpAndCgroupProgramsRunOnTraffic) {
   }
   ::umount2(cg.c_str(), MNT_DETACH);
   fs::remove(cg);
+}
+
+std::uint32_t u32_at(const std::vector<std::uint8_t>& v, std::size_t off) {
+  std::uint32_t x = 0;
+  if (off + 4 <= v.size()) std::memcpy(&x, v.data() + off, 4);
+  return x;
+}
+
+// The offset of a global variable in its section, from the object's BTF.
+std::size_t offset_of(const Loaded& l, const std::string& section, const std::string& var) {
+  const object::Map* m = l.model.find_map(section);
+  if (m == nullptr) return 0;
+  for (const auto& v : l.model.btf->datasec_vars(m->def.btf_value_type_id)) {
+    if (l.model.btf->name(v.type) == var) return v.offset;
+  }
+  ADD_FAILURE() << "no variable " << var << " in " << section;
+  return 0;
+}
+
+// tp_btf + raw_tp (core_reads), tracepoints with a tail call (maps_btf) and
+// a raw_tp writing every kind of global data (global_data): each attached
+// program runs on its event, and its writes are read back.
+TEST(Attach, EveryAttachedCorpusProgramRunsOnItsEvent) {
+  require_loaders();
+  if (!ensure_tracefs()) GTEST_SKIP() << "tracefs is not mounted and cannot be mounted: " << std::strerror(errno);
+  {
+    Loaded l = load("core_reads");
+    auto links = attach_programs(l.loader.program_summaries, l.object, AttachOptions{});
+    ASSERT_TRUE(links.ok()) << links.error().message;
+    const pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    ASSERT_GT(child, 0);
+    ::waitpid(child, nullptr, 0);
+    const auto bss = map_value(l, ".bss", 0);
+    const std::size_t last = offset_of(l, ".bss", "last");
+    EXPECT_EQ(u32_at(bss, last + 4), static_cast<std::uint32_t>(getpid())) << "on_fork: ppid of the forked child";
+    EXPECT_EQ(u32_at(bss, last + 12), 16u) << "on_fork: bpf_core_field_size(comm), relocated by the kernel";
+  }
+  {
+    Loaded l = load("maps_btf");
+    auto links = attach_programs(l.loader.program_summaries, l.object, AttachOptions{});
+    ASSERT_TRUE(links.ok()) << links.error().message;
+    for (int i = 0; i < 3; ++i) ::syscall(SYS_getppid);
+    EXPECT_GT(u64_at(map_value(l, "counters", 0), 0), 0u) << "count_getppid";
+    EXPECT_GT(u64_at(map_value(l, "pinned_total", 0), 0), 0u) << "tail_target";
+  }
+  {
+    Loaded l = load("global_data");
+    auto links = attach_programs(l.loader.program_summaries, l.object, AttachOptions{});
+    ASSERT_TRUE(links.ok()) << links.error().message;
+    for (int i = 0; i < 20; ++i) ::syscall(SYS_getpid);
+    EXPECT_GT(u32_at(map_value(l, ".data", 0), offset_of(l, ".data", "hits")), 1u) << "use_globals: .data hits";
+    EXPECT_GT(u32_at(map_value(l, ".data.custom", 0), 0), 42u) << "use_globals: .data.custom";
+  }
 }
 
 TEST(Pin, PinsEverythingOrNothing) {
