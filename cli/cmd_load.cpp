@@ -1,10 +1,16 @@
-// bpfsign load OBJECT [--attach] [--iface IF] [--cgroup DIR] [--pin DIR] [--json]
-// Loads an object through its generated loader on this kernel. (Signed
-// bundles come with issue 5; today the loader is generated on the spot.)
+// bpfsign load (OBJECT | BUNDLE) [--keyring K] [--offline-verified --cert C | --ca CA]
+//              [--attach] [--iface IF] [--cgroup DIR] [--pin DIR] [--json]
+// Loads an object through a loader generated on the spot (unsigned), or a
+// signed bundle with the scheme the running kernel enforces.
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "bpfsign/bundle/bundle_builder.hpp"
+#include "bpfsign/common/file_io.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
+#include "bpfsign/kernel/keyring.hpp"
+#include "bpfsign/load/scheme_probe.hpp"
+#include "bpfsign/verify/bundle_verifier.hpp"
 #include "bpfsign/load/attach.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
 #include "bpfsign/load/pin.hpp"
@@ -24,7 +30,84 @@ struct LoadOptions {
   std::string iface;
   std::string cgroup;
   bool json = false;
+  std::string keyring;
+  bool offline_verified = false;
+  std::vector<std::string> certs;
+  std::vector<std::string> cas;
 };
+
+// What was loaded and who checked it, for the report.
+struct Prepared {
+  loader::LoaderProgram loader;
+  load::RunOptions run;
+  std::string scheme = "none (unsigned object)";
+  std::string checked_by;  // in plain words
+  bool kernel_checked = false;
+  bool offline_checked = false;
+};
+
+Result<Prepared> prepare_object(const LoadOptions& opt) {
+  auto model = object::read_object_file(opt.object);
+  if (!model) return model.error();
+  auto loader = loader::generate_loader(*model);
+  if (!loader) return loader.error();
+  Prepared p;
+  p.loader = std::move(loader).value();
+  p.checked_by = "nothing: an object is loaded unsigned, through a loader generated on the spot";
+  return p;
+}
+
+Result<Prepared> prepare_bundle(const LoadOptions& opt, const std::vector<std::uint8_t>& bytes) {
+  auto b = bundle::parse_bundle(bytes, opt.object);
+  if (!b) return b.error();
+  auto probe = load::probe_scheme();
+  if (!probe) return probe.error();
+  if (!probe->scheme) return Error{ErrorKind::Kernel, "this kernel has no signed-loader scheme bpfsign knows: " + probe->scheme_evidence};
+  const sign::Scheme scheme = *probe->scheme;
+  const auto* sig = b->signature_for(scheme);
+  if (sig == nullptr) return bad_input("{}: no {} signature, which this kernel needs ({})", opt.object, sign::scheme_name(scheme), probe->scheme_evidence);
+  auto loader = bundle::loader_from_bundle(*b, scheme);
+  if (!loader) return loader.error().with_context(opt.object);
+  Prepared p;
+  p.loader = std::move(loader).value();
+  p.run.scheme = scheme;
+  p.scheme = sign::scheme_name(scheme);
+  if (probe->checks_signatures) {
+    if (opt.keyring.empty()) return bad_input("this kernel checks signatures: name the keyring holding the signer's certificate (--keyring)");
+    auto keyring = kernel::resolve_keyring(opt.keyring, false);
+    if (!keyring) return keyring.error();
+    p.run.signature = sig->der;
+    p.run.keyring_id = *keyring;
+    p.kernel_checked = true;
+    p.checked_by = fmt::format("the kernel verified the {} signature with keyring {} before the loader ran", p.scheme, *keyring);
+  } else {
+    if (!opt.offline_verified) {
+      return Error{ErrorKind::Kernel, fmt::format("this kernel does not check signatures ({}); refusing to load a signed bundle unchecked. "
+                                                  "Pass --offline-verified with --cert or --ca to rely on bpfsign's offline check instead",
+                                                  probe->signature_evidence)};
+    }
+    verify::Trust trust;
+    for (const auto& c : opt.certs) {
+      auto cert = sign::Certificate::load(c);
+      if (!cert) return cert.error();
+      trust.certificates.push_back(std::move(cert).value());
+    }
+    for (const auto& c : opt.cas) {
+      auto cert = sign::Certificate::load(c);
+      if (!cert) return cert.error();
+      trust.authorities.push_back(std::move(cert).value());
+    }
+    if (trust.certificates.empty() && trust.authorities.empty()) return bad_input("--offline-verified needs --cert or --ca");
+    const auto report = verify::verify_bundle(*b, trust);
+    for (const auto& c : report.checks) {
+      if (!c.ok) return Error{ErrorKind::BadInput, fmt::format("{}: offline verification failed: {}: {}", opt.object, c.what, c.detail)};
+    }
+    p.offline_checked = true;
+    p.checked_by = fmt::format("bpfsign verified every signature offline (signer {}); this kernel checked NO signature{}", report.signer_subject,
+                               scheme == sign::Scheme::LoaderChecked ? ", but the loader's own metadata check ran in the kernel" : "");
+  }
+  return p;
+}
 
 std::uint32_t prog_id(int fd) {
   auto info = kernel::prog_info(fd);
@@ -36,11 +119,13 @@ std::uint32_t map_id(int fd) {
 }
 
 int run_load(const LoadOptions& opt) {
-  auto model = object::read_object_file(opt.object);
-  if (!model) return report(model.error());
-  auto loader = loader::generate_loader(*model);
-  if (!loader) return report(loader.error());
-  auto loaded = load::run_loader(*loader);
+  auto bytes = read_file(opt.object);
+  if (!bytes) return report(bytes.error());
+  const bool is_bundle = bytes->size() >= bundle::kMagic.size() && std::equal(bundle::kMagic.begin(), bundle::kMagic.end(), bytes->begin());
+  auto prepared = is_bundle ? prepare_bundle(opt, *bytes) : prepare_object(opt);
+  if (!prepared) return report(prepared.error());
+  const loader::LoaderProgram* loader = &prepared->loader;
+  auto loaded = load::run_loader(*loader, prepared->run);
   if (!loaded) return report(loaded.error());
   std::vector<load::Attachment> attachments;
   if (opt.attach) {
@@ -61,7 +146,13 @@ int run_load(const LoadOptions& opt) {
                                    ? "nothing pinned: everything was unloaded when bpfsign exited"
                                    : fmt::format("pinned under {}: it stays loaded until unpinned", opt.pin);
   if (opt.json) {
-    nlohmann::json j{{"object", opt.object}, {"loader_insns", loader->code.size() / 8}, {"blob_bytes", loader->blob.size()}};
+    nlohmann::json j{{"object", opt.object},
+                     {"loader_insns", loader->code.size() / 8},
+                     {"blob_bytes", loader->blob.size()},
+                     {"scheme", prepared->scheme},
+                     {"kernel_checked_signature", prepared->kernel_checked},
+                     {"offline_verified", prepared->offline_checked},
+                     {"checked_by", prepared->checked_by}};
     for (std::size_t i = 0; i < loaded->maps.size(); ++i) {
       j["maps"].push_back({{"name", loaded->map_names[i]}, {"id", map_id(loaded->maps[i].get())}});
     }
@@ -74,8 +165,9 @@ int run_load(const LoadOptions& opt) {
     fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     return kExitOk;
   }
-  fmt::print("loaded {} through a generated loader ({} instructions, {}-byte metadata)\n", opt.object, loader->code.size() / 8,
-             loader->blob.size());
+  fmt::print("loaded {} through its loader ({} instructions, {}-byte metadata), scheme {}\n", opt.object, loader->code.size() / 8,
+             loader->blob.size(), prepared->scheme);
+  fmt::print("checked by: {}\n", prepared->checked_by);
   for (std::size_t i = 0; i < loaded->maps.size(); ++i) fmt::print("  map     {:<24} id {}\n", loaded->map_names[i], map_id(loaded->maps[i].get()));
   for (std::size_t i = 0; i < loaded->programs.size(); ++i) {
     fmt::print("  program {:<24} id {}\n", loaded->program_names[i], prog_id(loaded->programs[i].get()));
@@ -89,8 +181,13 @@ int run_load(const LoadOptions& opt) {
 
 void register_load(CLI::App& app, Action& action) {
   auto opt = std::make_shared<LoadOptions>();
-  auto* cmd = app.add_subcommand("load", "Load a BPF object on this kernel through its generated loader");
-  cmd->add_option("object", opt->object, "BPF ELF object file")->required();
+  auto* cmd = app.add_subcommand("load", "Load a BPF object (unsigned) or a signed bundle on this kernel");
+  cmd->add_option("object", opt->object, "BPF ELF object file, or a bundle made by 'bpfsign sign'")->required();
+  cmd->add_option("--keyring", opt->keyring, "Keyring holding the signer's certificate: serial, @u, @s or a keyring name");
+  cmd->add_flag("--offline-verified", opt->offline_verified,
+                "On a kernel that checks no signatures, load after bpfsign's own offline verification (needs --cert or --ca)");
+  cmd->add_option("--cert", opt->certs, "Trusted signer certificate (with --offline-verified)");
+  cmd->add_option("--ca", opt->cas, "Trusted CA certificate (with --offline-verified)");
   cmd->add_flag("--attach", opt->attach, "Attach every program whose section says how");
   cmd->add_option("--iface", opt->iface, "Interface for xdp and tcx programs");
   cmd->add_option("--cgroup", opt->cgroup, "Cgroup directory for cgroup programs");

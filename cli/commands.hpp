@@ -16,5 +16,9 @@ void register_load(CLI::App& app, Action& action);
 void register_gen(CLI::App& app, Action& action);
 void register_probe(CLI::App& app, Action& action);
 void register_version(CLI::App& app, Action& action);
+void register_keygen(CLI::App& app, Action& action);
+void register_sign(CLI::App& app, Action& action);
+void register_verify(CLI::App& app, Action& action);
+void register_keyring(CLI::App& app, Action& action);
 
 }  // namespace bpfsign::cli

@@ -16,6 +16,10 @@ int main(int argc, char** argv) {
   Action action;
   register_disasm(app, action);
   register_object(app, action);
+  register_keygen(app, action);
+  register_sign(app, action);
+  register_verify(app, action);
+  register_keyring(app, action);
   register_load(app, action);
   register_gen(app, action);
   register_probe(app, action);

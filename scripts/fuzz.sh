@@ -8,7 +8,7 @@ build=$1 seconds=$2
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 corpus_objs="$build/testdata/bpf"
 work="$build/fuzz-work"
-mkdir -p "$work/seeds-elf" "$work/seeds-isa" "$work/seeds-btf" "$work/crashes"
+mkdir -p "$work/seeds-elf" "$work/seeds-isa" "$work/seeds-btf" "$work/seeds-bundle" "$work/crashes"
 
 for o in "$corpus_objs"/*.bpf.o; do
   cp "$o" "$work/seeds-elf/"
@@ -22,6 +22,15 @@ for o in "$corpus_objs"/*.bpf.o; do
   llvm-objcopy-19 --dump-section ".BTF=$work/btf.tmp" --dump-section ".BTF.ext=$work/ext.tmp" "$o" /dev/null
   python3 -c 'import struct,sys; b=open(sys.argv[1],"rb").read(); e=open(sys.argv[2],"rb").read(); open(sys.argv[3],"wb").write(struct.pack("<I",len(b))+b+e)' \
     "$work/btf.tmp" "$work/ext.tmp" "$work/seeds-btf/$(basename "$o")"
+done
+
+# Bundles of a few objects, signed with a throwaway RSA and ECDSA key.
+bpfsign="$build/cli/bpfsign"
+for alg in rsa2048 p256; do
+  "$bpfsign" keygen -a "$alg" --key "$work/$alg.key" --cert "$work/$alg.crt" >/dev/null
+  for stem in global_data subprogs maps_btf; do
+    "$bpfsign" sign "$corpus_objs/$stem.bpf.o" -k "$work/$alg.key" -c "$work/$alg.crt" -o "$work/seeds-bundle/$stem-$alg.bundle" >/dev/null
+  done
 done
 
 run() {
@@ -41,3 +50,4 @@ run fuzz_elf_file "$work/seeds-elf"
 run fuzz_object_reader "$work/seeds-elf"
 run fuzz_btf "$work/seeds-btf"
 run fuzz_isa_decode "$work/seeds-isa"
+run fuzz_bundle "$work/seeds-bundle"

@@ -7,6 +7,8 @@
 
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/load/kernel_config.hpp"
+#include "bpfsign/loader/metadata_check.hpp"
+#include "bpfsign/common/sha256.hpp"
 
 namespace bpfsign::load {
 
@@ -34,12 +36,34 @@ Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOp
   attr.value_size = static_cast<std::uint32_t>(loader.blob.size());
   attr.max_entries = 1;
   std::memcpy(attr.map_name, "bpfsign_meta", 12);
+  const Sha256 loader_digest = sha256(loader.code);
+  if (options.scheme) {
+    if (*options.scheme == sign::Scheme::HashChain) {
+      return bad_input("no kernel implements the hash-chain scheme (the seed patchset was not merged): verify it offline or in the kernel model");
+    }
+    // The loader's digest: its instructions as they are (they refer to maps
+    // by fd_array index, whose immediates the kernel does not zero).
+    if (options.exclusive_metadata) {
+      attr.excl_prog_hash = reinterpret_cast<std::uintptr_t>(loader_digest.data());
+      attr.excl_prog_hash_size = static_cast<std::uint32_t>(loader_digest.size());
+    }
+  }
   auto meta = kernel::map_create(attr);
   if (auto* e = std::get_if<kernel::KernelError>(&meta)) return kernel_failure(*e, "metadata map");
   const int meta_fd = std::get<UniqueFd>(meta).get();
   const std::uint32_t key = 0;
   auto filled = kernel::map_update(meta_fd, &key, loader.blob.data());
   if (auto* e = std::get_if<kernel::KernelError>(&filled)) return kernel_failure(*e, "metadata map");
+  if (options.scheme && options.freeze_metadata) {
+    auto frozen = kernel::map_freeze(meta_fd);
+    if (auto* e = std::get_if<kernel::KernelError>(&frozen)) return kernel_failure(*e, "freezing the metadata map");
+    // Asking for the frozen map's info makes the kernel compute and keep
+    // its SHA-256, which the loader-checked loader compares (the kernel
+    // refuses to hash a map that is not frozen).
+    std::array<std::uint8_t, kernel::kSha256Size> hash{};
+    auto info = kernel::map_info(meta_fd, &hash);
+    if (auto* e = std::get_if<kernel::KernelError>(&info)) return kernel_failure(*e, "hashing the metadata map");
+  }
 
   kernel::ProgLoadRequest req;
   req.prog_type = kernel::kProgTypeSyscall;
@@ -48,6 +72,9 @@ Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOp
   req.name = "bpfsign_loader";
   const int fd_array[] = {meta_fd};
   req.fd_array = fd_array;
+  req.signature = options.signature;
+  req.keyring_id = options.keyring_id;
+  req.set_fd_array_cnt = options.scheme == sign::Scheme::KernelChained;
   auto prog = kernel::prog_load(req);
   if (auto* e = std::get_if<kernel::KernelError>(&prog)) return kernel_failure(*e, "loader program");
 
@@ -101,6 +128,13 @@ Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOp
   };
   if (header.error != 0) {
     const std::uint32_t step = header.failed_step;
+    if (step == loader::kStepMetadataCheck) {
+      return Error{ErrorKind::Kernel,
+                   header.error == loader::kErrMetadataNotExclusive
+                       ? std::string("the loader refused its metadata map: not exclusive to it (EPERM); nothing was loaded")
+                       : std::string("the loader refused its metadata: its SHA-256 is not the one in the signed instructions "
+                                     "(EKEYREJECTED); nothing was loaded")};
+    }
     std::string what = step < loader.steps.size()
                            ? fmt::format("{} '{}'", loader::step_kind_name(loader.steps[step].kind), loader.steps[step].object)
                            : fmt::format("step {}", step);

@@ -14,6 +14,8 @@
 #include "bpfsign/loader/blob_builder.hpp"
 #include "bpfsign/loader/emitter.hpp"
 #include "bpfsign/loader/loader_program.hpp"
+#include "bpfsign/loader/manifest.hpp"
+#include "bpfsign/common/sha256.hpp"
 #include "bpfsign/object/bpf_enums.hpp"
 
 namespace bpfsign::loader {
@@ -84,7 +86,6 @@ class Generator {
     if (!insns) return insns.error();
     out_.insns = std::move(insns).value();
     out_.code = isa::encode_program(out_.insns);
-    out_.blob = blob_.take();
     for (const auto& m : model_.maps) {
       out_.maps.push_back(m.name);
       out_.map_summaries.push_back({m.name, m.def.value_size, (m.def.flags & object::kMapFlagMmapable) != 0, m.frozen_after_init()});
@@ -93,6 +94,11 @@ class Generator {
       out_.programs.push_back(p.name);
       out_.program_summaries.push_back({p.name, p.section, p.kind.attach, p.kind.expected_attach_type, p.kind.attach_target});
     }
+    // The blob ends with the manifest's digest: whatever covers the
+    // metadata covers how the runtime will read the context.
+    const Sha256 manifest_digest = sha256(serialize_manifest(out_));
+    blob_.add(manifest_digest);
+    out_.blob = blob_.take();
     return std::move(out_);
   }
 

@@ -20,6 +20,7 @@ enum class AttachMethod : std::uint8_t {
   Trace,          // fentry, fexit, fmod_ret, tp_btf, freplace: a BPF_LINK_CREATE on the BTF target
   Lsm, Iter,
   Xdp, Tcx, Netkit, Cgroup, SkLookup, Netfilter, StructOps,
+  kLast = StructOps,  // for range checks of serialised values
 };
 const char* attach_method_name(AttachMethod method);
 

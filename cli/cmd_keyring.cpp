@@ -1,0 +1,56 @@
+// bpfsign keyring add CERT [--keyring NAME] [--json]
+// Puts a certificate into a kernel keyring as an "asymmetric" key.
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "bpfsign/kernel/keyring.hpp"
+#include "bpfsign/sign/keys.hpp"
+#include "commands.hpp"
+#include "exit_codes.hpp"
+
+namespace bpfsign::cli {
+
+namespace {
+
+struct KeyringOptions {
+  std::string cert;
+  std::string keyring = "bpfsign";
+  bool json = false;
+};
+
+int run_keyring_add(const KeyringOptions& opt) {
+  auto cert = sign::Certificate::load(opt.cert);
+  if (!cert) return report(cert.error());
+  const bool bpf_keyring = kernel::has_bpf_keyring();
+  auto keyring = kernel::resolve_keyring(opt.keyring, true);
+  if (!keyring) return report(keyring.error());
+  auto key = kernel::add_certificate(cert->der(), *keyring, "");
+  if (!key) return report(key.error());
+  const std::string note = bpf_keyring ? "this kernel has a dedicated BPF keyring (.bpf): user and session keyrings only stage keys; "
+                                         "enrol the certificate there for production"
+                                       : "this kernel has no dedicated BPF keyring; signed loads name this keyring's serial";
+  if (opt.json) {
+    nlohmann::json j{{"certificate", opt.cert}, {"subject", cert->subject()}, {"keyring", *keyring}, {"key", *key}, {"bpf_keyring", bpf_keyring},
+                     {"note", note}};
+    fmt::print("{}\n", j.dump(2));
+    return kExitOk;
+  }
+  fmt::print("{}\n", *keyring);
+  fmt::print(stderr, "added {} as key {} to keyring {} ('{}'); {}\n", cert->subject(), *key, *keyring, opt.keyring, note);
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_keyring(CLI::App& app, Action& action) {
+  auto opt = std::make_shared<KeyringOptions>();
+  auto* cmd = app.add_subcommand("keyring", "Manage the kernel keyrings that check BPF signatures");
+  cmd->require_subcommand(1);
+  auto* add = cmd->add_subcommand("add", "Add a certificate to a keyring and print the keyring's serial (for --keyring)");
+  add->add_option("cert", opt->cert, "Certificate (PEM or DER) with a subjectKeyIdentifier")->required();
+  add->add_option("--keyring", opt->keyring, "Keyring: @u, @s, a serial, or a name under the user keyring (created)")->capture_default_str();
+  add->add_flag("--json", opt->json, "Machine-readable output");
+  add->callback([&action, opt] { action = [opt] { return run_keyring_add(*opt); }; });
+}
+
+}  // namespace bpfsign::cli

@@ -1,0 +1,99 @@
+// bpfsign sign OBJECT -k KEY -c CERT -o BUNDLE [--scheme S]... [--json]
+// Generates the object's loader and signs it for every kernel scheme.
+#include <filesystem>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "bpfsign/bundle/bundle_builder.hpp"
+#include "bpfsign/common/file_io.hpp"
+#include "bpfsign/object/elf_file.hpp"
+#include "bpfsign/object/object_reader.hpp"
+#include "commands.hpp"
+#include "exit_codes.hpp"
+
+namespace bpfsign::cli {
+
+namespace {
+
+struct SignOptions {
+  std::string object, key, cert, output, pkcs11_module;
+  std::vector<std::string> schemes;
+  bool json = false;
+};
+
+Result<sign::Scheme> scheme_by_name(const std::string& name) {
+  for (sign::Scheme s : sign::kAllSchemes) {
+    if (name == sign::scheme_name(s)) return s;
+  }
+  return bad_input("unknown scheme '{}' (expected loader-checked, kernel-chained or hash-chain)", name);
+}
+
+int run_sign(const SignOptions& opt) {
+  auto bytes = read_file(opt.object);
+  if (!bytes) return report(bytes.error());
+  // The model is read from the very bytes whose digest the bundle records.
+  auto elf = object::ElfFile::parse(*bytes, opt.object);
+  if (!elf) return report(elf.error());
+  auto model = object::read_object(*elf);
+  if (!model) return report(model.error());
+  auto loader = loader::generate_loader(*model);
+  if (!loader) return report(loader.error());
+  // The PIN of a token key comes from the environment, never the command line.
+  const char* pin = std::getenv("BPFSIGN_PKCS11_PIN");
+  auto key = sign::PrivateKey::load(opt.key, opt.pkcs11_module, pin != nullptr ? pin : "");
+  if (!key) return report(key.error());
+  auto cert = sign::Certificate::load(opt.cert);
+  if (!cert) return report(cert.error());
+  bundle::BuildRequest req;
+  req.loader = &*loader;
+  req.object = *bytes;
+  req.source_name = std::filesystem::path(opt.object).filename().string();
+  req.key = &*key;
+  req.cert = &*cert;
+  if (!opt.schemes.empty()) {
+    req.schemes.clear();
+    for (const auto& n : opt.schemes) {
+      auto s = scheme_by_name(n);
+      if (!s) return report(s.error());
+      req.schemes.push_back(*s);
+    }
+  }
+  auto b = bundle::build_bundle(req);
+  if (!b) return report(b.error());
+  const auto out = bundle::serialize_bundle(*b);
+  if (auto s = write_file_atomic(opt.output, out); !s) return report(s.error());
+  if (opt.json) {
+    nlohmann::json j{{"bundle", opt.output}, {"bytes", out.size()}, {"source_sha256", to_hex(b->source_sha256)},
+                     {"signer", cert->subject()}, {"key_id", to_hex(b->signer_key_id)}, {"key", key->describe()}};
+    for (const auto& s : b->signatures) {
+      j["signatures"].push_back({{"scheme", sign::scheme_name(s.scheme)}, {"bytes", s.der.size()},
+                                 {"loader_insns", b->loader_for(s.scheme).size() / 8}});
+    }
+    fmt::print("{}\n", j.dump(2));
+    return kExitOk;
+  }
+  fmt::print("signed {} -> {} ({} bytes) with {} ({})\n", opt.object, opt.output, out.size(), cert->subject(), key->describe());
+  for (const auto& s : b->signatures) {
+    fmt::print("  {:<15} {} loader instructions, {}-byte signature\n", sign::scheme_name(s.scheme), b->loader_for(s.scheme).size() / 8, s.der.size());
+  }
+  fmt::print("  metadata {} bytes, source sha256 {}\n", b->metadata.size(), to_hex(b->source_sha256));
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_sign(CLI::App& app, Action& action) {
+  auto opt = std::make_shared<SignOptions>();
+  auto* cmd = app.add_subcommand("sign", "Generate an object's loader and sign it for every kernel scheme, into one bundle");
+  cmd->add_option("object", opt->object, "BPF ELF object file")->required();
+  cmd->add_option("-k,--key", opt->key, "Private key: PEM file or PKCS#11 URI (PIN from $BPFSIGN_PKCS11_PIN)")->required();
+  cmd->add_option("-c,--cert", opt->cert, "Signer's certificate (PEM or DER)")->required();
+  cmd->add_option("-o,--output", opt->output, "Bundle to write (atomically)")->required();
+  cmd->add_option("--scheme", opt->schemes, "Only these schemes: loader-checked, kernel-chained, hash-chain (default: all)");
+  cmd->add_option("--pkcs11-module", opt->pkcs11_module, "PKCS#11 module of the token (e.g. SoftHSM2's libsofthsm2.so)");
+  cmd->add_flag("--json", opt->json, "Machine-readable output");
+  cmd->callback([&action, opt] { action = [opt] { return run_sign(*opt); }; });
+}
+
+}  // namespace bpfsign::cli

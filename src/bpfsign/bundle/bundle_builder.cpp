@@ -1,0 +1,61 @@
+#include "bpfsign/bundle/bundle_builder.hpp"
+
+#include <algorithm>
+
+#include "bpfsign/isa/encode.hpp"
+#include "bpfsign/loader/manifest.hpp"
+#include "bpfsign/loader/metadata_check.hpp"
+#include "bpfsign/sign/pkcs7.hpp"
+
+namespace bpfsign::bundle {
+
+Result<Bundle> build_bundle(const BuildRequest& req) {
+  if (req.loader == nullptr || req.key == nullptr || req.cert == nullptr) internal_error("build_bundle: incomplete request");
+  const loader::LoaderProgram& loader = *req.loader;
+  Bundle b;
+  b.source_sha256 = sha256(req.object);
+  b.source_name = req.source_name.substr(0, 4096);
+  b.metadata = loader.blob;
+  if (b.metadata.size() % 8 != 0) internal_error("loader blob is not a multiple of 8 bytes");
+  b.manifest = loader::serialize_manifest(loader);
+  b.loader_plain = loader.code;
+  std::vector<sign::Scheme> schemes = req.schemes;
+  std::sort(schemes.begin(), schemes.end());
+  schemes.erase(std::unique(schemes.begin(), schemes.end()), schemes.end());
+  if (schemes.empty()) return bad_input("no signature scheme requested");
+  if (std::find(schemes.begin(), schemes.end(), sign::Scheme::LoaderChecked) != schemes.end()) {
+    b.loader_checked = isa::encode_program(loader::with_metadata_check(loader));
+  }
+  const Bytes maps[] = {b.metadata};
+  for (sign::Scheme scheme : schemes) {
+    const auto payload = sign::signed_payload(scheme, b.loader_for(scheme), maps);
+    auto der = sign::sign_detached(*req.key, *req.cert, payload);
+    if (!der) return der.error().with_context(fmt::format("{} signature", sign::scheme_name(scheme)));
+    if (auto ok = sign::check_kernel_rules(*der, *req.cert); !ok) return ok.error().with_context("the signature just made");
+    b.signatures.push_back({scheme, std::move(der).value()});
+    if (scheme == sign::Scheme::HashChain) {
+      const auto links = sign::hash_chain(b.loader_plain, maps);
+      b.chain = ChainLinkRecord{links.insns, links.maps, links.top};
+    }
+  }
+  b.signer_key_id = req.cert->subject_key_id();
+  b.signer_certificate = req.cert->der();
+  return b;
+}
+
+Result<loader::LoaderProgram> loader_from_bundle(const Bundle& b, sign::Scheme scheme) {
+  loader::LoaderProgram out;
+  if (auto ok = loader::parse_manifest(b.manifest, out); !ok) return ok.error();
+  if (b.metadata.size() < loader::kManifestDigestSize) return bad_input("metadata of {} bytes cannot end with a manifest digest", b.metadata.size());
+  const Sha256 digest = sha256(b.manifest);
+  if (!std::equal(digest.begin(), digest.end(), b.metadata.end() - static_cast<std::ptrdiff_t>(loader::kManifestDigestSize))) {
+    return bad_input("the manifest's SHA-256 is not the one at the end of the metadata: manifest or metadata altered");
+  }
+  const auto& code = b.loader_for(scheme);
+  if (code.empty()) return bad_input("bundle has no loader for the {} scheme", sign::scheme_name(scheme));
+  out.code = code;
+  out.blob = b.metadata;
+  return out;
+}
+
+}  // namespace bpfsign::bundle

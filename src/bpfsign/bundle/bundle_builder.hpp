@@ -1,0 +1,31 @@
+// Builds a signed bundle from a generated loader: both loader variants,
+// one signature per requested scheme, the hash chain's links, the signer's
+// identity. Deterministic apart from the signatures themselves (ECDSA and
+// RSA-PSS draw randomness; PKCS#1 v1.5 RSA does not).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bpfsign/bundle/bundle.hpp"
+#include "bpfsign/loader/loader_program.hpp"
+#include "bpfsign/sign/keys.hpp"
+
+namespace bpfsign::bundle {
+
+struct BuildRequest {
+  const loader::LoaderProgram* loader = nullptr;
+  Bytes object;             // the source object's bytes (hashed)
+  std::string source_name;  // its file name, for people
+  const sign::PrivateKey* key = nullptr;
+  const sign::Certificate* cert = nullptr;
+  std::vector<sign::Scheme> schemes{std::begin(sign::kAllSchemes), std::end(sign::kAllSchemes)};
+};
+
+Result<Bundle> build_bundle(const BuildRequest& request);
+
+// The loader a runtime runs for `scheme`, rebuilt from a bundle: the
+// manifest parsed, its digest checked against the metadata's last bytes.
+Result<loader::LoaderProgram> loader_from_bundle(const Bundle& bundle, sign::Scheme scheme);
+
+}  // namespace bpfsign::bundle

@@ -1,0 +1,28 @@
+// Kernel keyrings through libkeyutils: where the certificates that check
+// BPF signatures live. A signed load names a keyring by serial
+// (bpf_attr.keyring_id); 0, 1 and 2 mean the builtin, builtin+secondary
+// and platform keyrings (KERNEL-FACTS §8).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "bpfsign/common/byte_reader.hpp"
+#include "bpfsign/common/error.hpp"
+
+namespace bpfsign::kernel {
+
+// The serial of a keyring named on the command line: "@u" (user), "@s"
+// (session), "@us" (user session), a decimal serial, or the description of
+// a keyring under the user keyring (created if `create` and missing).
+Result<std::int32_t> resolve_keyring(const std::string& name, bool create);
+
+// Adds a DER X.509 certificate as an "asymmetric" key; returns its serial.
+Result<std::int32_t> add_certificate(Bytes der, std::int32_t keyring, const std::string& description);
+
+// Whether the kernel has the dedicated BPF keyring announced upstream
+// (KEY_SPEC_BPF_KEYRING = -9); Debian's 7.3.4 does not.
+bool has_bpf_keyring();
+inline constexpr std::int32_t kBpfKeyringSpec = -9;
+
+}  // namespace bpfsign::kernel

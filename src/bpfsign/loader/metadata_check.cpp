@@ -1,0 +1,66 @@
+#include "bpfsign/loader/metadata_check.hpp"
+
+#include <cstring>
+
+#include "bpfsign/loader/context_layout.hpp"
+#include "bpfsign/loader/emitter.hpp"
+
+namespace bpfsign::loader {
+
+using isa::Alu;
+using isa::AluOp;
+using isa::Imm;
+using isa::JmpOp;
+using isa::Load;
+using isa::MemSize;
+using isa::Reg;
+using isa::Store;
+
+std::vector<isa::Instruction> metadata_check(const Sha256& expected) {
+  constexpr Reg r0{0}, r1{1}, r2{2}, r3{3}, r4{4};
+  Emitter e;
+  const auto mismatch = e.new_label(), not_exclusive = e.new_label(), report = e.new_label(), done = e.new_label();
+  // r2 = the metadata map itself (struct bpf_map *, read-only to us).
+  e.emit(isa::LoadImm64{r2, isa::PseudoSrc::MapIdx, 0, 0});
+  e.emit(Load{MemSize::W, false, r3, r2, kMapExclOffset});
+  e.jump_if(JmpOp::Eq, r3, Imm{0}, not_exclusive);
+  for (int i = 0; i < 4; ++i) {
+    std::uint32_t lo = 0, hi = 0;
+    std::memcpy(&lo, expected.data() + 8 * i, 4);
+    std::memcpy(&hi, expected.data() + 8 * i + 4, 4);
+    e.emit(Load{MemSize::DW, false, r3, r2, static_cast<std::int16_t>(kMapShaOffset + 8 * i)});
+    e.emit(isa::LoadImm64{r4, isa::PseudoSrc::Imm, static_cast<std::int32_t>(lo), static_cast<std::int32_t>(hi)});
+    e.jump_if(JmpOp::Ne, r3, r4, mismatch);
+  }
+  e.jump_long(done);
+  e.bind(mismatch);
+  e.emit(Alu{AluOp::Mov, true, r3, Imm{kErrMetadataMismatch}});
+  e.jump_long(report);
+  e.bind(not_exclusive);
+  e.emit(Alu{AluOp::Mov, true, r3, Imm{kErrMetadataNotExclusive}});
+  e.bind(report);
+  e.emit(Store{MemSize::W, r1, ContextLayout::kError, r3});
+  e.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(kStepMetadataCheck)}});
+  e.emit(Store{MemSize::W, r1, ContextLayout::kFailedStep, r3});
+  e.emit(Alu{AluOp::Mov, true, r0, Imm{0}});
+  e.emit(Load{MemSize::W, false, r0, r1, ContextLayout::kError});
+  e.emit(isa::Exit{});
+  e.bind(done);
+  auto insns = e.finish();
+  if (!insns) internal_error("metadata check: " + insns.error().message);
+  return std::move(insns).value();
+}
+
+Sha256 metadata_map_hash(const std::vector<std::uint8_t>& blob) {
+  std::vector<std::uint8_t> padded = blob;
+  padded.resize((padded.size() + 7) & ~std::size_t{7}, 0);
+  return sha256(padded);
+}
+
+std::vector<isa::Instruction> with_metadata_check(const LoaderProgram& loader) {
+  std::vector<isa::Instruction> out = metadata_check(metadata_map_hash(loader.blob));
+  out.insert(out.end(), loader.insns.begin(), loader.insns.end());
+  return out;
+}
+
+}  // namespace bpfsign::loader

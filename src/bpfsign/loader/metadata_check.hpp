@@ -1,0 +1,44 @@
+// The loader-checked scheme (kernels 6.18-7.2, KERNEL-FACTS §5): the kernel
+// verifies the loader's instructions only, so the loader's first act is to
+// check that its metadata map is exclusive and that the map's SHA-256 (which
+// the kernel computed when user space asked for the frozen map's info)
+// equals the value embedded in these signed instructions. docs/loader.md
+// #metadata-check shows the sequence.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "bpfsign/common/sha256.hpp"
+#include "bpfsign/isa/instruction.hpp"
+#include "bpfsign/loader/loader_program.hpp"
+
+namespace bpfsign::loader {
+
+// Where the loader reads the map's hash and exclusivity: struct bpf_map
+// begins with `u8 sha[32]` followed by `u32 excl` on every kernel of the
+// loader-checked generation measured (6.18.44; 6.19-7.2 per KERNEL-FACTS
+// §3). The runtime checks the running kernel's BTF before it relies on it.
+inline constexpr std::int16_t kMapShaOffset = 0;
+inline constexpr std::int16_t kMapExclOffset = 32;
+
+// ContextHeader::failed_step when the check refused the metadata.
+inline constexpr std::uint32_t kStepMetadataCheck = 0xffffffffu;
+// Errors the check reports: the metadata is not what was signed, or the
+// map could be shared with another program.
+inline constexpr std::int32_t kErrMetadataMismatch = -129;  // -EKEYREJECTED, as 7.3's kernel reports it
+inline constexpr std::int32_t kErrMetadataNotExclusive = -1;  // -EPERM, likewise
+
+// The check's instructions; they go before the loader's own and leave
+// r1 (the context) untouched. Metadata is the map at fd_array index 0.
+std::vector<isa::Instruction> metadata_check(const Sha256& expected_map_hash);
+
+// SHA-256 the kernel computes for a one-element array map holding `blob`:
+// over round_up(value_size, 8) bytes, padding included.
+Sha256 metadata_map_hash(const std::vector<std::uint8_t>& blob);
+
+// The loader-checked variant of `loader`: the check for its own blob's
+// hash, then the loader's instructions unchanged (its jumps are relative).
+std::vector<isa::Instruction> with_metadata_check(const LoaderProgram& loader);
+
+}  // namespace bpfsign::loader

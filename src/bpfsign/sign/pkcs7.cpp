@@ -1,0 +1,150 @@
+#include "bpfsign/sign/pkcs7.hpp"
+
+#include <openssl/err.h>
+
+#include "bpfsign/common/sha256.hpp"
+#include "bpfsign/sign/openssl_handles.hpp"
+
+namespace bpfsign::sign {
+
+namespace {
+
+Result<CmsPtr> parse_cms(Bytes signature) {
+  if (signature.empty()) return bad_input("signature: empty");
+  if (signature.size() > kMaxSignatureSize) {
+    return bad_input("signature: {} bytes exceeds the {}-byte limit", signature.size(), kMaxSignatureSize);
+  }
+  const unsigned char* p = signature.data();
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(signature.size())));
+  if (!cms) return openssl_error(ErrorKind::BadInput, "signature: not a DER PKCS#7/CMS structure");
+  if (p != signature.data() + signature.size()) {
+    return bad_input("signature: {} trailing bytes after the PKCS#7 structure", signature.data() + signature.size() - p);
+  }
+  if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed) return bad_input("signature: not a SignedData structure");
+  if (CMS_is_detached(cms.get()) != 1) return bad_input("signature: content is embedded; the kernel expects detached content");
+  return cms;
+}
+
+}  // namespace
+
+Result<std::vector<std::uint8_t>> sign_detached(const PrivateKey& key, const Certificate& cert, Bytes payload) {
+  if (!cert.matches(key)) return bad_input("the private key does not belong to the certificate ({})", cert.subject());
+  if (cert.subject_key_id().empty()) {
+    return bad_input("certificate {} has no subjectKeyIdentifier: a kernel keyring could not find the key", cert.subject());
+  }
+  const unsigned flags = CMS_NOCERTS | CMS_PARTIAL | CMS_BINARY | CMS_DETACHED | CMS_STREAM;
+  CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
+  if (!cms) return openssl_error(ErrorKind::Internal, "CMS_sign");
+  const unsigned signer_flags = CMS_NOCERTS | CMS_BINARY | CMS_NOSMIMECAP | CMS_USE_KEYID | CMS_NOATTR;
+  if (CMS_add1_signer(cms.get(), cert.get(), key.get(), EVP_sha256(), signer_flags) == nullptr) {
+    return openssl_error(ErrorKind::BadInput, "adding the signer (" + key.describe() + ")");
+  }
+  BioPtr in(BIO_new_mem_buf(payload.data(), static_cast<int>(payload.size())));
+  if (!in || CMS_final(cms.get(), in.get(), nullptr, CMS_NOCERTS | CMS_BINARY) != 1) {
+    return openssl_error(ErrorKind::BadInput, "signing with " + key.describe());
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_CMS_ContentInfo(cms.get(), &der);
+  if (len <= 0) return openssl_error(ErrorKind::Internal, "encoding the signature");
+  std::vector<std::uint8_t> out(der, der + len);
+  OPENSSL_free(der);
+  return out;
+}
+
+Result<SignatureShape> read_signature_shape(Bytes signature) {
+  auto cms = parse_cms(signature);
+  if (!cms) return cms.error();
+  SignatureShape shape;
+  STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(cms->get());
+  shape.signers = signers != nullptr ? static_cast<std::size_t>(sk_CMS_SignerInfo_num(signers)) : 0;
+  STACK_OF(X509)* certs = CMS_get1_certs(cms->get());
+  if (certs != nullptr) {
+    shape.embedded_certificates = static_cast<std::size_t>(sk_X509_num(certs));
+    sk_X509_pop_free(certs, X509_free);
+  }
+  if (shape.signers == 0) return shape;
+  CMS_SignerInfo* si = sk_CMS_SignerInfo_value(signers, 0);
+  X509_ALGOR* digest = nullptr;
+  CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest, nullptr);
+  if (digest != nullptr) {
+    const ASN1_OBJECT* oid = nullptr;
+    X509_ALGOR_get0(&oid, nullptr, nullptr, digest);
+    shape.digest = OBJ_nid2sn(OBJ_obj2nid(oid));
+  }
+  shape.signed_attributes = CMS_signed_get_attr_count(si) > 0;
+  ASN1_OCTET_STRING* keyid = nullptr;
+  if (CMS_SignerInfo_get0_signer_id(si, &keyid, nullptr, nullptr) == 1 && keyid != nullptr) {
+    const unsigned char* d = ASN1_STRING_get0_data(keyid);
+    shape.signer_key_id.assign(d, d + ASN1_STRING_length(keyid));
+  }
+  ERR_clear_error();
+  return shape;
+}
+
+Status check_kernel_rules(Bytes signature, const Certificate& cert) {
+  auto shape = read_signature_shape(signature);
+  if (!shape) return shape.error();
+  if (shape->signers != 1) return bad_input("signature: {} signers; the kernel takes exactly one", shape->signers);
+  if (shape->digest != "SHA256") return bad_input("signature: digest {}; the kernel's BPF signatures use SHA-256", shape->digest);
+  if (shape->signed_attributes) return bad_input("signature: carries signed attributes; the kernel expects none");
+  if (shape->signer_key_id.empty()) return bad_input("signature: the signer is not named by subject key identifier");
+  if (shape->signer_key_id != cert.subject_key_id()) {
+    return bad_input("signature: names key id {}, the certificate {} has {}", to_hex(shape->signer_key_id), cert.subject(),
+                     to_hex(cert.subject_key_id()));
+  }
+  const EVP_PKEY* key = X509_get0_pubkey(cert.get());
+  if (key == nullptr) return bad_input("certificate {}: no usable public key", cert.subject());
+  if (EVP_PKEY_is_a(key, "RSA")) {
+    if (EVP_PKEY_get_bits(key) < 2048) return bad_input("certificate {}: RSA keys under 2048 bits are refused", cert.subject());
+    return Ok{};
+  }
+  if (EVP_PKEY_is_a(key, "EC")) {
+    char group[64] = {};
+    std::size_t len = 0;
+    EVP_PKEY_get_group_name(key, group, sizeof group, &len);
+    const std::string g(group, len);
+    if (g == "prime256v1" || g == "secp384r1" || g == "P-256" || g == "P-384") return Ok{};
+    return bad_input("certificate {}: ECDSA curve {} is not one the kernel's PKCS#7 code takes (P-256, P-384)", cert.subject(), g);
+  }
+  return bad_input("certificate {}: key type {} cannot sign BPF programs for the kernel", cert.subject(), cert.public_key_description());
+}
+
+Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer) {
+  auto cms = parse_cms(signature);
+  if (!cms) return cms.error();
+  X509StackPtr certs(sk_X509_new_null());
+  if (!certs || sk_X509_push(certs.get(), signer.get()) <= 0) return openssl_error(ErrorKind::Internal, "certificate stack");
+  BioPtr content(BIO_new_mem_buf(payload.data(), static_cast<int>(payload.size())));
+  if (!content) return openssl_error(ErrorKind::Internal, "BIO_new_mem_buf");
+  // The certificate is checked separately (verify_issued_by); here only the
+  // signature over the payload, with exactly this certificate's key.
+  const unsigned flags = CMS_BINARY | CMS_DETACHED | CMS_NO_SIGNER_CERT_VERIFY | CMS_NOINTERN;
+  if (CMS_verify(cms->get(), certs.get(), nullptr, content.get(), nullptr, flags) != 1) {
+    return openssl_error(ErrorKind::BadInput, fmt::format("signature does not verify with the key of {}", signer.subject()));
+  }
+  return Ok{};
+}
+
+Status verify_issued_by(const Certificate& cert, const std::vector<Certificate>& trusted) {
+  X509StorePtr store(X509_STORE_new());
+  if (!store) return openssl_error(ErrorKind::Internal, "X509_STORE_new");
+  for (const auto& t : trusted) {
+    if (X509_STORE_add_cert(store.get(), t.get()) != 1) return openssl_error(ErrorKind::Internal, "adding a trusted certificate");
+  }
+  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1) {
+    return openssl_error(ErrorKind::Internal, "X509_STORE_CTX_init");
+  }
+  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_ANY);
+  if (X509_verify_cert(ctx.get()) != 1) {
+    const int err = X509_STORE_CTX_get_error(ctx.get());
+    ERR_clear_error();
+    return bad_input("certificate {} does not chain to the given CA: {}", cert.subject(), X509_verify_cert_error_string(err));
+  }
+  if ((X509_get_key_usage(cert.get()) & KU_DIGITAL_SIGNATURE) == 0) {
+    return bad_input("certificate {}: keyUsage lacks digitalSignature", cert.subject());
+  }
+  return Ok{};
+}
+
+}  // namespace bpfsign::sign

@@ -1,0 +1,46 @@
+// The PKCS#7 (CMS SignedData) signatures kernels check on BPF_PROG_LOAD
+// (KERNEL-FACTS §4): DER, detached content, SHA-256, no signed attributes,
+// no certificates inside, the signer named by its subject key identifier.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bpfsign/common/byte_reader.hpp"
+#include "bpfsign/common/error.hpp"
+#include "bpfsign/sign/keys.hpp"
+
+namespace bpfsign::sign {
+
+// bpfsign's own ceiling on a signature's size: far above what it makes
+// (RSA-4096 gives ~560 bytes) and a bound for anything read from a bundle.
+inline constexpr std::size_t kMaxSignatureSize = 64 * 1024;
+
+Result<std::vector<std::uint8_t>> sign_detached(const PrivateKey& key, const Certificate& cert, Bytes payload);
+
+// What a signature says about itself, read without trusting it.
+struct SignatureShape {
+  std::size_t signers = 0;
+  std::string digest;               // "SHA256"
+  bool signed_attributes = false;
+  std::size_t embedded_certificates = 0;
+  std::vector<std::uint8_t> signer_key_id;  // empty if named by issuer and serial
+};
+Result<SignatureShape> read_signature_shape(Bytes signature);
+
+// The rules a kernel applies before it looks at the signed bytes: one
+// signer named by key id, SHA-256, no signed attributes, a key the kernel's
+// PKCS#7 code takes (RSA ≥ 2048 bits, ECDSA P-256/P-384), size within
+// kMaxSignatureSize. `cert` is the signer's.
+Status check_kernel_rules(Bytes signature, const Certificate& cert);
+
+// Verifies `signature` over `payload` with the public key of `signer`
+// (which must carry the key id the signature names).
+Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer);
+
+// `cert` chains to `ca` (one level or through certificates in `ca` file
+// order) and is valid for digital signatures now.
+Status verify_issued_by(const Certificate& cert, const std::vector<Certificate>& trusted);
+
+}  // namespace bpfsign::sign

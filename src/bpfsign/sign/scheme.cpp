@@ -1,0 +1,79 @@
+#include "bpfsign/sign/scheme.hpp"
+
+namespace bpfsign::sign {
+
+namespace {
+
+Sha256 sha_of_pair(const Sha256& a, const Sha256& b) {
+  std::uint8_t buf[64];
+  std::copy(a.begin(), a.end(), buf);
+  std::copy(b.begin(), b.end(), buf + 32);
+  return sha256(buf);
+}
+
+}  // namespace
+
+const char* scheme_name(Scheme scheme) {
+  switch (scheme) {
+    case Scheme::LoaderChecked: return "loader-checked";
+    case Scheme::KernelChained: return "kernel-chained";
+    case Scheme::HashChain: return "hash-chain";
+  }
+  return "unknown";
+}
+
+Result<Scheme> parse_scheme(std::uint32_t raw) {
+  for (Scheme s : kAllSchemes) {
+    if (static_cast<std::uint32_t>(s) == raw) return s;
+  }
+  return bad_input("unknown signature scheme {}", raw);
+}
+
+std::vector<std::uint8_t> value_area(Bytes value) {
+  std::vector<std::uint8_t> out(value.begin(), value.end());
+  out.resize((out.size() + 7) & ~std::size_t{7}, 0);
+  return out;
+}
+
+Sha256 chain_top(const Sha256& insns, std::span<const Sha256> map_hashes) {
+  if (map_hashes.empty()) return insns;  // no maps: the patchset signs the instructions
+  Sha256 h = map_hashes.back();
+  for (std::size_t k = map_hashes.size() - 1; k-- > 0;) h = sha_of_pair(h, map_hashes[k]);
+  return sha_of_pair(insns, h);
+}
+
+ChainLinks hash_chain(Bytes insns, std::span<const Bytes> map_values) {
+  ChainLinks links;
+  links.insns = sha256(insns);
+  for (Bytes v : map_values) links.maps.push_back(sha256(value_area(v)));
+  links.chain.resize(links.maps.size());
+  if (!links.maps.empty()) {
+    links.chain.back() = links.maps.back();
+    for (std::size_t k = links.maps.size() - 1; k-- > 0;) links.chain[k] = sha_of_pair(links.chain[k + 1], links.maps[k]);
+  }
+  links.top = chain_top(links.insns, links.maps);
+  return links;
+}
+
+std::vector<std::uint8_t> signed_payload(Scheme scheme, Bytes insns, std::span<const Bytes> map_values) {
+  switch (scheme) {
+    case Scheme::LoaderChecked:
+      return {insns.begin(), insns.end()};
+    case Scheme::KernelChained: {
+      std::vector<std::uint8_t> out(insns.begin(), insns.end());
+      for (Bytes v : map_values) {
+        auto area = value_area(v);
+        out.insert(out.end(), area.begin(), area.end());
+      }
+      return out;
+    }
+    case Scheme::HashChain: {
+      if (map_values.empty()) return {insns.begin(), insns.end()};  // the patchset's fallback
+      const Sha256 top = hash_chain(insns, map_values).top;
+      return {top.begin(), top.end()};
+    }
+  }
+  internal_error("signed_payload: unknown scheme");
+}
+
+}  // namespace bpfsign::sign

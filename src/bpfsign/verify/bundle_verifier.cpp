@@ -1,0 +1,143 @@
+#include "bpfsign/verify/bundle_verifier.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "bpfsign/bundle/bundle_builder.hpp"
+#include "bpfsign/isa/decode.hpp"
+#include "bpfsign/loader/metadata_check.hpp"
+#include "bpfsign/sign/pkcs7.hpp"
+
+namespace bpfsign::verify {
+
+namespace {
+
+// The metadata hash a loader-checked loader compares, read back from its
+// instructions: the check must be exactly the one bpfsign emits for that
+// hash (nothing else hidden in it), followed by the plain loader.
+Result<Sha256> embedded_metadata_hash(const bundle::Bundle& b) {
+  auto decoded = isa::decode_program(b.loader_checked);
+  if (!decoded) return decoded.error().with_context("loader-checked loader");
+  const std::size_t n = loader::metadata_check(Sha256{}).size();
+  if (decoded->size() < n) return bad_input("loader-checked loader is shorter than its metadata check");
+  Sha256 embedded{};
+  int found = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto* ld = std::get_if<isa::LoadImm64>(&(*decoded)[i].insn);
+    if (ld == nullptr || ld->src != isa::PseudoSrc::Imm || found == 4) continue;
+    std::memcpy(embedded.data() + 8 * found, &ld->imm, 4);
+    std::memcpy(embedded.data() + 8 * found + 4, &ld->next_imm, 4);
+    ++found;
+  }
+  const auto expected = loader::metadata_check(embedded);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!((*decoded)[i].insn == expected[i])) {
+      return bad_input("instruction {} of the loader-checked loader is not part of bpfsign's metadata check", (*decoded)[i].pc);
+    }
+  }
+  const std::size_t body_at = (*decoded)[n - 1].pc * 8 + isa::slot_count((*decoded)[n - 1].insn) * 8;
+  const Bytes body = Bytes(b.loader_checked).subspan(std::min(body_at, b.loader_checked.size()));
+  if (!std::equal(body.begin(), body.end(), b.loader_plain.begin(), b.loader_plain.end())) {
+    return bad_input("after its metadata check, the loader-checked loader differs from the plain loader");
+  }
+  return embedded;
+}
+
+}  // namespace
+
+bool VerifyReport::ok() const {
+  return !checks.empty() && std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
+}
+
+VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
+  VerifyReport report;
+  auto add = [&](std::string id, std::string what, bool ok, std::string detail) {
+    report.checks.push_back({std::move(id), std::move(what), ok, std::move(detail)});
+  };
+
+  auto cert = sign::Certificate::from_der(b.signer_certificate, "signer certificate");
+  if (!cert) {
+    add("signer_certificate", "signer's certificate", false, cert.error().message);
+    return report;
+  }
+  report.signer_subject = cert->subject();
+  report.signer_key_id = to_hex(b.signer_key_id);
+  report.signer_key = cert->public_key_description();
+  const bool keyid_ok = cert->subject_key_id() == b.signer_key_id;
+  add("signer_certificate", "signer's certificate and key id", keyid_ok,
+      keyid_ok ? cert->subject() : "the recorded key id is not the certificate's subjectKeyIdentifier");
+
+  // Trust: the signer is a given certificate, or is issued by a given CA.
+  {
+    std::string detail = "no --cert or --ca given: nothing vouches for the signer";
+    bool ok = false;
+    const auto der = cert->der();
+    for (const auto& c : trust.certificates) {
+      if (c.der() == der) {
+        ok = true;
+        detail = "the signer's certificate is the trusted one";
+      }
+    }
+    if (!ok && !trust.authorities.empty()) {
+      auto chained = sign::verify_issued_by(*cert, trust.authorities);
+      ok = chained.ok();
+      detail = ok ? "issued by the trusted CA" : chained.error().message;
+    } else if (!ok && !trust.certificates.empty()) {
+      detail = "the signer's certificate is not the trusted one";
+    }
+    add("trust", "signer trusted", ok, detail);
+  }
+
+  // The manifest is covered through its digest at the end of the metadata.
+  {
+    auto rebuilt = bundle::loader_from_bundle(b, sign::Scheme::KernelChained);
+    add("manifest", "manifest digest ends the metadata", rebuilt.ok(),
+        rebuilt ? "covered by every scheme's metadata check" : rebuilt.error().message);
+  }
+
+  const Sha256 metadata_hash = sha256(sign::value_area(b.metadata));
+  if (!b.loader_checked.empty()) {
+    auto embedded = embedded_metadata_hash(b);
+    const bool ok = embedded && *embedded == metadata_hash;
+    add("loader_metadata_hash", "hash embedded in the loader-checked loader = SHA-256 of the metadata", ok,
+        !embedded ? embedded.error().message
+                  : fmt::format("embedded {}, metadata {}", to_hex(*embedded), to_hex(metadata_hash)));
+  }
+
+  const Bytes maps[] = {b.metadata};
+  for (const auto& s : b.signatures) {
+    const std::string name = sign::scheme_name(s.scheme);
+    auto rules = sign::check_kernel_rules(s.der, *cert);
+    add(name + "_format", name + " signature in the form kernels accept", rules.ok(),
+        rules ? "PKCS#7, detached, SHA-256, no signed attributes, signer by key id" : rules.error().message);
+    const auto payload = sign::signed_payload(s.scheme, b.loader_for(s.scheme), maps);
+    auto verified = sign::verify_detached(s.der, payload, *cert);
+    std::string covers;
+    switch (s.scheme) {
+      case sign::Scheme::LoaderChecked: covers = fmt::format("the {} loader instructions", b.loader_checked.size() / 8); break;
+      case sign::Scheme::KernelChained:
+        covers = fmt::format("the {} loader instructions and the {}-byte metadata", b.loader_plain.size() / 8, b.metadata.size());
+        break;
+      case sign::Scheme::HashChain: covers = "the chain T over the instructions and the metadata"; break;
+    }
+    add(name + "_signature", name + " signature", verified.ok(), verified ? "verifies over " + covers : verified.error().message);
+  }
+
+  if (b.chain) {
+    const auto links = sign::hash_chain(b.loader_plain, maps);
+    add("chain_insns", "chain link: SHA-256 of the instructions", b.chain->insns == links.insns, to_hex(b.chain->insns));
+    const bool maps_ok = b.chain->maps == links.maps;
+    add("chain_maps", "chain links: H(map) of each metadata map", maps_ok,
+        maps_ok ? fmt::format("{} map(s)", links.maps.size()) : "a recorded map hash differs from the metadata's");
+    const Sha256 top = sign::chain_top(b.chain->insns, b.chain->maps);
+    add("chain_top", "chain top T recomputed from the links", top == b.chain->top, to_hex(b.chain->top));
+    if (const auto* s = b.signature_for(sign::Scheme::HashChain)) {
+      auto v = sign::verify_detached(s->der, b.chain->top, *cert);
+      add("chain_signature", "signature over the recorded T (what a kernel or LSM holding only the links checks)", v.ok(),
+          v ? "verifies" : v.error().message);
+    }
+  }
+  return report;
+}
+
+}  // namespace bpfsign::verify
