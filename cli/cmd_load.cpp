@@ -104,7 +104,7 @@ Result<Prepared> prepare_bundle(const LoadOptions& opt, const std::vector<std::u
     }
     p.offline_checked = true;
     p.checked_by = fmt::format("bpfsign verified every signature offline (signer {}); this kernel checked NO signature{}", report.signer_subject,
-                               scheme == sign::Scheme::LoaderChecked ? ", but the loader's own metadata check ran in the kernel" : "");
+                               sign::loader_checks_metadata(scheme) ? ", but the loader's own metadata check ran in the kernel" : "");
   }
   return p;
 }

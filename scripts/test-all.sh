@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the g++ build (warnings as errors), the clang-19 build under
 # AddressSanitizer and UndefinedBehaviorSanitizer, every libFuzzer target for
-# a bounded time, and a short benchmark run that proves the benchmarks work.
+# a bounded time, the signed bundles on real Debian kernels under qemu, and a
+# short benchmark run that proves the benchmarks work.
 # Exits non-zero on the first failure.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -19,6 +20,9 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 echo "== fuzzing, ${fuzz_seconds}s per target"
 "$repo_root/scripts/fuzz.sh" "$repo_root/build/asan" "$fuzz_seconds"
+
+echo "== real kernels under qemu: signed bundles accepted, tampered ones refused"
+"$repo_root/tests/vm/run-matrix.sh" "$repo_root/build/gcc"
 
 echo "== benchmarks (smoke run)"
 "$repo_root/build/gcc/bench/bpfsign_bench" --benchmark_min_time=0.01 --benchmark_format=console | tail -n +4

@@ -40,8 +40,11 @@ int BPF_PROG(fexit_getpgid, const struct pt_regs *regs, long ret)
 	return 0;
 }
 
-SEC("fmod_ret/__x64_sys_getpgid")
-int BPF_PROG(fmod_ret_getpgid, const struct pt_regs *regs, long ret)
+/* A security_ hook: modifiable on every kernel with the BPF LSM, where a
+ * syscall needs CONFIG_FUNCTION_ERROR_INJECTION (off in Debian's 6.19 and
+ * 7.0 cloud kernels: "__x64_sys_getpgid() is not modifiable"). */
+SEC("fmod_ret/security_task_getsid")
+int BPF_PROG(fmod_ret_getsid, struct task_struct *p, int ret)
 {
 	__sync_fetch_and_add(&counts[5], 1);
 	return 0; /* 0: let the syscall run */

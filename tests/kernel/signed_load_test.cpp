@@ -31,7 +31,7 @@ void require_loaders() {
 // The scheme this kernel's generation uses; tests written for the
 // loader-checked generation skip on another one, saying so.
 void require_loader_checked_generation() {
-  auto p = scheme_from_btf(*read_file("/sys/kernel/btf/vmlinux"));
+  auto p = loader_check_from_btf(*read_file("/sys/kernel/btf/vmlinux"));
   ASSERT_TRUE(p.ok()) << p.error().message;
   if (p->first != sign::Scheme::LoaderChecked) GTEST_SKIP() << "not a loader-checked kernel: " << p->second;
 }
@@ -76,7 +76,7 @@ TEST(SchemeProbe, ThisKernelIsLoaderCheckedAndChecksNoSignature) {
   ASSERT_TRUE(p->scheme.has_value()) << p->scheme_evidence;
   // Measured on 6.18.44 (KERNEL-FACTS §1, §3); another kernel reports what it is.
   if (*p->scheme != sign::Scheme::LoaderChecked) GTEST_SKIP() << "kernel of another generation: " << p->scheme_evidence;
-  EXPECT_NE(p->scheme_evidence.find("excl at 32"), std::string::npos);
+  EXPECT_NE(p->scheme_evidence.find("excl at 32"), std::string::npos) << p->scheme_evidence;
   if (p->checks_signatures) GTEST_SKIP() << "this kernel checks signatures: the qemu matrix covers it";
   EXPECT_NE(p->signature_evidence.find("EOPNOTSUPP"), std::string::npos) << p->signature_evidence;
 }
@@ -107,6 +107,26 @@ TEST(SignedLoad, KernelRunsTheLoadersMetadataCheckAndRefusesChangedMetadata) {
   EXPECT_NE(loaded.error().message.find("refused its metadata"), std::string::npos) << loaded.error().message;
   EXPECT_NE(loaded.error().message.find("EKEYREJECTED"), std::string::npos) << loaded.error().message;
   EXPECT_EQ(open_fds(), before) << "a refused load left an fd open";
+}
+
+// The hash-only check (for 6.19 and 7.0, whose struct bpf_map has no
+// `excl`) reads nothing but sha[]: it runs here too.
+TEST(SignedLoad, HashOnlyLoaderLoadsAndRefusesChangedMetadata) {
+  require_loaders();
+  require_loader_checked_generation();
+  auto b = make_bundle("subprogs");
+  auto l = bundle::loader_from_bundle(b, sign::Scheme::LoaderCheckedHashOnly);
+  ASSERT_TRUE(l.ok());
+  RunOptions o;
+  o.scheme = sign::Scheme::LoaderCheckedHashOnly;
+  auto loaded = run_loader(*l, o);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  b.metadata[b.metadata.size() / 3] ^= 2;
+  auto changed = bundle::loader_from_bundle(b, sign::Scheme::LoaderCheckedHashOnly);
+  ASSERT_TRUE(changed.ok());
+  auto refused = run_loader(*changed, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("refused its metadata"), std::string::npos) << refused.error().message;
 }
 
 TEST(SignedLoad, MetadataMapThatIsNotExclusiveIsRefusedByTheLoader) {

@@ -82,7 +82,7 @@ TEST(Bundle, EveryCorpusObjectSignsReadsBackAndVerifies) {
     auto b = parse_bundle(*bytes, path.string());
     ASSERT_TRUE(b.ok()) << b.error().message;
     EXPECT_EQ(serialize_bundle(*b), *bytes) << "serialise(parse(x)) != x";
-    EXPECT_EQ(b->signatures.size(), 3u);
+    EXPECT_EQ(b->signatures.size(), 4u);  // one per scheme
     EXPECT_EQ(b->source_sha256, sha256(*read_file(path)));
     const auto report = verify::verify_bundle(*b, trusting(signer()));
     EXPECT_TRUE(report.ok()) << ::testing::PrintToString(failed(report));
@@ -142,7 +142,8 @@ TEST_F(Tamper, MetadataByteBreaksEverySchemeButTheLoaderCheckedSignature) {
   // metadata is caught by the hash the loader embeds (and, on a kernel, by
   // the loader's own check).
   auto f = checks_failing_after([](Bundle& b) { b.metadata[100] ^= 1; });
-  EXPECT_THAT(f, UnorderedElementsAre("loader_metadata_hash", "kernel-chained_signature", "hash-chain_signature", "chain_maps"));
+  EXPECT_THAT(f, UnorderedElementsAre("loader_metadata_hash", "loader_hash_only_metadata_hash", "kernel-chained_signature",
+                                      "hash-chain_signature", "chain_maps"));
 }
 
 TEST_F(Tamper, ManifestChangeIsCaughtThroughTheMetadata) {

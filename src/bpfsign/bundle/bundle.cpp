@@ -58,11 +58,20 @@ Sha256 take_sha(ByteReader& r) {
 }  // namespace
 
 LoaderVariant variant_for(sign::Scheme scheme) {
-  return scheme == sign::Scheme::LoaderChecked ? LoaderVariant::MetadataCheck : LoaderVariant::Plain;
+  switch (scheme) {
+    case sign::Scheme::LoaderChecked: return LoaderVariant::MetadataCheck;
+    case sign::Scheme::LoaderCheckedHashOnly: return LoaderVariant::MetadataCheckHashOnly;
+    default: return LoaderVariant::Plain;
+  }
 }
 
 const std::vector<std::uint8_t>& Bundle::loader_for(sign::Scheme scheme) const {
-  return variant_for(scheme) == LoaderVariant::MetadataCheck ? loader_checked : loader_plain;
+  switch (variant_for(scheme)) {
+    case LoaderVariant::MetadataCheck: return loader_checked;
+    case LoaderVariant::MetadataCheckHashOnly: return loader_checked_hash_only;
+    case LoaderVariant::Plain: break;
+  }
+  return loader_plain;
 }
 
 const SignatureRecord* Bundle::signature_for(sign::Scheme scheme) const {
@@ -89,11 +98,13 @@ std::vector<std::uint8_t> serialize_bundle(const Bundle& b) {
     x.u32(0);
     x.bytes(b.loader_plain);
   });
-  if (!b.loader_checked.empty()) {
+  for (auto [variant, code] : {std::pair{LoaderVariant::MetadataCheck, &b.loader_checked},
+                                std::pair{LoaderVariant::MetadataCheckHashOnly, &b.loader_checked_hash_only}}) {
+    if (code->empty()) continue;
     w.record(RecordType::Loader, [&](Writer& x) {
-      x.u32(static_cast<std::uint32_t>(LoaderVariant::MetadataCheck));
+      x.u32(static_cast<std::uint32_t>(variant));
       x.u32(0);
-      x.bytes(b.loader_checked);
+      x.bytes(*code);
     });
   }
   std::vector<SignatureRecord> sigs = b.signatures;
@@ -204,6 +215,8 @@ Result<Bundle> parse_bundle(Bytes data, const std::string& what) {
           b.loader_plain.assign(code.begin(), code.end());
         } else if (*variant == static_cast<std::uint32_t>(LoaderVariant::MetadataCheck)) {
           b.loader_checked.assign(code.begin(), code.end());
+        } else if (*variant == static_cast<std::uint32_t>(LoaderVariant::MetadataCheckHashOnly)) {
+          b.loader_checked_hash_only.assign(code.begin(), code.end());
         } else {
           return fail(bad_input("{}: unknown loader variant {}", where, *variant));
         }
@@ -260,8 +273,8 @@ Result<Bundle> parse_bundle(Bytes data, const std::string& what) {
     return fail(bad_input("incomplete bundle: needs source, metadata, manifest, plain loader and signer records"));
   }
   if (b.signatures.empty()) return fail(bad_input("bundle carries no signature"));
-  if (b.signature_for(sign::Scheme::LoaderChecked) != nullptr && b.loader_checked.empty()) {
-    return fail(bad_input("a loader-checked signature without the loader it signs"));
+  for (const auto& s : b.signatures) {
+    if (b.loader_for(s.scheme).empty()) return fail(bad_input("a {} signature without the loader it signs", sign::scheme_name(s.scheme)));
   }
   if ((b.signature_for(sign::Scheme::HashChain) != nullptr) != b.chain.has_value()) {
     return fail(bad_input("hash-chain signature and chain links come together"));

@@ -38,6 +38,7 @@ enum class RecordType : std::uint32_t {
 enum class LoaderVariant : std::uint32_t {
   Plain = 1,          // kernel-chained and hash-chain schemes
   MetadataCheck = 2,  // loader-checked: the metadata check, then Plain
+  MetadataCheckHashOnly = 3,  // loader-checked-hash-only: the hash check, then Plain
 };
 LoaderVariant variant_for(sign::Scheme scheme);
 
@@ -59,6 +60,7 @@ struct Bundle {
   std::vector<std::uint8_t> manifest;
   std::vector<std::uint8_t> loader_plain;
   std::vector<std::uint8_t> loader_checked;  // empty if no loader-checked signature
+  std::vector<std::uint8_t> loader_checked_hash_only;  // likewise for loader-checked-hash-only
   std::vector<SignatureRecord> signatures;  // at most one per scheme, scheme order
   std::optional<ChainLinkRecord> chain;     // present with a hash-chain signature
   std::vector<std::uint8_t> signer_key_id;

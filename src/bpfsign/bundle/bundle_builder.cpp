@@ -23,8 +23,10 @@ Result<Bundle> build_bundle(const BuildRequest& req) {
   std::sort(schemes.begin(), schemes.end());
   schemes.erase(std::unique(schemes.begin(), schemes.end()), schemes.end());
   if (schemes.empty()) return bad_input("no signature scheme requested");
-  if (std::find(schemes.begin(), schemes.end(), sign::Scheme::LoaderChecked) != schemes.end()) {
-    b.loader_checked = isa::encode_program(loader::with_metadata_check(loader));
+  auto wanted = [&](sign::Scheme s) { return std::find(schemes.begin(), schemes.end(), s) != schemes.end(); };
+  if (wanted(sign::Scheme::LoaderChecked)) b.loader_checked = isa::encode_program(loader::with_metadata_check(loader, true));
+  if (wanted(sign::Scheme::LoaderCheckedHashOnly)) {
+    b.loader_checked_hash_only = isa::encode_program(loader::with_metadata_check(loader, false));
   }
   const Bytes maps[] = {b.metadata};
   for (sign::Scheme scheme : schemes) {

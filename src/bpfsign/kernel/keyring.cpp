@@ -33,6 +33,12 @@ Result<std::int32_t> resolve_keyring(const std::string& name, bool create) {
   return made;
 }
 
+Result<std::int32_t> new_process_keyring(const std::string& description) {
+  const key_serial_t k = add_key("keyring", description.c_str(), nullptr, 0, KEY_SPEC_PROCESS_KEYRING);
+  if (k < 0) return key_error("creating a process keyring");
+  return k;
+}
+
 Result<std::int32_t> add_certificate(Bytes der, std::int32_t keyring, const std::string& description) {
   const key_serial_t key = add_key("asymmetric", description.empty() ? nullptr : description.c_str(), der.data(), der.size(), keyring);
   if (key < 0) return key_error(fmt::format("adding the certificate to keyring {}", keyring));

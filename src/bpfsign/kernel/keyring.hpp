@@ -17,6 +17,9 @@ namespace bpfsign::kernel {
 // a keyring under the user keyring (created if `create` and missing).
 Result<std::int32_t> resolve_keyring(const std::string& name, bool create);
 
+// A new keyring attached to this process's keyring: gone when it exits.
+Result<std::int32_t> new_process_keyring(const std::string& description);
+
 // Adds a DER X.509 certificate as an "asymmetric" key; returns its serial.
 Result<std::int32_t> add_certificate(Bytes der, std::int32_t keyring, const std::string& description);
 

@@ -115,12 +115,18 @@ Result<KernelConfig> read_kernel_config_uncached() {
   if (auto gz = read_gzip("/proc/config.gz"); gz) return parse_kernel_config(*gz);
   utsname u{};
   uname(&u);
-  const std::string path = std::string("/boot/config-") + u.release;
-  std::ifstream f(path);
-  if (!f) return io_error("no kernel configuration: neither /proc/config.gz nor {} is readable", path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_kernel_config(ss.str());
+  // Where distributions install it: /boot (Debian 12 and older), the
+  // kernel's module directory (Debian 13 and newer).
+  const std::string boot = std::string("/boot/config-") + u.release;
+  const std::string modules = std::string("/usr/lib/modules/") + u.release + "/config";
+  for (const std::string& path : {boot, modules}) {
+    std::ifstream f(path);
+    if (!f) continue;
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return parse_kernel_config(ss.str());
+  }
+  return io_error("no kernel configuration: none of /proc/config.gz, {}, {} is readable", boot, modules);
 }
 
 Result<std::vector<std::uint8_t>> encode_kconfig(const std::vector<loader::KconfigValue>& values, const KernelConfig& config,

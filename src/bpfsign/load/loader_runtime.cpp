@@ -138,7 +138,7 @@ Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOp
     std::string what = step < loader.steps.size()
                            ? fmt::format("{} '{}'", loader::step_kind_name(loader.steps[step].kind), loader.steps[step].object)
                            : fmt::format("step {}", step);
-    std::string msg = fmt::format("loader failed to {}: {} ({})", what, std::strerror(-header.error), -header.error);
+    std::string msg = fmt::format("loader failed to {}: {} (errno {})", what, std::strerror(-header.error), -header.error);
     const std::string tail = kernel::verifier_reason(std::string_view(log.data(), strnlen(log.data(), log.size())));
     if (!tail.empty()) msg += fmt::format("; verifier: {}", tail);
     return Error{ErrorKind::Kernel, msg};

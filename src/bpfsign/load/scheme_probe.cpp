@@ -3,11 +3,18 @@
 #include "bpfsign/btf/btf.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/kernel/probe.hpp"
+#include "bpfsign/isa/encode.hpp"
+#include "bpfsign/kernel/bpf_syscall.hpp"
+#include "bpfsign/kernel/keyring.hpp"
 #include "bpfsign/loader/metadata_check.hpp"
+#include "bpfsign/sign/keys.hpp"
+#include "bpfsign/sign/pkcs7.hpp"
+
+#include <cerrno>
 
 namespace bpfsign::load {
 
-Result<std::pair<std::optional<sign::Scheme>, std::string>> scheme_from_btf(Bytes data) {
+Result<std::pair<std::optional<sign::Scheme>, std::string>> loader_check_from_btf(Bytes data) {
   auto parsed = btf::Btf::parse(data);
   if (!parsed) return parsed.error().with_context("kernel BTF");
   const btf::Btf& b = *parsed;
@@ -23,17 +30,77 @@ Result<std::pair<std::optional<sign::Scheme>, std::string>> scheme_from_btf(Byte
   const bool sha_ok = (sha->offset & 0xffffff) == 8u * static_cast<std::uint32_t>(loader::kMapShaOffset) &&
                       b.kind(sha_type) == btf::Kind::Array && b.array(sha_type).nelems == 32;
   if (!sha_ok) return std::pair{std::optional<sign::Scheme>{}, std::string("struct bpf_map's sha[] is not u8[32] at offset 0")};
-  if (!excl) {
-    return std::pair{std::optional<sign::Scheme>{sign::Scheme::KernelChained},
-                     std::string("struct bpf_map: sha[32] at 0 and no excl field: the kernel checks map exclusivity and contents (7.3 generation)")};
+  if (excl && excl->offset == 8u * static_cast<std::uint32_t>(loader::kMapExclOffset)) {
+    return std::pair{std::optional<sign::Scheme>{sign::Scheme::LoaderChecked}, std::string("struct bpf_map: sha[32] at 0, excl at 32")};
   }
-  if (excl->offset != 8u * static_cast<std::uint32_t>(loader::kMapExclOffset)) {
-    return std::pair{std::optional<sign::Scheme>{},
-                     fmt::format("struct bpf_map's excl is at bit {}, not at byte {} where the loader's check reads it", excl->offset,
-                                 loader::kMapExclOffset)};
+  return std::pair{std::optional<sign::Scheme>{sign::Scheme::LoaderCheckedHashOnly},
+                   std::string("struct bpf_map: sha[32] at 0, no excl at 32 (the loader can check the hash only)")};
+}
+
+namespace {
+
+// The probe loader: r1 = &metadata[0]; r0 = 0; exit. Bound to the map at
+// fd_array[0] by index, as every bpfsign loader is.
+std::vector<std::uint8_t> probe_loader() {
+  return isa::encode_program({isa::LoadImm64{isa::Reg{1}, isa::PseudoSrc::MapIdxValue, 0, 0},
+                              isa::Alu{isa::AluOp::Mov, true, isa::Reg{0}, isa::Imm{0}}, isa::Exit{}});
+}
+
+// Loads the probe loader signed for `scheme`; the errno, 0 on success.
+int try_signed_probe(sign::Scheme scheme, const sign::PrivateKey& key, const sign::Certificate& cert, std::int32_t keyring) {
+  const auto code = probe_loader();
+  const Sha256 digest = sha256(code);
+  const std::vector<std::uint8_t> value(8, 0x5a);
+  kernel::MapCreateAttr attr;
+  attr.map_type = kernel::kMapTypeArray;
+  attr.key_size = 4;
+  attr.value_size = static_cast<std::uint32_t>(value.size());
+  attr.max_entries = 1;
+  attr.excl_prog_hash = reinterpret_cast<std::uintptr_t>(digest.data());
+  attr.excl_prog_hash_size = static_cast<std::uint32_t>(digest.size());
+  auto map = kernel::map_create(attr);
+  if (auto* e = std::get_if<kernel::KernelError>(&map)) return e->err;
+  const int fd = std::get<UniqueFd>(map).get();
+  const std::uint32_t k = 0;
+  std::array<std::uint8_t, kernel::kSha256Size> hash{};
+  if (auto r = kernel::map_update(fd, &k, value.data()); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
+  if (auto r = kernel::map_freeze(fd); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
+  if (auto r = kernel::map_info(fd, &hash); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
+  const Bytes maps[] = {value};
+  auto sig = sign::sign_detached(key, cert, sign::signed_payload(scheme, code, maps));
+  if (!sig) return EINVAL;
+  kernel::ProgLoadRequest req;
+  req.prog_type = kernel::kProgTypeSyscall;
+  req.prog_flags = kernel::kProgFlagSleepable;
+  req.insns = code;
+  req.name = "bpfsign_probe";
+  const int fd_array[] = {fd};
+  req.fd_array = fd_array;
+  req.set_fd_array_cnt = scheme == sign::Scheme::KernelChained;
+  req.signature = *sig;
+  req.keyring_id = keyring;
+  auto prog = kernel::prog_load(req);
+  if (auto* e = std::get_if<kernel::KernelError>(&prog)) return e->err;
+  return 0;
+}
+
+}  // namespace
+
+std::string bpf_map_layout(Bytes data, std::size_t count) {
+  auto parsed = btf::Btf::parse(data);
+  if (!parsed) return "unreadable BTF";
+  auto id = parsed->find("bpf_map", btf::Kind::Struct);
+  if (!id) return "no struct bpf_map";
+  std::string out;
+  const auto members = parsed->members(*id);
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const std::string_view name = parsed->string_at(members[i].name_off);
+    // The first members, and any later one about exclusivity or freezing.
+    if (i >= count && name.find("excl") == std::string_view::npos && name.find("frozen") == std::string_view::npos) continue;
+    if (!out.empty()) out += ' ';
+    out += fmt::format("{}@{}", name, (members[i].offset & 0xffffff) / 8);
   }
-  return std::pair{std::optional<sign::Scheme>{sign::Scheme::LoaderChecked},
-                   std::string("struct bpf_map: sha[32] at 0, excl at 32: the loader checks its metadata (6.18-7.2 generation)")};
+  return out;
 }
 
 Result<SchemeProbe> probe_scheme(const std::string& vmlinux_btf) {
@@ -43,10 +110,42 @@ Result<SchemeProbe> probe_scheme(const std::string& vmlinux_btf) {
   if (const auto* item = k.find("signature_verification")) p.signature_evidence = item->detail;
   auto bytes = read_file(vmlinux_btf);
   if (!bytes) return bytes.error();
-  auto gen = scheme_from_btf(*bytes);
-  if (!gen) return gen.error();
-  p.scheme = gen->first;
-  p.scheme_evidence = gen->second;
+  auto check = loader_check_from_btf(*bytes);
+  if (!check) return check.error();
+  const std::string layout = "struct bpf_map: " + bpf_map_layout(*bytes, 3);
+  if (!p.checks_signatures) {
+    // Nothing to sign against: the loader-checked variant this kernel's
+    // map layout allows is what runs (unsigned, after offline verification).
+    p.scheme = check->first;
+    p.scheme_evidence = "no signed probe possible (the kernel checks no signature); " + check->second;
+    return p;
+  }
+  auto key = sign::PrivateKey::generate(sign::KeyAlgorithm::EcdsaP256);
+  if (!key) return key.error();
+  sign::CertificateRequest req;
+  req.common_name = "bpfsign scheme probe (throwaway)";
+  req.days = 1;
+  auto cert = sign::make_certificate(*key, req);
+  if (!cert) return cert.error();
+  // A keyring of this process only: it and the key vanish when we exit.
+  auto keyring = kernel::new_process_keyring("bpfsign-probe");
+  if (!keyring) return keyring.error();
+  if (auto added = kernel::add_certificate(cert->der(), *keyring, ""); !added) return added.error();
+  const int chained = try_signed_probe(sign::Scheme::KernelChained, *key, *cert, *keyring);
+  if (chained == 0) {
+    p.scheme = sign::Scheme::KernelChained;
+    p.scheme_evidence = "the kernel accepted a probe signed over instructions and map contents (kernel-chained); " + layout;
+    return p;
+  }
+  const int insns_only = try_signed_probe(sign::Scheme::LoaderChecked, *key, *cert, *keyring);
+  if (insns_only == 0) {
+    p.scheme = check->first;
+    p.scheme_evidence = fmt::format("the kernel accepted a probe signed over instructions only (loader-checked; the chained probe got errno {}); {}",
+                                    chained, check->second);
+    return p;
+  }
+  p.scheme_evidence = fmt::format("the kernel refused both signed probes (chained: errno {}, instructions only: errno {}); {}", chained,
+                                  insns_only, layout);
   return p;
 }
 

@@ -16,14 +16,16 @@ using isa::MemSize;
 using isa::Reg;
 using isa::Store;
 
-std::vector<isa::Instruction> metadata_check(const Sha256& expected) {
+std::vector<isa::Instruction> metadata_check(const Sha256& expected, bool check_exclusive) {
   constexpr Reg r0{0}, r1{1}, r2{2}, r3{3}, r4{4};
   Emitter e;
   const auto mismatch = e.new_label(), not_exclusive = e.new_label(), report = e.new_label(), done = e.new_label();
   // r2 = the metadata map itself (struct bpf_map *, read-only to us).
   e.emit(isa::LoadImm64{r2, isa::PseudoSrc::MapIdx, 0, 0});
-  e.emit(Load{MemSize::W, false, r3, r2, kMapExclOffset});
-  e.jump_if(JmpOp::Eq, r3, Imm{0}, not_exclusive);
+  if (check_exclusive) {
+    e.emit(Load{MemSize::W, false, r3, r2, kMapExclOffset});
+    e.jump_if(JmpOp::Eq, r3, Imm{0}, not_exclusive);
+  }
   for (int i = 0; i < 4; ++i) {
     std::uint32_t lo = 0, hi = 0;
     std::memcpy(&lo, expected.data() + 8 * i, 4);
@@ -35,9 +37,11 @@ std::vector<isa::Instruction> metadata_check(const Sha256& expected) {
   e.jump_long(done);
   e.bind(mismatch);
   e.emit(Alu{AluOp::Mov, true, r3, Imm{kErrMetadataMismatch}});
-  e.jump_long(report);
-  e.bind(not_exclusive);
-  e.emit(Alu{AluOp::Mov, true, r3, Imm{kErrMetadataNotExclusive}});
+  if (check_exclusive) {  // the verifier refuses unreachable code
+    e.jump_long(report);
+    e.bind(not_exclusive);
+    e.emit(Alu{AluOp::Mov, true, r3, Imm{kErrMetadataNotExclusive}});
+  }
   e.bind(report);
   e.emit(Store{MemSize::W, r1, ContextLayout::kError, r3});
   e.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(kStepMetadataCheck)}});
@@ -57,8 +61,8 @@ Sha256 metadata_map_hash(const std::vector<std::uint8_t>& blob) {
   return sha256(padded);
 }
 
-std::vector<isa::Instruction> with_metadata_check(const LoaderProgram& loader) {
-  std::vector<isa::Instruction> out = metadata_check(metadata_map_hash(loader.blob));
+std::vector<isa::Instruction> with_metadata_check(const LoaderProgram& loader, bool check_exclusive) {
+  std::vector<isa::Instruction> out = metadata_check(metadata_map_hash(loader.blob), check_exclusive);
   out.insert(out.end(), loader.insns.begin(), loader.insns.end());
   return out;
 }

@@ -31,7 +31,9 @@ inline constexpr std::int32_t kErrMetadataNotExclusive = -1;  // -EPERM, likewis
 
 // The check's instructions; they go before the loader's own and leave
 // r1 (the context) untouched. Metadata is the map at fd_array index 0.
-std::vector<isa::Instruction> metadata_check(const Sha256& expected_map_hash);
+// With `check_exclusive` false (kernels whose struct bpf_map has no `excl`,
+// 6.19 and 7.0) only the hash is compared.
+std::vector<isa::Instruction> metadata_check(const Sha256& expected_map_hash, bool check_exclusive = true);
 
 // SHA-256 the kernel computes for a one-element array map holding `blob`:
 // over round_up(value_size, 8) bytes, padding included.
@@ -39,6 +41,6 @@ Sha256 metadata_map_hash(const std::vector<std::uint8_t>& blob);
 
 // The loader-checked variant of `loader`: the check for its own blob's
 // hash, then the loader's instructions unchanged (its jumps are relative).
-std::vector<isa::Instruction> with_metadata_check(const LoaderProgram& loader);
+std::vector<isa::Instruction> with_metadata_check(const LoaderProgram& loader, bool check_exclusive = true);
 
 }  // namespace bpfsign::loader

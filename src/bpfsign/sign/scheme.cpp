@@ -18,6 +18,7 @@ const char* scheme_name(Scheme scheme) {
     case Scheme::LoaderChecked: return "loader-checked";
     case Scheme::KernelChained: return "kernel-chained";
     case Scheme::HashChain: return "hash-chain";
+    case Scheme::LoaderCheckedHashOnly: return "loader-checked-hash-only";
   }
   return "unknown";
 }
@@ -58,6 +59,7 @@ ChainLinks hash_chain(Bytes insns, std::span<const Bytes> map_values) {
 std::vector<std::uint8_t> signed_payload(Scheme scheme, Bytes insns, std::span<const Bytes> map_values) {
   switch (scheme) {
     case Scheme::LoaderChecked:
+    case Scheme::LoaderCheckedHashOnly:
       return {insns.begin(), insns.end()};
     case Scheme::KernelChained: {
       std::vector<std::uint8_t> out(insns.begin(), insns.end());

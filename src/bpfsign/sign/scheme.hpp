@@ -19,9 +19,15 @@
 
 namespace bpfsign::sign {
 
-enum class Scheme : std::uint32_t { LoaderChecked = 1, KernelChained = 2, HashChain = 3 };
-inline constexpr Scheme kAllSchemes[] = {Scheme::LoaderChecked, Scheme::KernelChained, Scheme::HashChain};
-const char* scheme_name(Scheme scheme);  // "loader-checked", "kernel-chained", "hash-chain"
+// LoaderCheckedHashOnly is the loader-checked scheme for kernels whose
+// struct bpf_map has no `excl` field the loader could read (6.19, 7.0,
+// measured): the loader checks the metadata hash only.
+enum class Scheme : std::uint32_t { LoaderChecked = 1, KernelChained = 2, HashChain = 3, LoaderCheckedHashOnly = 4 };
+inline constexpr Scheme kAllSchemes[] = {Scheme::LoaderChecked, Scheme::KernelChained, Scheme::HashChain, Scheme::LoaderCheckedHashOnly};
+// "loader-checked", "kernel-chained", "hash-chain", "loader-checked-hash-only"
+const char* scheme_name(Scheme scheme);
+// Whether the signature covers the instructions only (the loader checks the metadata).
+inline bool loader_checks_metadata(Scheme s) { return s == Scheme::LoaderChecked || s == Scheme::LoaderCheckedHashOnly; }
 Result<Scheme> parse_scheme(std::uint32_t raw);
 
 // An array map's value area as the kernel hashes it: round_up(size, 8)

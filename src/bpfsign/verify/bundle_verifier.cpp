@@ -15,10 +15,10 @@ namespace {
 // The metadata hash a loader-checked loader compares, read back from its
 // instructions: the check must be exactly the one bpfsign emits for that
 // hash (nothing else hidden in it), followed by the plain loader.
-Result<Sha256> embedded_metadata_hash(const bundle::Bundle& b) {
-  auto decoded = isa::decode_program(b.loader_checked);
+Result<Sha256> embedded_metadata_hash(const bundle::Bundle& b, const std::vector<std::uint8_t>& code, bool check_exclusive) {
+  auto decoded = isa::decode_program(code);
   if (!decoded) return decoded.error().with_context("loader-checked loader");
-  const std::size_t n = loader::metadata_check(Sha256{}).size();
+  const std::size_t n = loader::metadata_check(Sha256{}, check_exclusive).size();
   if (decoded->size() < n) return bad_input("loader-checked loader is shorter than its metadata check");
   Sha256 embedded{};
   int found = 0;
@@ -29,14 +29,14 @@ Result<Sha256> embedded_metadata_hash(const bundle::Bundle& b) {
     std::memcpy(embedded.data() + 8 * found + 4, &ld->next_imm, 4);
     ++found;
   }
-  const auto expected = loader::metadata_check(embedded);
+  const auto expected = loader::metadata_check(embedded, check_exclusive);
   for (std::size_t i = 0; i < n; ++i) {
     if (!((*decoded)[i].insn == expected[i])) {
       return bad_input("instruction {} of the loader-checked loader is not part of bpfsign's metadata check", (*decoded)[i].pc);
     }
   }
   const std::size_t body_at = (*decoded)[n - 1].pc * 8 + isa::slot_count((*decoded)[n - 1].insn) * 8;
-  const Bytes body = Bytes(b.loader_checked).subspan(std::min(body_at, b.loader_checked.size()));
+  const Bytes body = Bytes(code).subspan(std::min(body_at, code.size()));
   if (!std::equal(body.begin(), body.end(), b.loader_plain.begin(), b.loader_plain.end())) {
     return bad_input("after its metadata check, the loader-checked loader differs from the plain loader");
   }
@@ -96,10 +96,12 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
   }
 
   const Sha256 metadata_hash = sha256(sign::value_area(b.metadata));
-  if (!b.loader_checked.empty()) {
-    auto embedded = embedded_metadata_hash(b);
+  for (auto [id, code, exclusive] : {std::tuple{"loader_metadata_hash", &b.loader_checked, true},
+                                      std::tuple{"loader_hash_only_metadata_hash", &b.loader_checked_hash_only, false}}) {
+    if (code->empty()) continue;
+    auto embedded = embedded_metadata_hash(b, *code, exclusive);
     const bool ok = embedded && *embedded == metadata_hash;
-    add("loader_metadata_hash", "hash embedded in the loader-checked loader = SHA-256 of the metadata", ok,
+    add(id, fmt::format("hash embedded in the {} loader = SHA-256 of the metadata", exclusive ? "loader-checked" : "loader-checked-hash-only"), ok,
         !embedded ? embedded.error().message
                   : fmt::format("embedded {}, metadata {}", to_hex(*embedded), to_hex(metadata_hash)));
   }
@@ -114,7 +116,8 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
     auto verified = sign::verify_detached(s.der, payload, *cert);
     std::string covers;
     switch (s.scheme) {
-      case sign::Scheme::LoaderChecked: covers = fmt::format("the {} loader instructions", b.loader_checked.size() / 8); break;
+      case sign::Scheme::LoaderChecked:
+      case sign::Scheme::LoaderCheckedHashOnly: covers = fmt::format("the {} loader instructions", b.loader_for(s.scheme).size() / 8); break;
       case sign::Scheme::KernelChained:
         covers = fmt::format("the {} loader instructions and the {}-byte metadata", b.loader_plain.size() / 8, b.metadata.size());
         break;

@@ -1,0 +1,14 @@
+#!/bin/sh
+# /init of the test initramfs: mount what bpf(2) and keyrings need, run the
+# matrix, print its rows on the serial console, power off.
+/bin/busybox mount -t devtmpfs none /dev
+/bin/busybox mount -t proc none /proc
+/bin/busybox mount -t sysfs none /sys
+/bin/busybox mount -t bpf none /sys/fs/bpf 2>/dev/null
+/bin/busybox mount -t securityfs none /sys/kernel/security 2>/dev/null
+/bin/busybox mount -t tracefs none /sys/kernel/tracing 2>/dev/null
+echo "VM-START $(/bin/busybox uname -r)"
+echo "LSM $(/bin/busybox cat /sys/kernel/security/lsm 2>/dev/null)"
+/bin/vm_matrix /data
+echo "VM-EXIT $?"
+/bin/busybox poweroff -f
