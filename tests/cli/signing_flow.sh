@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# signing_flow.sh BPFSIGN OBJECT: the signing commands as a user chains them,
+# with their exit codes (docs/cli.md): keygen, sign, verify (good, wrong
+# certificate, CA chain, damaged bundle), JSON outputs, and load's refusal
+# of a signed bundle on a kernel that cannot check signatures.
+set -u
+bpfsign=$1 object=$2
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+expect_rc() { local want=$1; shift; "$@" >"$dir/out" 2>"$dir/err"; local rc=$?; [ "$rc" -eq "$want" ] || { cat "$dir/out" "$dir/err"; fail "exit $rc, expected $want: $*"; }; }
+
+expect_rc 0 "$bpfsign" keygen -a p256 --key "$dir/k.pem" --cert "$dir/c.pem"
+[ "$(stat -c %a "$dir/k.pem")" = 600 ] || fail "private key is not mode 0600"
+expect_rc 0 "$bpfsign" keygen --key "$dir/other.pem" --cert "$dir/other.crt"
+expect_rc 0 "$bpfsign" keygen --ca -a p384 --cn "test CA" --key "$dir/ca.pem" --cert "$dir/ca.crt"
+expect_rc 0 "$bpfsign" keygen --issuer-key "$dir/ca.pem" --issuer-cert "$dir/ca.crt" --key "$dir/leaf.pem" --cert "$dir/leaf.crt" --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["issuer"] != j["subject"], j' "$dir/out" || fail "keygen --json"
+
+expect_rc 0 "$bpfsign" sign "$object" -k "$dir/k.pem" -c "$dir/c.pem" -o "$dir/b.bundle"
+expect_rc 0 "$bpfsign" verify "$dir/b.bundle" --cert "$dir/c.pem"
+grep -q "VERIFIED" "$dir/out" || fail "verify did not say VERIFIED"
+expect_rc 1 "$bpfsign" verify "$dir/b.bundle" --cert "$dir/other.crt"
+grep -q "FAIL.*signer trusted" "$dir/out" || fail "verify did not name the failed trust check"
+expect_rc 1 "$bpfsign" verify "$dir/b.bundle"
+
+expect_rc 0 "$bpfsign" sign "$object" -k "$dir/leaf.pem" -c "$dir/leaf.crt" -o "$dir/leaf.bundle" --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert len(j["signatures"]) == 4, j' "$dir/out" || fail "sign --json"
+expect_rc 0 "$bpfsign" verify "$dir/leaf.bundle" --ca "$dir/ca.crt" --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["ok"] and all(c["ok"] for c in j["checks"]), j' "$dir/out" || fail "verify --json"
+expect_rc 1 "$bpfsign" verify "$dir/b.bundle" --ca "$dir/ca.crt"
+
+expect_rc 0 "$bpfsign" sign "$object" -k "$dir/k.pem" -c "$dir/c.pem" -o "$dir/one.bundle" --scheme kernel-chained
+expect_rc 0 "$bpfsign" verify "$dir/one.bundle" --cert "$dir/c.pem" --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["schemes"] == ["kernel-chained"], j' "$dir/out" || fail "--scheme"
+
+# A flipped byte in the metadata: the bundle still parses, verification fails.
+python3 - "$dir/b.bundle" "$dir/bad.bundle" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[len(b) // 3] ^= 0x10
+open(sys.argv[2], "wb").write(b)
+PY
+"$bpfsign" verify "$dir/bad.bundle" --cert "$dir/c.pem" >/dev/null 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || [ "$rc" -eq 3 ] || fail "damaged bundle: exit $rc"
+head -c 100 "$dir/b.bundle" >"$dir/cut.bundle"
+expect_rc 3 "$bpfsign" verify "$dir/cut.bundle" --cert "$dir/c.pem"
+grep -q "truncated" "$dir/err" || fail "truncation not named"
+expect_rc 2 "$bpfsign" sign "$object" -k "$dir/missing.pem" -c "$dir/c.pem" -o "$dir/x.bundle"
+[ ! -e "$dir/x.bundle" ] || fail "a failed sign left an output"
+expect_rc 3 "$bpfsign" sign "$object" -k "$dir/other.pem" -c "$dir/c.pem" -o "$dir/x.bundle"
+grep -q "does not belong" "$dir/err" || fail "key/certificate mismatch not named"
+expect_rc 3 "$bpfsign" keygen -a dsa1024 --key "$dir/d.pem" --cert "$dir/d.crt"
+
+# Loading a signed bundle where the kernel cannot check signatures needs consent.
+if [ "$(id -u)" -eq 0 ] && "$bpfsign" probe --json | grep -q '"checks_signatures": false'; then
+  expect_rc 4 "$bpfsign" load "$dir/b.bundle"
+  grep -q "offline-verified" "$dir/err" || fail "load did not say how to proceed"
+  expect_rc 0 "$bpfsign" load "$dir/b.bundle" --offline-verified --cert "$dir/c.pem" --json
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["offline_verified"] and not j["kernel_checked_signature"], j' "$dir/out" || fail "load --json"
+  expect_rc 3 "$bpfsign" load "$dir/bad.bundle" --offline-verified --cert "$dir/c.pem"
+else
+  echo "load cases skipped: need root on a kernel that checks no signature (the qemu matrix covers the others)"
+fi
+echo ok
