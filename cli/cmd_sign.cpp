@@ -75,7 +75,7 @@ int run_sign(const SignOptions& opt) {
   }
   fmt::print("signed {} -> {} ({} bytes) with {} ({})\n", opt.object, opt.output, out.size(), cert->subject(), key->describe());
   for (const auto& s : b->signatures) {
-    fmt::print("  {:<15} {} loader instructions, {}-byte signature\n", sign::scheme_name(s.scheme), b->loader_for(s.scheme).size() / 8, s.der.size());
+    fmt::print("  {:<25} {} loader instructions, {}-byte signature\n", sign::scheme_name(s.scheme), b->loader_for(s.scheme).size() / 8, s.der.size());
   }
   fmt::print("  metadata {} bytes, source sha256 {}\n", b->metadata.size(), to_hex(b->source_sha256));
   return kExitOk;
