@@ -50,15 +50,17 @@ int BPF_PROG(fmod_ret_getsid, struct task_struct *p, int ret)
 	return 0; /* 0: let the syscall run */
 }
 
-SEC("kprobe/do_unlinkat")
-int BPF_KPROBE(kprobe_unlinkat, int dfd)
+/* Syscall entry points are stable kprobe targets (do_unlinkat is gone from
+ * 7.0 on: "perf_event_open (kprobe): No such file or directory"). */
+SEC("kprobe/__x64_sys_getpgid")
+int BPF_KPROBE(kprobe_getpgid, const struct pt_regs *regs)
 {
 	__sync_fetch_and_add(&counts[6], 1);
 	return 0;
 }
 
-SEC("kretprobe/do_unlinkat")
-int BPF_KRETPROBE(kretprobe_unlinkat, long ret)
+SEC("kretprobe/__x64_sys_getpgid")
+int BPF_KRETPROBE(kretprobe_getpgid, long ret)
 {
 	__sync_fetch_and_add(&counts[7], 1);
 	return 0;

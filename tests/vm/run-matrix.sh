@@ -92,6 +92,9 @@ for o in "$corpus"/*.bpf.o; do
     echo "vm: not bundled: $stem: $(cat "$work/sign.err")"
   fi
 done
+# Objects the matrix reads variables of (by BTF), and the LSM watcher.
+cp "$corpus/tracing_progs.bpf.o" "$corpus/misc_progs.bpf.o" "$build/tests/vm/sig_verdict.bpf.o" "$data/"
+"$bpfsign" sign "$build/tests/vm/sig_verdict.bpf.o" -k "$work/rsa.key" -c "$data/rsa.crt" -o "$data/sig_verdict.rsa.bundle" >/dev/null
 "$bpfsign" sign "$corpus/subprogs.bpf.o" -k "$work/ecdsa.key" -c "$data/ecdsa.crt" -o "$data/subprogs.ecdsa.bundle" >/dev/null
 "$bpfsign" sign "$corpus/subprogs.bpf.o" -k "$work/unknown.key" -c "$work/unknown.crt" -o "$data/subprogs.unknown.bundle" >/dev/null
 

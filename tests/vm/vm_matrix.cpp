@@ -6,6 +6,7 @@
 // with the expected errno. One "ROW" line per case for the host's table:
 //   ROW <case> <object> <PASS|FAIL> <outcome> | <kernel's errno and message>
 // Exit status 0 only if every row passed.
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,7 +15,10 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <fmt/core.h>
 
@@ -23,7 +27,10 @@
 #include "bpfsign/isa/decode.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/keyring.hpp"
+#include "bpfsign/load/attach.hpp"
+#include "bpfsign/load/global_data.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
+#include "bpfsign/object/object_reader.hpp"
 #include "bpfsign/load/scheme_probe.hpp"
 #include "bpfsign/sign/keys.hpp"
 
@@ -102,6 +109,74 @@ std::vector<std::uint8_t> flip_instruction(const std::vector<std::uint8_t>& code
   return out;
 }
 
+
+// A signed bundle loaded and kept: its programs attached, its global data
+// mapped, its variables found by name through the object's BTF.
+struct Live {
+  loader::LoaderProgram loader;
+  load::LoadedObject loaded;
+  std::vector<load::Attachment> attachments;
+  std::vector<load::GlobalData> data;
+  object::ObjectModel model;
+
+  // Pointer to variable `name` in mapped global data, or null.
+  template <typename T>
+  T* var(const std::string& name) {
+    if (!model.btf) return nullptr;
+    const btf::Btf& b = *model.btf;
+    for (const auto& m : model.maps) {
+      if (m.def.btf_value_type_id == 0 || b.kind(m.def.btf_value_type_id) != btf::Kind::Datasec) continue;
+      for (const auto& v : b.datasec_vars(m.def.btf_value_type_id)) {
+        if (b.name(v.type) != name || v.size != sizeof(T)) continue;
+        for (auto& g : data) {
+          if (g.map == m.name && v.offset + sizeof(T) <= g.region.size()) return reinterpret_cast<T*>(g.region.data() + v.offset);
+        }
+      }
+    }
+    return nullptr;
+  }
+  std::string how(const std::string& program) const {
+    for (const auto& a : attachments) {
+      if (a.program == program) return a.how;
+    }
+    return "no such program";
+  }
+  bool attached(const std::string& program) const {
+    for (const auto& a : attachments) {
+      if (a.program == program) return a.attached();
+    }
+    return false;
+  }
+};
+
+Result<Live> load_live(const fs::path& dir, const std::string& stem, sign::Scheme scheme, std::int32_t keyring) {
+  auto bytes = read_file(dir / (stem + ".rsa.bundle"));
+  if (!bytes) return bytes.error();
+  auto b = bundle::parse_bundle(*bytes, stem);
+  if (!b) return b.error();
+  Live live;
+  auto model = object::read_object_file(dir / (stem + ".bpf.o"));
+  if (!model) return model.error();
+  live.model = std::move(model).value();
+  auto l = bundle::loader_from_bundle(*b, scheme);
+  if (!l) return l.error();
+  live.loader = std::move(l).value();
+  load::RunOptions o;
+  o.scheme = scheme;
+  o.signature = b->signature_for(scheme)->der;
+  o.keyring_id = keyring;
+  auto loaded = load::run_loader(live.loader, o);
+  if (!loaded) return loaded.error();
+  live.loaded = std::move(loaded).value();
+  auto data = load::map_global_data(live.loader, live.loaded);
+  if (!data) return data.error();
+  live.data = std::move(data).value();
+  auto att = load::attach_programs(live.loader.program_summaries, live.loaded, {});
+  if (!att) return att.error();
+  live.attachments = std::move(att).value();
+  return live;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -137,6 +212,20 @@ int main(int argc, char** argv) {
     row("enrol", cert, key.ok(), key ? fmt::format("key {} in keyring {}", *key, *keyring) : "refused", key ? "" : key.error().message);
   }
 
+  // A signed BPF LSM program on bpf_prog_load watches this process's loads.
+  std::optional<Live> watcher;
+  {
+    auto w = load_live(dir, "sig_verdict", scheme, *keyring);
+    if (!w) {
+      row("lsm-watcher", "sig_verdict", false, "not loaded", w.error().message);
+    } else if (auto* tgid = w->var<std::uint32_t>("watched_tgid"); tgid == nullptr || !w->attached("watch_prog_load")) {
+      row("lsm-watcher", "sig_verdict", false, "not attached", w->how("watch_prog_load"));
+    } else {
+      *tgid = static_cast<std::uint32_t>(getpid());
+      watcher = std::move(w).value();
+    }
+  }
+
   auto read_bundle = [&](const fs::path& p) -> std::optional<bundle::Bundle> {
     auto bytes = read_file(p);
     if (!bytes) return std::nullopt;
@@ -164,6 +253,76 @@ int main(int argc, char** argv) {
       continue;
     }
     row("good-rsa", object, a.loaded, describe(a), a.message);
+  }
+
+  // What the LSM saw of the loads above: the loader's verdict and keyring,
+  // and the programs it loaded (kernel == true), unsigned.
+  if (watcher) {
+    const auto* has = watcher->var<std::uint32_t>("has_sig_field");
+    const auto* loaders = watcher->var<std::uint64_t>("loaders_seen");
+    const auto* verdict = watcher->var<std::int32_t>("loader_verdict");
+    const auto* type = watcher->var<std::int32_t>("loader_keyring_type");
+    const auto* serial = watcher->var<std::int32_t>("loader_keyring_serial");
+    const auto* inner = watcher->var<std::uint64_t>("inner_seen");
+    const auto* inner_unsigned = watcher->var<std::uint64_t>("inner_unsigned");
+    if (!has || !loaders || !verdict || !type || !serial || !inner || !inner_unsigned) {
+      row("lsm-verdict", "all", false, "watcher variables not found", "");
+    } else if (*has == 0) {
+      fmt::print("ROW lsm-verdict all n/a no-sig-field-in-bpf_prog_aux | this kernel gives an LSM no signature verdict\n");
+    } else {
+      const bool ok = *loaders > 0 && *verdict == 1 && *type == 4 && *serial == *keyring && *inner > 0 && *inner == *inner_unsigned;
+      row("lsm-verdict", "all", ok,
+          fmt::format("loaders {} verdict {} keyring_type {} serial {} (ours {}); inner loads {} unsigned {}", *loaders,
+                      *verdict == 1 ? "VERIFIED" : std::to_string(*verdict), *type == 4 ? "USER" : std::to_string(*type), *serial, *keyring,
+                      *inner, *inner_unsigned),
+          scheme == sign::Scheme::KernelChained ? "verdict covers instructions and metadata" : "verdict covers the instructions only");
+    }
+  }
+
+  // Effects: signed tracing and LSM programs, attached, see system calls.
+  if (auto t = load_live(dir, "tracing_progs", scheme, *keyring); !t) {
+    row("effect", "tracing_progs", false, "not loaded", t.error().message);
+  } else {
+    for (int i = 0; i < 3; ++i) {
+      syscall(SYS_getpgid, 0);
+      syscall(SYS_getsid, getpid());  // getsid(0) skips the security hook
+      unlink("/nonexistent-bpfsign");
+    }
+    auto* counts = t->var<std::array<std::uint64_t, 8>>("counts");
+    const char* names[] = {"tp_getpgid", "raw_sys_exit", "btf_sys_enter", "fentry_getpgid", "fexit_getpgid", "fmod_ret_getsid",
+                           "kprobe_getpgid", "kretprobe_getpgid"};
+    for (int i = 0; i < 8; ++i) {
+      if (counts == nullptr) {
+        row("effect", names[i], false, "counts[] not found", "");
+      } else if (!t->attached(names[i])) {
+        row("effect", names[i], false, "not attached", t->how(names[i]));
+      } else {
+        row("effect", names[i], (*counts)[static_cast<std::size_t>(i)] > 0, fmt::format("ran {} times", (*counts)[static_cast<std::size_t>(i)]),
+            t->how(names[i]));
+      }
+    }
+  }
+  if (auto m = load_live(dir, "misc_progs", scheme, *keyring); !m) {
+    row("effect", "misc_progs", false, "not loaded", m.error().message);
+  } else {
+    const int fd = open("/proc/self/status", O_RDONLY);
+    if (fd >= 0) close(fd);
+    const auto* opened = m->var<std::uint64_t>("opened");
+    row("effect", "lsm_file_open", opened != nullptr && *opened > 0 && m->attached("lsm_file_open"),
+        opened ? fmt::format("saw {} opens", *opened) : "opened not found", m->how("lsm_file_open"));
+    // The syscall program, run directly: returns twice its argument and stores it.
+    std::size_t idx = 0;
+    while (idx < m->loader.programs.size() && m->loader.programs[idx] != "syscall_prog") ++idx;
+    if (idx < m->loaded.programs.size()) {
+      std::array<std::uint8_t, 4> ctx{};
+      const std::int32_t value = 21;
+      std::memcpy(ctx.data(), &value, 4);
+      auto run = kernel::prog_test_run(m->loaded.programs[idx].get(), ctx);
+      const auto* arg = m->var<std::int32_t>("syscall_arg");
+      const bool ok = std::holds_alternative<kernel::TestRunResult>(run) && std::get<kernel::TestRunResult>(run).retval == 42 && arg &&
+                      *arg == 21;
+      row("effect", "syscall_prog", ok, ok ? "returned 42, stored 21" : "wrong result", "");
+    }
   }
 
   const auto subject = read_bundle(dir / "subprogs.ecdsa.bundle");

@@ -139,6 +139,21 @@ KernelResult<UniqueFd> tracepoint_perf_event(std::uint64_t id) {
   return UniqueFd(static_cast<int>(fd));
 }
 
+KernelResult<UniqueFd> kprobe_perf_event(std::uint32_t pmu_type, const std::string& symbol, std::uint64_t offset, bool retprobe,
+                                         unsigned retprobe_bit) {
+  perf_event_attr attr{};
+  attr.type = pmu_type;
+  attr.size = sizeof attr;
+  attr.config = retprobe ? (1ull << retprobe_bit) : 0;
+  attr.config1 = reinterpret_cast<std::uintptr_t>(symbol.c_str());  // kprobe_func
+  attr.config2 = offset;                                             // probe_offset
+  attr.sample_period = 1;
+  attr.wakeup_events = 1;
+  const long fd = ::syscall(__NR_perf_event_open, &attr, -1 /* any pid */, 0 /* cpu */, -1, PERF_FLAG_FD_CLOEXEC);
+  if (fd < 0) return fail(retprobe ? "perf_event_open (kretprobe)" : "perf_event_open (kprobe)");
+  return UniqueFd(static_cast<int>(fd));
+}
+
 KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
   // No verifier log on the first attempt: a log that overflows its buffer
   // fails an otherwise good load with ENOSPC. Only a failed load is

@@ -45,6 +45,10 @@ KernelResult<UniqueFd> raw_tracepoint_open(int prog_fd, const std::string& name)
 // A perf event on tracepoint `id` (tracefs events/<category>/<name>/id), for
 // BPF_PERF_EVENT links.
 KernelResult<UniqueFd> tracepoint_perf_event(std::uint64_t id);
+// A perf event of the kprobe PMU (`pmu_type` from sysfs) on `symbol`+offset;
+// a return probe sets bit `retprobe_bit` of config, as sysfs says.
+KernelResult<UniqueFd> kprobe_perf_event(std::uint32_t pmu_type, const std::string& symbol, std::uint64_t offset, bool retprobe,
+                                         unsigned retprobe_bit);
 
 struct ProgLoadRequest {
   std::uint32_t prog_type = 0;

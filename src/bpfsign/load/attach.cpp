@@ -4,6 +4,7 @@
 #include <net/if.h>
 
 #include <fstream>
+#include <optional>
 
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/object/bpf_enums.hpp"
@@ -34,6 +35,37 @@ Result<UniqueFd> attach_tracepoint(int prog_fd, const std::string& target, const
   return link;  // the link holds the perf event; our fd to it may close
 }
 
+// The kprobe PMU's type and the config bit of return probes, from sysfs;
+// nullopt when the kernel has no kprobes.
+std::optional<std::pair<std::uint32_t, unsigned>> kprobe_pmu() {
+  std::ifstream type_file("/sys/bus/event_source/devices/kprobe/type");
+  std::uint32_t type = 0;
+  if (!(type_file >> type)) return std::nullopt;
+  std::ifstream format("/sys/bus/event_source/devices/kprobe/format/retprobe");
+  std::string spec;  // "config:0"
+  unsigned bit = 0;
+  if (format >> spec && spec.rfind("config:", 0) == 0) bit = static_cast<unsigned>(std::stoul(spec.substr(7)));
+  return std::pair{type, bit};
+}
+
+// "function" or "function+offset" (libbpf's kprobe section syntax).
+Result<UniqueFd> attach_kprobe(int prog_fd, const std::string& target, bool retprobe, std::uint32_t pmu, unsigned bit) {
+  std::string symbol = target;
+  std::uint64_t offset = 0;
+  if (const auto plus = target.find('+'); plus != std::string::npos) {
+    symbol = target.substr(0, plus);
+    try {
+      offset = std::stoull(target.substr(plus + 1), nullptr, 0);
+    } catch (const std::exception&) {
+      return bad_input("kprobe target '{}': bad offset", target);
+    }
+  }
+  const std::string what = fmt::format("{} '{}'", retprobe ? "kretprobe" : "kprobe", target);
+  auto event = kernel_result(kernel::kprobe_perf_event(pmu, symbol, offset, retprobe, bit), what);
+  if (!event) return event.error();
+  return kernel_result(kernel::link_create(prog_fd, event->get(), kAttachPerfEvent), what);
+}
+
 }  // namespace
 
 Result<std::vector<Attachment>> attach_programs(const std::vector<loader::ProgramSummary>& programs,
@@ -55,6 +87,18 @@ Result<std::vector<Attachment>> attach_programs(const std::vector<loader::Progra
         link = attach_tracepoint(fd, target, options);
         a.how = "tracepoint " + target;
         break;
+      case AttachMethod::Kprobe:
+      case AttachMethod::Kretprobe: {
+        const bool ret = p.attach == AttachMethod::Kretprobe;
+        const auto pmu = kprobe_pmu();
+        if (!pmu) {
+          a.how = "not attached: this kernel has no kprobes (no kprobe PMU in sysfs, CONFIG_KPROBES off)";
+          break;
+        }
+        link = attach_kprobe(fd, target, ret, pmu->first, pmu->second);
+        a.how = (ret ? "kretprobe " : "kprobe ") + target;
+        break;
+      }
       case AttachMethod::Trace:
       case AttachMethod::Lsm:
       case AttachMethod::Iter:
