@@ -12,3 +12,9 @@ if(BPFSIGN_SANITIZE)
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(bpfsign_flags INTERFACE -fsanitize=address,undefined)
 endif()
+if(BPFSIGN_BUILD_FUZZ)
+  # Coverage instrumentation for everything of ours, so the libFuzzer
+  # targets are guided by the library code they exercise (not only by the
+  # few lines of each target); the targets link libFuzzer itself.
+  target_compile_options(bpfsign_flags INTERFACE -fsanitize=fuzzer-no-link)
+endif()

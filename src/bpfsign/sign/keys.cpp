@@ -26,6 +26,10 @@ std::string name_text(const X509_NAME* name) {
 }
 
 std::string describe_pkey(const EVP_PKEY* key) {
+  if (key == nullptr) {  // a certificate whose public key OpenSSL cannot decode
+    ERR_clear_error();
+    return "unreadable public key";
+  }
   if (EVP_PKEY_is_a(key, "RSA")) return fmt::format("RSA {}-bit", EVP_PKEY_get_bits(key));
   if (EVP_PKEY_is_a(key, "EC")) {
     char group[64] = {};
