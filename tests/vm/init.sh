@@ -7,6 +7,8 @@
 /bin/busybox mount -t bpf none /sys/fs/bpf 2>/dev/null
 /bin/busybox mount -t securityfs none /sys/kernel/security 2>/dev/null
 /bin/busybox mount -t tracefs none /sys/kernel/tracing 2>/dev/null
+/bin/busybox mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
+/bin/busybox ip link set lo up 2>/dev/null
 echo "VM-START $(/bin/busybox uname -r)"
 echo "LSM $(/bin/busybox cat /sys/kernel/security/lsm 2>/dev/null)"
 /bin/vm_matrix /data

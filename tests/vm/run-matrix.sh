@@ -93,7 +93,7 @@ for o in "$corpus"/*.bpf.o; do
   fi
 done
 # Objects the matrix reads variables of (by BTF), and the LSM watcher.
-cp "$corpus/tracing_progs.bpf.o" "$corpus/misc_progs.bpf.o" "$build/tests/vm/sig_verdict.bpf.o" "$data/"
+cp "$corpus"/*.bpf.o "$build/tests/vm/sig_verdict.bpf.o" "$data/"
 "$bpfsign" sign "$build/tests/vm/sig_verdict.bpf.o" -k "$work/rsa.key" -c "$data/rsa.crt" -o "$data/sig_verdict.rsa.bundle" >/dev/null
 "$bpfsign" sign "$corpus/subprogs.bpf.o" -k "$work/ecdsa.key" -c "$data/ecdsa.crt" -o "$data/subprogs.ecdsa.bundle" >/dev/null
 "$bpfsign" sign "$corpus/subprogs.bpf.o" -k "$work/unknown.key" -c "$work/unknown.crt" -o "$data/subprogs.unknown.bundle" >/dev/null
@@ -102,7 +102,7 @@ cp "$corpus/tracing_progs.bpf.o" "$corpus/misc_progs.bpf.o" "$build/tests/vm/sig
 root="$work/root"
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/lib64" "$root/lib/x86_64-linux-gnu"
 cp /bin/busybox "$root/bin/busybox"
-for applet in sh mount cat uname echo poweroff; do ln -sf busybox "$root/bin/$applet"; done
+for applet in sh mount cat uname echo poweroff ip; do ln -sf busybox "$root/bin/$applet"; done
 cp "$matrix" "$root/bin/vm_matrix"
 for lib in $(ldd "$matrix" | awk '/=>/{print $3} /ld-linux/{print $1}'); do
   cp -L "$lib" "$root$lib" 2>/dev/null || cp -L "$lib" "$root/lib/x86_64-linux-gnu/"

@@ -15,7 +15,12 @@
 #include <string>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -149,7 +154,8 @@ struct Live {
   }
 };
 
-Result<Live> load_live(const fs::path& dir, const std::string& stem, sign::Scheme scheme, std::int32_t keyring) {
+Result<Live> load_live(const fs::path& dir, const std::string& stem, sign::Scheme scheme, std::int32_t keyring,
+                       const load::AttachOptions& attach = {}) {
   auto bytes = read_file(dir / (stem + ".rsa.bundle"));
   if (!bytes) return bytes.error();
   auto b = bundle::parse_bundle(*bytes, stem);
@@ -171,12 +177,113 @@ Result<Live> load_live(const fs::path& dir, const std::string& stem, sign::Schem
   auto data = load::map_global_data(live.loader, live.loaded);
   if (!data) return data.error();
   live.data = std::move(data).value();
-  auto att = load::attach_programs(live.loader.program_summaries, live.loaded, {});
+  auto att = load::attach_programs(live.loader.program_summaries, live.loaded, attach);
   if (!att) return att.error();
   live.attachments = std::move(att).value();
   return live;
 }
 
+
+// Runs what makes the corpus programs fire: the system calls the tracing
+// programs watch, a fork, a file open, bpf(2), UDP datagrams over lo (xdp,
+// tcx, socket filters, cgroup socket programs) and reads of iterators.
+void workload(const std::vector<int>& socket_filters, const std::vector<int>& iter_links) {
+  for (int i = 0; i < 3; ++i) {
+    syscall(SYS_getpgid, 0);
+    syscall(SYS_getppid);
+    syscall(SYS_getsid, getpid());
+  }
+  if (const int fd = open("/proc/self/status", O_RDONLY); fd >= 0) close(fd);
+  if (const pid_t child = fork(); child == 0) {
+    _exit(0);
+  } else if (child > 0) {
+    int status = 0;
+    waitpid(child, &status, 0);
+  }
+  const int rx = socket(AF_INET, SOCK_DGRAM, 0);
+  const int tx = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (rx >= 0 && tx >= 0 && bind(rx, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(rx, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    for (int fd : socket_filters) setsockopt(rx, SOL_SOCKET, SO_ATTACH_BPF, &fd, sizeof fd);
+    const char msg[] = "bpfsign";
+    for (int i = 0; i < 3; ++i) sendto(tx, msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    usleep(20000);
+  }
+  if (rx >= 0) close(rx);
+  if (tx >= 0) close(tx);
+  for (int link : iter_links) {
+    struct {
+      std::uint32_t link_fd;
+      std::uint32_t flags;
+    } a{static_cast<std::uint32_t>(link), 0};
+    const long fd = ::syscall(__NR_bpf, 33 /* BPF_ITER_CREATE */, &a, sizeof a);
+    if (fd < 0) continue;
+    char buf[4096];
+    while (read(static_cast<int>(fd), buf, sizeof buf) > 0) {
+    }
+    close(static_cast<int>(fd));
+  }
+}
+
+// Loads one object's signed bundle, attaches what can be attached, runs
+// the workload and reports, per program, whether it ran.
+void effects(const fs::path& dir, const std::string& stem, sign::Scheme scheme, std::int32_t keyring) {
+  load::AttachOptions options;
+  options.iface = "lo";
+  options.cgroup = "/sys/fs/cgroup";
+  auto live = load_live(dir, stem, scheme, keyring, options);
+  if (!live) {
+    if (live.error().message.find("no kernel configuration") != std::string::npos) {
+      fmt::print("ROW run {} n/a no-kernel-configuration | {}\n", stem, live.error().message);
+      return;
+    }
+    row("run", stem, false, "not loaded", live.error().message);
+    return;
+  }
+  std::vector<int> socket_filters, iter_links;
+  std::vector<UniqueFd> extra_links;
+  for (std::size_t i = 0; i < live->loaded.programs.size(); ++i) {
+    const int fd = live->loaded.programs[i].get();
+    const auto info = kernel::prog_info(fd);
+    const std::uint32_t type = std::holds_alternative<kernel::ProgInfo>(info) ? std::get<kernel::ProgInfo>(info).type : 0;
+    if (type == 1) socket_filters.push_back(fd);  // BPF_PROG_TYPE_SOCKET_FILTER
+    if (type == 3 && !live->attached(live->loader.programs[i])) {
+      // SEC("tc") names no hook; attach to lo's ingress through tcx.
+      auto l = kernel::link_create(fd, static_cast<int>(if_nametoindex("lo")), 46 /* BPF_TCX_INGRESS */);
+      if (auto* link = std::get_if<UniqueFd>(&l)) extra_links.push_back(std::move(*link));
+    }
+    for (const auto& a : live->attachments) {
+      if (a.program == live->loader.programs[i] && a.attached() && live->loader.program_summaries[i].attach == object::AttachMethod::Iter) {
+        iter_links.push_back(a.link.get());
+      }
+    }
+  }
+  workload(socket_filters, iter_links);
+  for (std::size_t i = 0; i < live->loaded.programs.size(); ++i) {
+    const std::string& name = live->loader.programs[i];
+    const int fd = live->loaded.programs[i].get();
+    auto info = kernel::prog_info(fd);
+    if (!std::holds_alternative<kernel::ProgInfo>(info)) {
+      row("run", stem + ":" + name, false, "no program info", "");
+      continue;
+    }
+    const auto& pi = std::get<kernel::ProgInfo>(info);
+    if (pi.type == kernel::kProgTypeSyscall) {
+      std::vector<std::uint8_t> ctx(64, 0);
+      auto run = kernel::prog_test_run(fd, ctx);
+      const bool ok = std::holds_alternative<kernel::TestRunResult>(run);
+      row("run", stem + ":" + name, ok, ok ? fmt::format("BPF_PROG_RUN returned {}", std::get<kernel::TestRunResult>(run).retval) : "run failed",
+          ok ? "" : std::get<kernel::KernelError>(run).to_error().message);
+      continue;
+    }
+    const std::string how = live->attached(name) ? live->how(name) : (pi.type == 1 ? "socket filter on a UDP socket" : pi.type == 3 ? "tcx ingress on lo" : live->how(name));
+    row("run", stem + ":" + name, pi.run_cnt > 0, fmt::format("ran {} times", pi.run_cnt), how);
+  }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -253,6 +360,17 @@ int main(int argc, char** argv) {
       continue;
     }
     row("good-rsa", object, a.loaded, describe(a), a.message);
+  }
+
+  // Every corpus object's programs, attached and run (run counts from BPF_ENABLE_STATS).
+  {
+    auto stats = kernel::enable_run_stats();
+    if (!std::holds_alternative<UniqueFd>(stats)) row("stats", "-", false, "BPF_ENABLE_STATS refused", std::get<kernel::KernelError>(stats).to_error().message);
+    for (const auto& p : bundles) {
+      const std::string stem = p.stem().stem().string();
+      if (stem == "sig_verdict") continue;
+      effects(dir, stem, scheme, *keyring);
+    }
   }
 
   // What the LSM saw of the loads above: the loader's verdict and keyring,

@@ -20,6 +20,7 @@ enum class BpfCmd : int {
   ObjGetInfoByFd = 15,
   RawTracepointOpen = 17,
   LinkCreate = 28,
+  EnableStats = 32,
   BtfLoad = 18,
   MapFreeze = 22,
 };
@@ -180,9 +181,39 @@ struct ProgInfo {
   std::uint32_t nr_map_ids = 0;
   std::uint64_t map_ids = 0;
   char name[16] = {};
+  std::uint32_t ifindex = 0;
+  std::uint32_t gpl_compatible = 0;  // bit 0
+  std::uint64_t netns_dev = 0;
+  std::uint64_t netns_ino = 0;
+  std::uint32_t nr_jited_ksyms = 0;
+  std::uint32_t nr_jited_func_lens = 0;
+  std::uint64_t jited_ksyms = 0;
+  std::uint64_t jited_func_lens = 0;
+  std::uint32_t btf_id = 0;
+  std::uint32_t func_info_rec_size = 0;
+  std::uint64_t func_info = 0;
+  std::uint32_t nr_func_info = 0;
+  std::uint32_t nr_line_info = 0;
+  std::uint64_t line_info = 0;
+  std::uint64_t jited_line_info = 0;
+  std::uint32_t nr_jited_line_info = 0;
+  std::uint32_t line_info_rec_size = 0;
+  std::uint32_t jited_line_info_rec_size = 0;
+  std::uint32_t nr_prog_tags = 0;
+  std::uint64_t prog_tags = 0;
+  std::uint64_t run_time_ns = 0;  // with BPF_ENABLE_STATS on
+  std::uint64_t run_cnt = 0;
+  std::uint64_t recursion_misses = 0;
+  std::uint32_t verified_insns = 0;
+  std::uint32_t attach_btf_obj_id = 0;
+  std::uint32_t attach_btf_id = 0;
+  std::uint32_t pad = 0;
 };
 static_assert(offsetof(ProgInfo, name) == 64);
-static_assert(sizeof(ProgInfo) == 80);
+static_assert(offsetof(ProgInfo, btf_id) == 128);
+static_assert(offsetof(ProgInfo, run_cnt) == 200);
+static_assert(offsetof(ProgInfo, attach_btf_id) == 224);
+static_assert(sizeof(ProgInfo) == 232);
 
 struct MapInfo {
   std::uint32_t type = 0;

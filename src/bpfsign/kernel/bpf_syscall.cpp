@@ -100,6 +100,16 @@ KernelResult<ProgInfo> prog_info(int prog_fd) {
   return info;
 }
 
+KernelResult<UniqueFd> enable_run_stats() {
+  struct {
+    std::uint32_t type = 0;  // BPF_STATS_RUN_TIME
+    std::uint32_t pad[15] = {};
+  } a;
+  const long fd = sys_bpf(BpfCmd::EnableStats, a);
+  if (fd < 0) return fail("BPF_ENABLE_STATS");
+  return UniqueFd(static_cast<int>(fd));
+}
+
 KernelResult<Ok> obj_pin(int fd, const std::string& path) {
   ObjPinAttr a;
   a.pathname = ptr(path.c_str());
