@@ -10,6 +10,7 @@
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/keyring.hpp"
 #include "bpfsign/load/scheme_probe.hpp"
+#include "bpfsign/sign/pkcs7.hpp"
 #include "bpfsign/verify/bundle_verifier.hpp"
 #include "bpfsign/load/attach.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
@@ -66,6 +67,11 @@ Result<Prepared> prepare_bundle(const LoadOptions& opt, const std::vector<std::u
   const sign::Scheme scheme = *probe->scheme;
   const auto* sig = b->signature_for(scheme);
   if (sig == nullptr) return bad_input("{}: no {} signature, which this kernel needs ({})", opt.object, sign::scheme_name(scheme), probe->scheme_evidence);
+  // The kernel's own rules on a signature (form, algorithm, size) are
+  // checked here, so a refusal says what is wrong rather than an errno.
+  auto signer = sign::Certificate::from_der(b->signer_certificate, opt.object + ": signer certificate");
+  if (!signer) return signer.error();
+  if (auto rules = sign::check_kernel_rules(sig->der, *signer); !rules) return rules.error().with_context(opt.object);
   auto loader = bundle::loader_from_bundle(*b, scheme);
   if (!loader) return loader.error().with_context(opt.object);
   Prepared p;

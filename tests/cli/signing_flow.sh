@@ -23,6 +23,8 @@ grep -q "VERIFIED" "$dir/out" || fail "verify did not say VERIFIED"
 expect_rc 1 "$bpfsign" verify "$dir/b.bundle" --cert "$dir/other.crt"
 grep -q "FAIL.*signer trusted" "$dir/out" || fail "verify did not name the failed trust check"
 expect_rc 1 "$bpfsign" verify "$dir/b.bundle"
+expect_rc 0 "$bpfsign" reproduce "$object" "$dir/b.bundle"
+grep -q "REPRODUCED" "$dir/out" || fail "reproduce did not say REPRODUCED"
 
 expect_rc 0 "$bpfsign" sign "$object" -k "$dir/leaf.pem" -c "$dir/leaf.crt" -o "$dir/leaf.bundle" --json
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert len(j["signatures"]) == 4, j' "$dir/out" || fail "sign --json"
@@ -44,6 +46,9 @@ PY
 "$bpfsign" verify "$dir/bad.bundle" --cert "$dir/c.pem" >/dev/null 2>&1
 rc=$?
 [ "$rc" -eq 1 ] || [ "$rc" -eq 3 ] || fail "damaged bundle: exit $rc"
+"$bpfsign" reproduce "$object" "$dir/bad.bundle" --json >"$dir/out" 2>&1
+[ $? -eq 1 ] || fail "reproduce of a damaged bundle did not exit 1"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert not j["reproduced"], j' "$dir/out" || fail "reproduce --json"
 head -c 100 "$dir/b.bundle" >"$dir/cut.bundle"
 expect_rc 3 "$bpfsign" verify "$dir/cut.bundle" --cert "$dir/c.pem"
 grep -q "truncated" "$dir/err" || fail "truncation not named"

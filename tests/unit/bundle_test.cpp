@@ -15,6 +15,7 @@
 #include "bpfsign/loader/manifest.hpp"
 #include "bpfsign/object/object_reader.hpp"
 #include "bpfsign/verify/bundle_verifier.hpp"
+#include "bpfsign/verify/reproduce.hpp"
 #include "test_support.hpp"
 
 namespace bpfsign::bundle {
@@ -258,6 +259,44 @@ TEST(BundleReader, EveryTruncationIsRefused) {
     std::vector<std::uint8_t> cut(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n));
     EXPECT_FALSE(parse_bundle(cut, "cut").ok()) << "prefix of " << n << " bytes accepted";
   }
+}
+
+TEST(Reproduce, EveryCorpusBundleIsReproducedFromItsObject) {
+  for (const char* stem : {"global_data", "subprogs", "maps_btf", "many_progs", "core_reads"}) {
+    SCOPED_TRACE(stem);
+    auto bytes = sign_object(corpus(stem));
+    ASSERT_TRUE(bytes.ok());
+    auto b = parse_bundle(*bytes, stem);
+    ASSERT_TRUE(b.ok());
+    auto r = verify::reproduce(*read_file(corpus(stem)), stem, *b);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(r->ok()) << ::testing::PrintToString(failed(verify::VerifyReport{"", "", "", r->checks}));
+  }
+}
+
+TEST(Reproduce, TheFirstDifferenceIsNamedByLoaderPart) {
+  auto b = parse_bundle(*sign_object(corpus("global_data")), "g");
+  ASSERT_TRUE(b.ok());
+  // A byte inside the first program's load: its attr or its instructions.
+  auto model = object::read_object_file(corpus("global_data"));
+  auto loader = loader::generate_loader(*model);
+  ASSERT_TRUE(loader.ok());
+  std::uint32_t program_start = 0;
+  for (const auto& r : loader->blob_regions) {
+    if (r.what.rfind("load program", 0) == 0) program_start = r.start;
+  }
+  ASSERT_NE(program_start, 0u);
+  b->metadata[program_start + 16] ^= 1;
+  auto r = verify::reproduce(*read_file(corpus("global_data")), "global_data", *b);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->ok());
+  const auto it = std::find_if(r->checks.begin(), r->checks.end(), [](const auto& c) { return c.id == "metadata"; });
+  ASSERT_NE(it, r->checks.end());
+  EXPECT_NE(it->detail.find("load program 'use_globals'"), std::string::npos) << it->detail;
+  // Another object is not the source.
+  auto other = verify::reproduce(*read_file(corpus("subprogs")), "subprogs", *b);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->checks.front().ok);
 }
 
 TEST(Manifest, RoundTripsAndRefusesDamage) {

@@ -97,12 +97,20 @@ class Generator {
     // The blob ends with the manifest's digest: whatever covers the
     // metadata covers how the runtime will read the context.
     const Sha256 manifest_digest = sha256(serialize_manifest(out_));
+    out_.blob_regions.push_back({static_cast<std::uint32_t>((blob_.size() + 7) & ~std::size_t{7}), "manifest digest"});
     blob_.add(manifest_digest);
     out_.blob = blob_.take();
     return std::move(out_);
   }
 
  private:
+  // Marks where the part of the loader doing `what` starts, in the
+  // instructions and in the blob.
+  void part(std::string what) {
+    out_.code_regions.push_back({static_cast<std::uint32_t>(e_.slots()), what});
+    out_.blob_regions.push_back({static_cast<std::uint32_t>(blob_.size()), std::move(what)});
+  }
+
   // --- emission helpers: each names one thing the loader does ---
 
   // reg = address of blob byte `off` (ld_imm64 of the metadata map's value).
@@ -162,6 +170,7 @@ class Generator {
 
   // r6 = ctx; a context of another layout is refused before anything happens.
   void prologue() {
+    part("context check");
     e_.emit(Alu{AluOp::Mov, true, r6, Reg{1}});
     blob_address(r7, 0);  // helpers preserve r6-r9
     const auto bad = e_.new_label(), good = e_.new_label();
@@ -177,6 +186,7 @@ class Generator {
   }
 
   void load_btf() {
+    part("load BTF");
     const auto bytes = model_.btf->serialize();
     kernel::BtfLoadAttr attr;
     attr.btf_size = static_cast<std::uint32_t>(bytes.size());
@@ -239,6 +249,7 @@ class Generator {
   }
 
   void create_map(std::uint32_t i) {
+    part(fmt::format("create map '{}'", model_.maps[i].name));
     const Map& m = model_.maps[i];
     if (m.inner) create_inner_template(m);
     kernel::MapCreateAttr attr = map_attr(m.def, m.kernel_name);
@@ -264,6 +275,7 @@ class Generator {
   // `.values = { [k] = &x }`: after every program is loaded, slot k of a
   // prog_array or map-in-map gets the fd of program or map x.
   void fill_slots(std::uint32_t i) {
+    part(fmt::format("fill the slots of map '{}'", model_.maps[i].name));
     const Map& m = model_.maps[i];
     for (const object::InitialSlot& slot : m.slots) {
       std::uint32_t source = 0;
@@ -393,6 +405,7 @@ class Generator {
   // Data and rodata get their initial bytes, .kconfig the running kernel's
   // values from the context; rodata and .kconfig are then frozen.
   void initialise_map(std::uint32_t i) {
+    part(fmt::format("initialise map '{}'", model_.maps[i].name));
     const Map& m = model_.maps[i];
     if (m.origin != MapOrigin::Data && m.origin != MapOrigin::Rodata && m.origin != MapOrigin::Kconfig) return;
     kernel::MapElemAttr update;
@@ -425,6 +438,7 @@ class Generator {
   // same program tags, and the loader patches each map's fd once, here,
   // instead of once per instruction that uses it.
   void fill_fd_array() {
+    part("fill the programs' fd_array");
     fd_array_ = blob_.add_zeros(4 * std::max<std::size_t>(model_.maps.size(), 1));
     for (std::uint32_t i = 0; i < model_.maps.size(); ++i) {
       copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), fd_array_ + 4 * i, MemSize::W);
@@ -451,6 +465,7 @@ class Generator {
   }
 
   void load_program(std::uint32_t i) {
+    part(fmt::format("load program '{}'", model_.programs[i].name));
     const Program& p = model_.programs[i];
     const std::uint32_t insns = blob_.add(program_code(p));
     const std::uint32_t license = blob_.add_string(model_.license);
@@ -519,6 +534,7 @@ class Generator {
 
   // The failure path: close every fd the context holds, then return the error.
   void close_everything() {
+    part("failure path: close every fd");
     e_.bind(cleanup_);
     auto close_slot = [&](std::uint32_t off) {
       const auto next = e_.new_label();
@@ -562,6 +578,16 @@ const char* step_kind_name(LoaderStep::Kind kind) {
     case LoaderStep::Kind::ProgLoad: return "load program";
   }
   return "unknown step";
+}
+
+const std::string& region_at(const std::vector<Region>& regions, std::uint64_t offset) {
+  static const std::string none;
+  const std::string* found = &none;
+  for (const auto& r : regions) {
+    if (r.start > offset) break;
+    found = &r.what;
+  }
+  return *found;
 }
 
 Result<LoaderProgram> generate_loader(const ObjectModel& model) { return Generator(model).run(); }

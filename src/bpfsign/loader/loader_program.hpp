@@ -55,6 +55,16 @@ struct ProgramSummary {
   std::string attach_target;
 };
 
+// Where a part of the loader starts, for people: the first instruction slot
+// or blob byte that belongs to `what` ("create map 'counts'"). Each part
+// runs until the next one starts.
+struct Region {
+  std::uint32_t start = 0;
+  std::string what;
+};
+// The part holding `offset`, or "" if before the first.
+const std::string& region_at(const std::vector<Region>& regions, std::uint64_t offset);
+
 struct LoaderProgram {
   std::vector<isa::Instruction> insns;  // the loader, readable
   std::vector<std::uint8_t> code;       // the same, encoded
@@ -66,6 +76,9 @@ struct LoaderProgram {
   std::vector<KconfigValue> kconfig;
   std::vector<MapSummary> map_summaries;  // like maps
   std::vector<ProgramSummary> program_summaries;  // like programs
+  // Not serialised: rebuilt by generating again (bpfsign reproduce).
+  std::vector<Region> code_regions;  // instruction slots of `code`
+  std::vector<Region> blob_regions;  // bytes of `blob`
 };
 
 // BPF helpers a loader calls (enum bpf_func_id).
