@@ -21,5 +21,6 @@ void register_sign(CLI::App& app, Action& action);
 void register_verify(CLI::App& app, Action& action);
 void register_keyring(CLI::App& app, Action& action);
 void register_reproduce(CLI::App& app, Action& action);
+void register_inspect(CLI::App& app, Action& action);
 
 }  // namespace bpfsign::cli

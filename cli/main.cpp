@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   register_verify(app, action);
   register_keyring(app, action);
   register_reproduce(app, action);
+  register_inspect(app, action);
   register_load(app, action);
   register_gen(app, action);
   register_probe(app, action);

@@ -23,6 +23,9 @@ grep -q "VERIFIED" "$dir/out" || fail "verify did not say VERIFIED"
 expect_rc 1 "$bpfsign" verify "$dir/b.bundle" --cert "$dir/other.crt"
 grep -q "FAIL.*signer trusted" "$dir/out" || fail "verify did not name the failed trust check"
 expect_rc 1 "$bpfsign" verify "$dir/b.bundle"
+expect_rc 0 "$bpfsign" inspect "$dir/b.bundle" --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["explained"] and j["metadata_check"]["matches_metadata"] and any(c["kind"] == "PROG_LOAD" for c in j["commands"]), j' "$dir/out" || fail "inspect --json"
+expect_rc 0 "$bpfsign" inspect "$dir/b.bundle" --scheme kernel-chained
 expect_rc 0 "$bpfsign" reproduce "$object" "$dir/b.bundle"
 grep -q "REPRODUCED" "$dir/out" || fail "reproduce did not say REPRODUCED"
 

@@ -1,0 +1,87 @@
+// bpfsign inspect BUNDLE [--scheme S] [--json]
+// Decodes a bundle's loader, by symbolic execution over its metadata, into
+// the commands it will execute; unexplained code is reported loudly (exit 1).
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "bpfsign/audit/loader_decoder.hpp"
+#include "bpfsign/bundle/bundle.hpp"
+#include "bpfsign/common/file_io.hpp"
+#include "commands.hpp"
+#include "exit_codes.hpp"
+
+namespace bpfsign::cli {
+
+namespace {
+
+struct InspectOptions {
+  std::string bundle;
+  std::string scheme;
+  bool json = false;
+};
+
+int run_inspect(const InspectOptions& opt) {
+  auto bytes = read_file(opt.bundle);
+  if (!bytes) return report(bytes.error());
+  auto b = bundle::parse_bundle(*bytes, opt.bundle);
+  if (!b) return report(b.error());
+  // Default: the variant with the metadata check if there is one (it holds
+  // the most code), else the plain loader.
+  sign::Scheme scheme = b->loader_checked.empty() ? sign::Scheme::KernelChained : sign::Scheme::LoaderChecked;
+  if (!opt.scheme.empty()) {
+    bool found = false;
+    for (sign::Scheme s : sign::kAllSchemes) {
+      if (opt.scheme == sign::scheme_name(s)) {
+        scheme = s;
+        found = true;
+      }
+    }
+    if (!found) return report(bad_input("unknown scheme '{}'", opt.scheme));
+  }
+  const auto& code = b->loader_for(scheme);
+  if (code.empty()) return report(bad_input("{}: no loader for the {} scheme", opt.bundle, sign::scheme_name(scheme)));
+  auto d = audit::decode_loader(code, b->metadata);
+  if (!d) return report(d.error().with_context(opt.bundle));
+  if (opt.json) {
+    nlohmann::json j{{"bundle", opt.bundle},         {"scheme", sign::scheme_name(scheme)}, {"instructions", d->instructions},
+                     {"failure_paths", d->failure_paths}, {"explained", d->unexplained.empty()}};
+    if (d->metadata_check) {
+      j["metadata_check"] = {{"expected_sha256", to_hex(d->metadata_check->expected_hash)}, {"checks_exclusive", d->metadata_check->checks_exclusive},
+                             {"matches_metadata", d->metadata_check->expected_hash == sha256(b->metadata)}};
+    }
+    for (const auto& c : d->commands) {
+      nlohmann::json fields = nlohmann::json::object();
+      for (const auto& [k, v] : c.fields) fields[k] = v;
+      j["commands"].push_back({{"pc", c.pc}, {"kind", c.kind}, {"summary", c.summary}, {"fields", fields}});
+    }
+    for (const auto& u : d->unexplained) j["unexplained"].push_back({{"pc", u.pc}, {"instruction", u.instruction}, {"why", u.why}});
+    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    fmt::print("{}: {} loader, {} instructions, {} commands, {} failure paths\n", opt.bundle, sign::scheme_name(scheme), d->instructions,
+               d->commands.size(), d->failure_paths);
+    if (d->metadata_check) {
+      fmt::print("  first: check the metadata map{} and that its SHA-256 is {} ({})\n",
+                 d->metadata_check->checks_exclusive ? " is exclusive" : "", to_hex(d->metadata_check->expected_hash),
+                 d->metadata_check->expected_hash == sha256(b->metadata) ? "the bundle's metadata" : "NOT the bundle's metadata");
+    }
+    for (const auto& c : d->commands) fmt::print("  {:>6}  {}\n", c.pc, c.summary);
+    if (!d->unexplained.empty()) {
+      fmt::print("UNEXPLAINED CODE ({} instructions):\n", d->unexplained.size());
+      for (const auto& u : d->unexplained) fmt::print("  {:>6}  {}  -- {}\n", u.pc, u.instruction, u.why);
+    }
+  }
+  return d->unexplained.empty() ? kExitOk : kExitCheckFailed;
+}
+
+}  // namespace
+
+void register_inspect(CLI::App& app, Action& action) {
+  auto opt = std::make_shared<InspectOptions>();
+  auto* cmd = app.add_subcommand("inspect", "Decode a bundle's loader into the commands it will execute (symbolic execution)");
+  cmd->add_option("bundle", opt->bundle, "Bundle made by 'bpfsign sign'")->required();
+  cmd->add_option("--scheme", opt->scheme, "Which loader: loader-checked (default), loader-checked-hash-only, kernel-chained");
+  cmd->add_flag("--json", opt->json, "Machine-readable output");
+  cmd->callback([&action, opt] { action = [opt] { return run_inspect(*opt); }; });
+}
+
+}  // namespace bpfsign::cli

@@ -1,0 +1,545 @@
+#include "bpfsign/audit/loader_decoder.hpp"
+
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "bpfsign/btf/btf.hpp"
+#include "bpfsign/isa/decode.hpp"
+#include "bpfsign/isa/disasm.hpp"
+#include "bpfsign/kernel/bpf_attr.hpp"
+#include "bpfsign/loader/context_layout.hpp"
+#include "bpfsign/loader/loader_program.hpp"
+
+namespace bpfsign::audit {
+
+namespace {
+
+// What a register holds, as far as the decoder can tell.
+struct Val {
+  enum class Kind { Unknown, Const, CtxPtr, BlobPtr, MetaMap, MapField, Result, Input } kind = Kind::Unknown;
+  std::int64_t v = 0;  // Const value; pointer offset; MapField offset; Result id
+  std::string desc;    // Result/Input/Unknown: what it is, for people
+
+  static Val constant(std::int64_t x) { return {Kind::Const, x, {}}; }
+  bool is(Kind k) const { return kind == k; }
+};
+
+std::string describe(const Val& v) {
+  switch (v.kind) {
+    case Val::Kind::Const: return std::to_string(v.v);
+    case Val::Kind::BlobPtr: return fmt::format("&blob[{}]", v.v);
+    case Val::Kind::CtxPtr: return fmt::format("&ctx[{}]", v.v);
+    case Val::Kind::MetaMap: return "the metadata map";
+    case Val::Kind::MapField: return fmt::format("metadata map field +{}", v.v);
+    default: return v.desc.empty() ? "unknown" : v.desc;
+  }
+}
+
+struct Stored {
+  std::uint32_t size = 0;
+  Val val;
+};
+
+class Decoder {
+ public:
+  Decoder(std::vector<isa::PlacedInstruction> insns, Bytes blob) : insns_(std::move(insns)), blob_(blob.begin(), blob.end()) {
+    for (std::size_t i = 0; i < insns_.size(); ++i) index_[insns_[i].pc] = i;
+  }
+
+  DecodedLoader run() {
+    out_.instructions = insns_.size();
+    Regs regs;
+    regs[1] = Val{Val::Kind::CtxPtr, 0, {}};
+    regs[10] = Val{Val::Kind::Unknown, 0, "the stack"};
+    main_path(regs);
+    for (auto& [pc, state] : pending_failures_) failure_path(pc, state);
+    for (const auto& p : insns_) {
+      if (!main_pcs_.count(p.pc) && !failure_pcs_.count(p.pc)) {
+        unexplained(p.pc, "reached by no path the decoder explains (dead or hidden code)");
+      }
+    }
+    if (check_.expected_found == 4) out_.metadata_check = MetadataCheckFound{check_.expected, check_.exclusive};
+    return std::move(out_);
+  }
+
+ private:
+  using Regs = std::array<Val, 11>;
+
+  void unexplained(std::size_t pc, std::string why) {
+    auto it = index_.find(pc);
+    out_.unexplained.push_back({pc, it != index_.end() ? isa::to_string(insns_[it->second].insn) : "?", std::move(why)});
+  }
+
+  // --- the blob as the loader sees it: bytes plus symbolic stores ---
+  void store_blob(std::int64_t off, std::uint32_t size, const Val& v) {
+    if (off < 0 || static_cast<std::uint64_t>(off) + size > blob_.size()) return;
+    // A store replaces whatever overlapped it.
+    for (auto it = overlay_.begin(); it != overlay_.end();) {
+      if (it->first < off + size && off < it->first + it->second.size) {
+        it = overlay_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (v.is(Val::Kind::Const)) {
+      const std::uint64_t x = static_cast<std::uint64_t>(v.v);
+      std::memcpy(blob_.data() + off, &x, size);
+    } else {
+      overlay_[off] = {size, v};
+    }
+  }
+  Val load_blob(std::int64_t off, std::uint32_t size) const {
+    if (auto it = overlay_.find(off); it != overlay_.end() && it->second.size == size) return it->second.val;
+    // Part of a value written at run time (the two halves of an address).
+    for (const auto& [o, st] : overlay_) {
+      if (o <= off && off + size <= o + st.size) {
+        Val part = st.val;
+        part.desc = fmt::format("bytes {}..{} of {}", off - o, off - o + size - 1, describe(st.val));
+        return part;
+      }
+    }
+    if (off < 0 || static_cast<std::uint64_t>(off) + size > blob_.size()) return Val{Val::Kind::Unknown, 0, "outside the blob"};
+    std::uint64_t x = 0;
+    std::memcpy(&x, blob_.data() + off, size);
+    return Val::constant(static_cast<std::int64_t>(x));
+  }
+  std::string blob_string(const Val& p, std::size_t max = 256) const {
+    if (!p.is(Val::Kind::BlobPtr) || p.v < 0 || static_cast<std::size_t>(p.v) >= blob_.size()) return "?";
+    std::string s;
+    for (auto i = static_cast<std::size_t>(p.v); i < blob_.size() && blob_[i] != 0 && s.size() < max; ++i) s += static_cast<char>(blob_[i]);
+    return s;
+  }
+  Bytes blob_bytes(std::int64_t off, std::uint64_t size) const {
+    if (off < 0 || static_cast<std::uint64_t>(off) + size > blob_.size()) return {};
+    return Bytes(blob_).subspan(static_cast<std::size_t>(off), static_cast<std::size_t>(size));
+  }
+  // Symbolic stores inside [off, off + size): the run-time writes into a
+  // region (relocations into instructions, fds into an fd_array).
+  std::vector<std::pair<std::int64_t, Stored>> overlays_in(std::int64_t off, std::uint64_t size) const {
+    std::vector<std::pair<std::int64_t, Stored>> out;
+    for (auto it = overlay_.lower_bound(off); it != overlay_.end() && it->first < off + static_cast<std::int64_t>(size); ++it) {
+      out.emplace_back(it->first, it->second);
+    }
+    return out;
+  }
+  Val at(std::int64_t attr, std::size_t off, std::uint32_t size) const { return load_blob(attr + static_cast<std::int64_t>(off), size); }
+  std::string field(std::int64_t attr, std::size_t off, std::uint32_t size) const { return describe(at(attr, off, size)); }
+
+  Val result(std::string desc) { return Val{Val::Kind::Result, next_result_++, std::move(desc)}; }
+
+  // --- one bpf(2) command, decoded from its attr in the blob ---
+  Val sys_bpf(std::size_t pc, const Regs& r) {
+    if (!r[1].is(Val::Kind::Const) || !r[2].is(Val::Kind::BlobPtr) || !r[3].is(Val::Kind::Const)) {
+      unexplained(pc, "bpf_sys_bpf with a command or attr the decoder cannot follow");
+      return Val{};
+    }
+    const std::int64_t a = r[2].v;
+    Command c;
+    c.pc = pc;
+    auto add = [&](const char* k, std::string v) { c.fields.emplace_back(k, std::move(v)); };
+    switch (static_cast<kernel::BpfCmd>(r[1].v)) {
+      case kernel::BpfCmd::BtfLoad: {
+        c.kind = "BTF_LOAD";
+        const Val data = at(a, offsetof(kernel::BtfLoadAttr, btf), 8);
+        const Val size = at(a, offsetof(kernel::BtfLoadAttr, btf_size), 4);
+        std::string types = "?";
+        if (data.is(Val::Kind::BlobPtr) && size.is(Val::Kind::Const)) {
+          auto parsed = btf::Btf::parse(blob_bytes(data.v, static_cast<std::uint64_t>(size.v)));
+          types = parsed ? std::to_string(parsed->type_count()) : "unparseable: " + parsed.error().message;
+        }
+        add("size", describe(size));
+        add("types", types);
+        c.summary = fmt::format("load BTF: {} bytes, {} types", describe(size), types);
+        commands_.push_back(std::move(c));
+        return result("fd of the BTF");
+      }
+      case kernel::BpfCmd::MapCreate: {
+        c.kind = "MAP_CREATE";
+        const auto name_bytes = blob_bytes(a + static_cast<std::int64_t>(offsetof(kernel::MapCreateAttr, map_name)), 16);
+        std::string name;
+        for (std::uint8_t ch : name_bytes) {
+          if (ch == 0) break;
+          name += static_cast<char>(ch);
+        }
+        add("name", name);
+        add("type", field(a, offsetof(kernel::MapCreateAttr, map_type), 4));
+        add("key_size", field(a, offsetof(kernel::MapCreateAttr, key_size), 4));
+        add("value_size", field(a, offsetof(kernel::MapCreateAttr, value_size), 4));
+        add("max_entries", field(a, offsetof(kernel::MapCreateAttr, max_entries), 4));
+        add("flags", field(a, offsetof(kernel::MapCreateAttr, map_flags), 4));
+        add("btf_fd", field(a, offsetof(kernel::MapCreateAttr, btf_fd), 4));
+        add("btf_key_type_id", field(a, offsetof(kernel::MapCreateAttr, btf_key_type_id), 4));
+        add("btf_value_type_id", field(a, offsetof(kernel::MapCreateAttr, btf_value_type_id), 4));
+        add("inner_map_fd", field(a, offsetof(kernel::MapCreateAttr, inner_map_fd), 4));
+        add("map_extra", field(a, offsetof(kernel::MapCreateAttr, map_extra), 8));
+        c.summary = fmt::format("create map '{}': type {}, key {}, value {}, max_entries {}, flags {}", name, c.fields[1].second,
+                                c.fields[2].second, c.fields[3].second, c.fields[4].second, c.fields[5].second);
+        const auto vs = at(a, offsetof(kernel::MapCreateAttr, value_size), 4);
+        commands_.push_back(std::move(c));
+        Val fd = result(fmt::format("fd of map '{}'", name));
+        value_size_[fd.v] = vs.is(Val::Kind::Const) ? static_cast<std::uint32_t>(vs.v) : 0;
+        return fd;
+      }
+      case kernel::BpfCmd::MapUpdateElem: {
+        c.kind = "MAP_UPDATE_ELEM";
+        const Val map = at(a, offsetof(kernel::MapElemAttr, map_fd), 4);
+        const Val key = at(a, offsetof(kernel::MapElemAttr, key), 8);
+        const Val value = at(a, offsetof(kernel::MapElemAttr, value), 8);
+        add("map", describe(map));
+        const Val k = key.is(Val::Kind::BlobPtr) ? load_blob(key.v, 4) : Val{};
+        add("key", describe(k));
+        std::string what = "?";
+        if (value.is(Val::Kind::BlobPtr)) {
+          const auto at = overlay_.find(value.v);
+          const auto vs = map.is(Val::Kind::Result) && value_size_.count(map.v) ? value_size_.at(map.v) : 0u;
+          if (at != overlay_.end()) {
+            what = describe(at->second.val);
+          } else if (vs != 0) {
+            what = fmt::format("{} bytes, SHA-256 {}", vs, to_hex(sha256(blob_bytes(value.v, vs))));
+          }
+        }
+        add("value", what);
+        c.summary = fmt::format("update {} key {}: {}", describe(map), describe(k), what);
+        commands_.push_back(std::move(c));
+        return result("update result");
+      }
+      case kernel::BpfCmd::MapFreeze: {
+        c.kind = "MAP_FREEZE";
+        const Val map = load_blob(a, 4);
+        add("map", describe(map));
+        c.summary = "freeze " + describe(map);
+        commands_.push_back(std::move(c));
+        return result("freeze result");
+      }
+      case kernel::BpfCmd::ProgLoad: {
+        c.kind = "PROG_LOAD";
+        using P = kernel::ProgLoadAttr;
+        const auto name_bytes = blob_bytes(a + static_cast<std::int64_t>(offsetof(P, prog_name)), 16);
+        std::string name;
+        for (std::uint8_t ch : name_bytes) {
+          if (ch == 0) break;
+          name += static_cast<char>(ch);
+        }
+        const Val insns = at(a, offsetof(P, insns), 8);
+        const Val cnt = at(a, offsetof(P, insn_cnt), 4);
+        std::string digest = "?";
+        if (insns.is(Val::Kind::BlobPtr) && cnt.is(Val::Kind::Const)) {
+          const auto len = static_cast<std::uint64_t>(cnt.v) * 8;
+          digest = to_hex(sha256(blob_bytes(insns.v, len)));
+          for (const auto& [off, st] : overlays_in(insns.v, len)) {
+            const auto rel = off - insns.v;
+            commands_.push_back({pc, "RELOCATION",
+                                 fmt::format("program '{}' instruction {} byte {}: {}", name, rel / 8, rel % 8, describe(st.val)),
+                                 {{"program", name}, {"insn", std::to_string(rel / 8)}, {"byte", std::to_string(rel % 8)},
+                                  {"value", describe(st.val)}}});
+          }
+        }
+        add("name", name);
+        add("type", field(a, offsetof(P, prog_type), 4));
+        add("expected_attach_type", field(a, offsetof(P, expected_attach_type), 4));
+        add("attach_btf_id", field(a, offsetof(P, attach_btf_id), 4));
+        add("insn_cnt", describe(cnt));
+        add("insns_sha256", digest);
+        add("license", blob_string(at(a, offsetof(P, license), 8)));
+        add("prog_flags", field(a, offsetof(P, prog_flags), 4));
+        add("prog_btf_fd", field(a, offsetof(P, prog_btf_fd), 4));
+        add("func_info_cnt", field(a, offsetof(P, func_info_cnt), 4));
+        add("line_info_cnt", field(a, offsetof(P, line_info_cnt), 4));
+        add("core_relo_cnt", field(a, offsetof(P, core_relo_cnt), 4));
+        c.summary = fmt::format("load program '{}': type {}, attach type {}, attach target {}, {} instructions (SHA-256 {}), license {}", name,
+                                c.fields[1].second, c.fields[2].second, c.fields[3].second, describe(cnt), digest, c.fields[6].second);
+        commands_.push_back(std::move(c));
+        return result(fmt::format("fd of program '{}'", name));
+      }
+      default:
+        unexplained(pc, fmt::format("bpf_sys_bpf command {} is not one a loader needs", r[1].v));
+        return Val{};
+    }
+  }
+
+  // Evaluates a branch on the main path (every step succeeds); nullopt if
+  // the decoder cannot tell.
+  std::optional<bool> taken(const isa::CondJump& j, const Val& d, const Val& s) {
+    using K = Val::Kind;
+    using isa::JmpOp;
+    if (d.is(K::Const) && s.is(K::Const)) {
+      const std::int64_t a = d.v, b = s.v;
+      const auto ua = static_cast<std::uint64_t>(a), ub = static_cast<std::uint64_t>(b);
+      switch (j.op) {
+        case JmpOp::Eq: return a == b;
+        case JmpOp::Ne: return a != b;
+        case JmpOp::Gt: return ua > ub;
+        case JmpOp::Ge: return ua >= ub;
+        case JmpOp::Lt: return ua < ub;
+        case JmpOp::Le: return ua <= ub;
+        case JmpOp::SGt: return a > b;
+        case JmpOp::SGe: return a >= b;
+        case JmpOp::SLt: return a < b;
+        case JmpOp::SLe: return a <= b;
+        case JmpOp::Set: return (ua & ub) != 0;
+      }
+    }
+    // Helper results on success: fds and ids, non-negative.
+    if (d.is(K::Result) && s.is(K::Const) && s.v == 0) {
+      switch (j.op) {
+        case JmpOp::SGe: case JmpOp::SGt: case JmpOp::Ne: case JmpOp::Ge: return true;
+        case JmpOp::SLt: case JmpOp::SLe: case JmpOp::Eq: return false;
+        default: return std::nullopt;
+      }
+    }
+    // Ring buffer sizes: the page size from the context is compared with the
+    // declared size; the unrolled doubling is explained as an alternative.
+    if (d.is(K::Input) && s.is(K::Const) && (j.op == JmpOp::Ge || j.op == JmpOp::Gt)) return true;
+    // The context the runtime passes is well-formed (magic, size).
+    if (d.is(K::Input) && (j.op == JmpOp::Ne || j.op == JmpOp::Eq)) return j.op == JmpOp::Eq;
+    // The metadata check passes: the map is exclusive and its hash is the expected one.
+    if (d.is(K::MapField)) {
+      if (j.op == JmpOp::Eq && s.is(K::Const) && s.v == 0 && d.v == 32) {
+        check_.exclusive = true;
+        return false;
+      }
+      if (j.op == JmpOp::Ne && s.is(K::Const) && d.v >= 0 && d.v < 32 && d.v % 8 == 0) {
+        const auto x = static_cast<std::uint64_t>(s.v);
+        std::memcpy(check_.expected.data() + d.v, &x, 8);
+        ++check_.expected_found;
+        return false;
+      }
+    }
+    return std::nullopt;
+  }
+
+  Val alu(const isa::Alu& a, const Val& d, const Val& s) {
+    using K = Val::Kind;
+    if (a.op == isa::AluOp::Mov) return s;
+    if (a.op == isa::AluOp::Add && (d.is(K::BlobPtr) || d.is(K::CtxPtr)) && s.is(K::Const)) return Val{d.kind, d.v + s.v, {}};
+    if (a.op == isa::AluOp::Rsh && d.is(K::Result) && s.is(K::Const) && s.v == 32) return Val::constant(0);  // vmlinux (object fd 0)
+    if (d.is(K::Const) && s.is(K::Const)) {
+      const auto x = static_cast<std::uint64_t>(d.v), y = static_cast<std::uint64_t>(s.v);
+      std::uint64_t r = 0;
+      switch (a.op) {
+        case isa::AluOp::Add: r = x + y; break;
+        case isa::AluOp::Sub: r = x - y; break;
+        case isa::AluOp::Lsh: r = y < 64 ? x << y : 0; break;
+        case isa::AluOp::Rsh: r = y < 64 ? x >> y : 0; break;
+        case isa::AluOp::And: r = x & y; break;
+        case isa::AluOp::Or: r = x | y; break;
+        default: return Val{K::Unknown, 0, "arithmetic"};
+      }
+      if (!a.is64) r &= 0xffffffffu;
+      return Val::constant(static_cast<std::int64_t>(r));
+    }
+    if (d.is(K::Input) && a.op == isa::AluOp::Lsh) return Val{K::Input, 0, d.desc};
+    return Val{K::Unknown, 0, "arithmetic on " + describe(d)};
+  }
+
+  Val operand(const Regs& r, const isa::Operand& o) const {
+    if (const auto* imm = std::get_if<isa::Imm>(&o)) return Val::constant(imm->v);
+    return r[std::get<isa::Reg>(o).n];
+  }
+
+  static std::string ctx_field(std::int64_t off) {
+    switch (off) {
+      case loader::ContextLayout::kLogLevel: return "context: verifier log level";
+      case loader::ContextLayout::kLogSize: return "context: log size";
+      case loader::ContextLayout::kLogBuf: return "context: log buffer";
+      case loader::ContextLayout::kPageSize: return "the running kernel's page size (context)";
+      case 0: return "context magic";
+      case 4: return "context size";
+      default: return fmt::format("context input +{}", off);
+    }
+  }
+
+  // Executes one instruction; returns the next pc, or nullopt at exit or
+  // when the path cannot be followed. `failure` relaxes branches (both
+  // sides are followed by the caller) and forbids commands.
+  struct Step {
+    std::optional<std::size_t> next;
+    std::optional<std::size_t> branch;  // the other side of a branch to follow
+  };
+  Step step(std::size_t pc, Regs& r, bool failure) {
+    auto at = index_.find(pc);
+    if (at == index_.end()) {
+      unexplained(pc, "jump into the middle of an instruction or past the end");
+      return {};
+    }
+    const auto& insn = insns_[at->second].insn;
+    const std::size_t next = pc + isa::slot_count(insn);
+    using K = Val::Kind;
+    if (const auto* a = std::get_if<isa::Alu>(&insn)) {
+      r[a->dst.n] = alu(*a, r[a->dst.n], operand(r, a->src));
+      return {next, {}};
+    }
+    if (const auto* l = std::get_if<isa::LoadImm64>(&insn)) {
+      if (l->src == isa::PseudoSrc::Imm) {
+        r[l->dst.n] = Val::constant(l->value());
+      } else if (l->src == isa::PseudoSrc::MapIdxValue && l->imm == 0) {
+        r[l->dst.n] = Val{K::BlobPtr, l->next_imm, {}};
+      } else if (l->src == isa::PseudoSrc::MapIdx && l->imm == 0) {
+        r[l->dst.n] = Val{K::MetaMap, 0, {}};
+      } else {
+        unexplained(pc, "ld_imm64 of something other than the metadata map");
+        return {};
+      }
+      return {next, {}};
+    }
+    if (const auto* l = std::get_if<isa::Load>(&insn)) {
+      const Val& base = r[l->base.n];
+      const auto size = static_cast<std::uint32_t>(l->size);
+      if (base.is(K::CtxPtr)) {
+        const auto off = base.v + l->off;
+        auto it = ctx_.find(off);
+        r[l->dst.n] = it != ctx_.end() ? it->second : Val{K::Input, off, ctx_field(off)};
+      } else if (base.is(K::BlobPtr)) {
+        r[l->dst.n] = load_blob(base.v + l->off, size);
+      } else if (base.is(K::MetaMap)) {
+        r[l->dst.n] = Val{K::MapField, l->off, {}};
+      } else {
+        unexplained(pc, "load from " + describe(base));
+        return {};
+      }
+      return {next, {}};
+    }
+    if (const auto* s = std::get_if<isa::Store>(&insn)) {
+      const Val& base = r[s->base.n];
+      const Val v = operand(r, s->value);
+      const auto size = static_cast<std::uint32_t>(s->size);
+      if (base.is(K::CtxPtr)) {
+        const auto off = base.v + s->off;
+        ctx_[off] = v;
+        if (!failure && v.is(K::Result) && off >= static_cast<std::int64_t>(sizeof(loader::ContextHeader)) - 16) {
+          commands_.push_back({pc, "FD_OUT", fmt::format("hand back {} at context +{}", v.desc, off), {{"what", v.desc}, {"offset", std::to_string(off)}}});
+        }
+      } else if (base.is(K::BlobPtr)) {
+        store_blob(base.v + s->off, size, v);
+      } else {
+        unexplained(pc, "store to " + describe(base));
+        return {};
+      }
+      return {next, {}};
+    }
+    if (const auto* c = std::get_if<isa::Call>(&insn)) {
+      if (c->kind != isa::CallKind::Helper) {
+        unexplained(pc, "call to something other than a helper");
+        return {};
+      }
+      Val ret;
+      switch (c->imm) {
+        case loader::kHelperSysClose:
+          ret = Val::constant(0);
+          if (!failure) commands_.push_back({pc, "CLOSE", "close " + describe(r[1]), {{"fd", describe(r[1])}}});
+          break;
+        case loader::kHelperSysBpf:
+          if (failure) {
+            unexplained(pc, "a bpf(2) command on a failure path");
+            return {};
+          }
+          ret = sys_bpf(pc, r);
+          break;
+        case loader::kHelperBtfFindByNameKind: {
+          const std::string name = blob_string(r[1]);
+          const std::string kind = r[3].is(K::Const) ? std::string(btf::kind_name(static_cast<btf::Kind>(r[3].v))) : std::string("?");
+          commands_.push_back({pc, "FIND_BTF", fmt::format("find {} '{}' in the running kernel's BTF", kind, name), {{"name", name}, {"kind", kind}}});
+          ret = result(fmt::format("kernel BTF id of {} '{}'", kind, name));
+          break;
+        }
+        case loader::kHelperKallsymsLookupName: {
+          const std::string name = blob_string(r[1]);
+          commands_.push_back({pc, "KALLSYMS", fmt::format("look up the address of '{}' in kallsyms", name), {{"name", name}}});
+          if (r[4].is(K::BlobPtr)) store_blob(r[4].v, 8, result(fmt::format("kernel address of '{}'", name)));
+          ret = result("kallsyms status");
+          break;
+        }
+        default:
+          unexplained(pc, fmt::format("call to helper {}, which no loader needs", c->imm));
+          return {};
+      }
+      r[0] = ret;
+      for (std::size_t i = 1; i <= 5; ++i) r[i] = Val{K::Unknown, 0, "clobbered by a call"};
+      return {next, {}};
+    }
+    if (const auto* j = std::get_if<isa::CondJump>(&insn)) {
+      const std::size_t target = next + static_cast<std::size_t>(static_cast<std::int64_t>(j->off));
+      if (failure) return {next, target};
+      const auto t = taken(*j, r[j->dst.n], operand(r, j->src));
+      if (t && r[j->dst.n].is(K::Input) && (j->op == isa::JmpOp::Ge || j->op == isa::JmpOp::Gt)) {
+        r[j->dst.n].desc = fmt::format("{} rounded up to a power-of-two multiple of the kernel's page size (context)", describe(operand(r, j->src)));
+      }
+      if (!t) {
+        unexplained(pc, "a branch on " + describe(r[j->dst.n]) + " that the decoder cannot decide");
+        return {};
+      }
+      // The side not taken is a failure path (or an alternative) to explain.
+      pending_failures_.emplace_back(*t ? next : target, r);
+      return {*t ? target : next, {}};
+    }
+    if (const auto* g = std::get_if<isa::Goto>(&insn)) return {next + static_cast<std::size_t>(static_cast<std::int64_t>(g->off)), {}};
+    if (const auto* g = std::get_if<isa::LongGoto>(&insn)) return {next + static_cast<std::size_t>(static_cast<std::int64_t>(g->off)), {}};
+    if (std::get_if<isa::Exit>(&insn)) return {};
+    unexplained(pc, "an instruction no loader needs");
+    return {};
+  }
+
+  void main_path(Regs regs) {
+    std::optional<std::size_t> pc = 0;
+    std::size_t budget = insns_.size() * 4 + 16;
+    while (pc && budget-- > 0) {
+      if (main_pcs_.count(*pc)) {
+        unexplained(*pc, "a loop on the main path");
+        return;
+      }
+      main_pcs_.insert(*pc);
+      pc = step(*pc, regs, false).next;
+    }
+  }
+
+  // A branch side off the main path: it must only report the error, close
+  // fds and exit, or rejoin the main path (a weak extern's fallback).
+  void failure_path(std::size_t start, Regs regs) {
+    std::vector<std::pair<std::size_t, Regs>> work{{start, regs}};
+    bool counted = false;
+    while (!work.empty()) {
+      auto [pc, r] = work.back();
+      work.pop_back();
+      while (true) {
+        if (main_pcs_.count(pc) || failure_pcs_.count(pc)) break;  // rejoins explained code
+        failure_pcs_.insert(pc);
+        const Step s = step(pc, r, true);
+        if (s.branch) work.emplace_back(*s.branch, r);
+        if (!s.next) break;
+        pc = *s.next;
+      }
+      if (!counted) {
+        ++out_.failure_paths;
+        counted = true;
+      }
+    }
+  }
+
+  std::vector<isa::PlacedInstruction> insns_;
+  std::map<std::size_t, std::size_t> index_;
+  std::vector<std::uint8_t> blob_;
+  std::map<std::int64_t, Stored> overlay_;
+  std::map<std::int64_t, Val> ctx_;
+  std::map<std::int64_t, std::uint32_t> value_size_;
+  std::set<std::size_t> main_pcs_, failure_pcs_;
+  std::vector<std::pair<std::size_t, Regs>> pending_failures_;
+  std::int64_t next_result_ = 0;
+  struct {
+    Sha256 expected{};
+    int expected_found = 0;
+    bool exclusive = false;
+  } check_;
+  DecodedLoader out_;
+  std::vector<Command>& commands_ = out_.commands;
+};
+
+}  // namespace
+
+Result<DecodedLoader> decode_loader(Bytes code, Bytes blob) {
+  auto insns = isa::decode_program(code);
+  if (!insns) return insns.error().with_context("loader instructions");
+  return Decoder(std::move(insns).value(), blob).run();
+}
+
+}  // namespace bpfsign::audit

@@ -1,0 +1,56 @@
+// Reads a loader program back into the commands it executes, by symbolic
+// execution of its instructions over its metadata blob - not by trusting a
+// table the generator wrote. Registers hold abstract values (constants,
+// pointers into the blob or the context, the metadata map, helper results,
+// context inputs); the blob is replayed with every store the loader makes,
+// so each bpf(2) command is decoded from the attr exactly as the kernel
+// would read it. The main path assumes every step succeeds; each branch to
+// a failure path is followed separately and must only report the error and
+// close fds. Anything else - an instruction, helper, store or branch the
+// decoder cannot explain, or code no explained path reaches - is reported
+// as unexplained.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bpfsign/common/byte_reader.hpp"
+#include "bpfsign/common/error.hpp"
+#include "bpfsign/common/sha256.hpp"
+
+namespace bpfsign::audit {
+
+struct Command {
+  std::size_t pc = 0;  // instruction slot of the call that performs it
+  std::string kind;    // "BTF_LOAD", "MAP_CREATE", "MAP_UPDATE_ELEM", "MAP_FREEZE", "PROG_LOAD",
+                       // "FIND_BTF", "KALLSYMS", "FD_OUT", "RELOCATION", "CLOSE"
+  std::string summary; // one line for people
+  std::vector<std::pair<std::string, std::string>> fields;  // for --json
+};
+
+struct MetadataCheckFound {
+  Sha256 expected_hash{};
+  bool checks_exclusive = false;
+};
+
+struct Unexplained {
+  std::size_t pc = 0;
+  std::string instruction;
+  std::string why;
+};
+
+struct DecodedLoader {
+  std::optional<MetadataCheckFound> metadata_check;
+  std::vector<Command> commands;
+  std::size_t failure_paths = 0;  // branches to error reporting + cleanup, each explained
+  std::vector<Unexplained> unexplained;
+  std::size_t instructions = 0;
+};
+
+// `code` is the loader's instructions, `blob` the metadata map's value.
+Result<DecodedLoader> decode_loader(Bytes code, Bytes blob);
+
+}  // namespace bpfsign::audit

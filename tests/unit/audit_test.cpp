@@ -1,0 +1,152 @@
+// The loader decoder reads every corpus object's loaders back into the
+// commands the object model says they must run, explains every
+// instruction, and flags any instruction patched in.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <set>
+
+#include "bpfsign/audit/loader_decoder.hpp"
+#include "bpfsign/isa/encode.hpp"
+#include "bpfsign/loader/metadata_check.hpp"
+#include "bpfsign/object/object_reader.hpp"
+#include "test_support.hpp"
+
+namespace bpfsign::audit {
+namespace {
+
+std::size_t count(const DecodedLoader& d, const std::string& kind) {
+  std::size_t n = 0;
+  for (const auto& c : d.commands) n += c.kind == kind ? 1u : 0u;
+  return n;
+}
+
+std::string field(const Command& c, const std::string& key) {
+  for (const auto& [k, v] : c.fields) {
+    if (k == key) return v;
+  }
+  return "";
+}
+
+std::string unexplained_text(const DecodedLoader& d) {
+  std::string s;
+  for (const auto& u : d.unexplained) s += fmt::format("\n  {} {}: {}", u.pc, u.instruction, u.why);
+  return s;
+}
+
+TEST(Audit, EveryCorpusLoaderDecodesIntoTheCommandsOfItsObject) {
+  const auto objects = test::corpus_objects();
+  if (objects.empty()) GTEST_SKIP() << "corpus not built";
+  std::size_t decoded = 0;
+  for (const auto& path : objects) {
+    SCOPED_TRACE(path.filename().string());
+    auto model = object::read_object_file(path);
+    ASSERT_TRUE(model.ok());
+    auto loader = loader::generate_loader(*model);
+    if (!loader) continue;  // refused by name (module kfuncs)
+    ++decoded;
+    for (bool exclusive : {true, false}) {
+      const auto checked = isa::encode_program(loader::with_metadata_check(*loader, exclusive));
+      auto d = decode_loader(checked, loader->blob);
+      ASSERT_TRUE(d.ok()) << d.error().message;
+      EXPECT_TRUE(d->unexplained.empty()) << unexplained_text(*d);
+      ASSERT_TRUE(d->metadata_check.has_value());
+      EXPECT_EQ(d->metadata_check->expected_hash, loader::metadata_map_hash(loader->blob));
+      EXPECT_EQ(d->metadata_check->checks_exclusive, exclusive);
+    }
+    auto d = decode_loader(loader->code, loader->blob);
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    EXPECT_TRUE(d->unexplained.empty()) << unexplained_text(*d);
+    EXPECT_FALSE(d->metadata_check.has_value());
+    EXPECT_EQ(count(*d, "BTF_LOAD"), model->btf ? 1u : 0u);
+    std::size_t inner = 0;
+    for (const auto& m : model->maps) inner += m.inner ? 1u : 0u;
+    EXPECT_EQ(count(*d, "MAP_CREATE"), model->maps.size() + inner);
+    EXPECT_EQ(count(*d, "PROG_LOAD"), model->programs.size());
+    // Maps in model order with their kernel names and sizes.
+    // (An inner-map template is the map whose fd another one takes as inner_map_fd.)
+    std::set<std::string> templates;
+    for (const auto& c : d->commands) {
+      if (c.kind == "MAP_CREATE" && field(c, "inner_map_fd") != "0") templates.insert(field(c, "inner_map_fd"));
+    }
+    EXPECT_EQ(templates.size(), inner);
+    std::size_t m = 0;
+    for (const auto& c : d->commands) {
+      if (c.kind != "MAP_CREATE" || templates.count("fd of map '" + field(c, "name") + "'")) continue;
+      ASSERT_LT(m, model->maps.size());
+      EXPECT_EQ(field(c, "name"), model->maps[m].kernel_name);
+      EXPECT_EQ(field(c, "key_size"), std::to_string(model->maps[m].def.key_size));
+      EXPECT_EQ(field(c, "value_size"), std::to_string(model->maps[m].def.value_size));
+      ++m;
+    }
+    // Programs in model order: name, type, instruction count.
+    std::size_t p = 0;
+    for (const auto& c : d->commands) {
+      if (c.kind != "PROG_LOAD") continue;
+      const auto& prog = model->programs[p++];
+      EXPECT_EQ(field(c, "name"), prog.name.substr(0, 15));
+      EXPECT_EQ(field(c, "type"), std::to_string(prog.kind.prog_type));
+      EXPECT_EQ(field(c, "insn_cnt"), std::to_string(prog.insns.size()));
+    }
+    // Every fd handed back: BTF, each map, each program.
+    EXPECT_GE(count(*d, "FD_OUT"), model->maps.size() + model->programs.size());
+    // Every relocation the loader applies at run time is named (kfuncs, ksyms).
+    std::size_t runtime_relocs = 0;
+    for (const auto& prog : model->programs) {
+      for (const auto& r : prog.relocations) {
+        runtime_relocs += (r.kind == object::RelocKind::KfuncCall || r.kind == object::RelocKind::KsymAddr) ? 1u : 0u;
+      }
+    }
+    EXPECT_GE(count(*d, "RELOCATION"), runtime_relocs);
+  }
+  EXPECT_GE(decoded, 10u);
+}
+
+TEST(Audit, PatchedInInstructionsAreUnexplained) {
+  auto model = object::read_object_file(std::filesystem::path(BPFSIGN_CORPUS_DIR) / "subprogs.bpf.o");
+  ASSERT_TRUE(model.ok());
+  auto loader = loader::generate_loader(*model);
+  ASSERT_TRUE(loader.ok());
+  const auto& code = loader->code;
+  // 1. A helper call in place of an instruction on the main path.
+  auto patched = code;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i + 8 <= patched.size(); i += 8) {
+    if (patched[i] == 0xb7 && (patched[i + 1] & 0x0f) == 3) {  // r3 = imm (a size argument)
+      at = i;
+      break;
+    }
+  }
+  ASSERT_NE(at, 0u);
+  const std::uint8_t call_trace_printk[8] = {0x85, 0, 0, 0, 6, 0, 0, 0};
+  std::memcpy(patched.data() + at, call_trace_printk, 8);
+  auto d = decode_loader(patched, loader->blob);
+  ASSERT_TRUE(d.ok());
+  ASSERT_FALSE(d->unexplained.empty());
+  EXPECT_EQ(d->unexplained.front().pc, at / 8);
+  // 2. Code appended after the loader's last exit: reached by nothing.
+  auto appended = code;
+  const std::uint8_t mov_r0[8] = {0xb7, 0, 0, 0, 1, 0, 0, 0};
+  appended.insert(appended.end(), mov_r0, mov_r0 + 8);
+  d = decode_loader(appended, loader->blob);
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->unexplained.size(), 1u);
+  EXPECT_NE(d->unexplained.front().why.find("reached by no path"), std::string::npos);
+  // 3. A bpf(2) command a loader has no business running (map lookup).
+  // (r1 = cmd; r2 = ld_imm64 attr; r3 = size; call bpf_sys_bpf)
+  auto other_cmd = code;
+  bool patched_cmd = false;
+  for (std::size_t i = 32; i + 8 <= other_cmd.size() && !patched_cmd; i += 8) {
+    if (other_cmd[i] == 0x85 && other_cmd[i + 4] == 166 && other_cmd[i - 32] == 0xb7 && (other_cmd[i - 31] & 0x0f) == 1) {
+      other_cmd[i - 28] = 1;  // r1 = BPF_MAP_LOOKUP_ELEM
+      patched_cmd = true;
+    }
+  }
+  ASSERT_TRUE(patched_cmd);
+  d = decode_loader(other_cmd, loader->blob);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->unexplained.empty());
+}
+
+}  // namespace
+}  // namespace bpfsign::audit
