@@ -4,7 +4,8 @@
 #  1. in-process decoder throughput (Google Benchmark), against copying the raw slots;
 #  2. reading objects into the model, against libbpf's bpf_object__open and
 #     libbpf's open + load with bpf(2) answered in-process (no kernel);
-#  3. whole-corpus disassembly, `bpfsign disasm` against `llvm-objdump-19 -d`.
+#  3. bpfsign inspect (symbolic decoding of a loader) against disassembling it;
+#  4. whole-corpus disassembly, `bpfsign disasm` against `llvm-objdump-19 -d`.
 # This machine's timings are noisy: benchmarks are repeated, interleaved at
 # random, and compared by their medians.
 set -euo pipefail
@@ -34,6 +35,11 @@ print(f"{'object':<20}{'bpfsign':>10}{'libbpf open':>13}{'ratio':>7}{'libbpf ope
 for arg, label in (("0", "largest corpus"), ("1", "1000 programs")):
     ours, op, ol = us(f"BM_ReadObject/{arg}"), us(f"BM_LibbpfOpen/{arg}"), us(f"BM_LibbpfOpenLoadNoKernel/{arg}")
     print(f"{label:<20}{ours:>10.1f}{op:>13.1f}{ours/op:>7.2f}{ol:>18.1f}{ours/ol:>7.3f}")
+print("\nbpfsign inspect: a loader read back into its commands (median us); peer: disassembling the same loader")
+print(f"{'loader':<28}{'inspect':>10}{'disassemble':>13}{'ratio':>7}")
+for arg, label in (("0", "many_progs (largest corpus)"), ("1", "1000 programs")):
+    ours, peer = us(f"BM_InspectLoader/{arg}"), us(f"BM_DisassembleLoader/{arg}")
+    print(f"{label:<28}{ours:>10.1f}{peer:>13.1f}{ours/peer:>7.2f}")
 PY
 
 objs=("$build"/testdata/bpf/*.bpf.o)

@@ -1,6 +1,7 @@
 #include "bpfsign/audit/loader_decoder.hpp"
 
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -75,8 +76,10 @@ class Decoder {
   void store_blob(std::int64_t off, std::uint32_t size, const Val& v) {
     if (off < 0 || static_cast<std::uint64_t>(off) + size > blob_.size()) return;
     // A store replaces whatever overlapped it.
-    for (auto it = overlay_.begin(); it != overlay_.end();) {
-      if (it->first < off + size && off < it->first + it->second.size) {
+    // (Overlays are at most 8 bytes long: only those starting within 8
+    // bytes before the store can reach into it.)
+    for (auto it = overlay_.lower_bound(off - 8); it != overlay_.end() && it->first < off + size;) {
+      if (off < it->first + it->second.size) {
         it = overlay_.erase(it);
       } else {
         ++it;
@@ -92,8 +95,10 @@ class Decoder {
   Val load_blob(std::int64_t off, std::uint32_t size) const {
     if (auto it = overlay_.find(off); it != overlay_.end() && it->second.size == size) return it->second.val;
     // Part of a value written at run time (the two halves of an address).
-    for (const auto& [o, st] : overlay_) {
-      if (o <= off && off + size <= o + st.size) {
+    // (Overlays never overlap: the one starting last at or before `off`.)
+    if (auto it = overlay_.upper_bound(off); it != overlay_.begin()) {
+      const auto& [o, st] = *std::prev(it);
+      if (off + size <= o + st.size) {
         Val part = st.val;
         part.desc = fmt::format("bytes {}..{} of {}", off - o, off - o + size - 1, describe(st.val));
         return part;
