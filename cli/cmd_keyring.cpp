@@ -15,6 +15,7 @@ namespace {
 struct KeyringOptions {
   std::string cert;
   std::string keyring = "bpfsign";
+  bool keyring_given = false;
   bool json = false;
 };
 
@@ -22,13 +23,34 @@ int run_keyring_add(const KeyringOptions& opt) {
   auto cert = sign::Certificate::load(opt.cert);
   if (!cert) return report(cert.error());
   const bool bpf_keyring = kernel::has_bpf_keyring();
+  std::string note;
+  // Where the kernel has a dedicated BPF keyring, that is where signed
+  // loads should find their keys: try it first (it is sealed unless the
+  // kernel was booted to fill it), and say what happened.
+  if (bpf_keyring && opt.keyring_given == false) {
+    auto key = kernel::add_certificate(cert->der(), kernel::kBpfKeyringSpec, "");
+    if (key) {
+      const std::string msg = "enrolled in the dedicated BPF keyring (.bpf)";
+      if (opt.json) {
+        fmt::print("{}\n", nlohmann::json{{"certificate", opt.cert}, {"subject", cert->subject()}, {"keyring", kernel::kBpfKeyringSpec},
+                                          {"key", *key}, {"bpf_keyring", true}, {"note", msg}}.dump(2));
+      } else {
+        fmt::print("{}\n", kernel::kBpfKeyringSpec);
+        fmt::print(stderr, "added {} as key {}: {}\n", cert->subject(), *key, msg);
+      }
+      return kExitOk;
+    }
+    note = "the dedicated BPF keyring refused the key (" + key.error().message + ", sealed?); staged in '" + opt.keyring +
+           "' instead: user and session keyrings only stage keys on this kernel";
+  } else if (bpf_keyring) {
+    note = "this kernel has a dedicated BPF keyring (@bpf): user and session keyrings only stage keys";
+  } else {
+    note = "this kernel has no dedicated BPF keyring; signed loads name this keyring's serial";
+  }
   auto keyring = kernel::resolve_keyring(opt.keyring, true);
   if (!keyring) return report(keyring.error());
   auto key = kernel::add_certificate(cert->der(), *keyring, "");
   if (!key) return report(key.error());
-  const std::string note = bpf_keyring ? "this kernel has a dedicated BPF keyring (.bpf): user and session keyrings only stage keys; "
-                                         "enrol the certificate there for production"
-                                       : "this kernel has no dedicated BPF keyring; signed loads name this keyring's serial";
   if (opt.json) {
     nlohmann::json j{{"certificate", opt.cert}, {"subject", cert->subject()}, {"keyring", *keyring}, {"key", *key}, {"bpf_keyring", bpf_keyring},
                      {"note", note}};
@@ -48,7 +70,9 @@ void register_keyring(CLI::App& app, Action& action) {
   cmd->require_subcommand(1);
   auto* add = cmd->add_subcommand("add", "Add a certificate to a keyring and print the keyring's serial (for --keyring)");
   add->add_option("cert", opt->cert, "Certificate (PEM or DER) with a subjectKeyIdentifier")->required();
-  add->add_option("--keyring", opt->keyring, "Keyring: @u, @s, a serial, or a name under the user keyring (created)")->capture_default_str();
+  add->add_option("--keyring", opt->keyring, "Keyring: @u, @s, @bpf, a serial, or a name under the user keyring (created)")
+      ->capture_default_str()
+      ->each([opt](const std::string&) { opt->keyring_given = true; });
   add->add_flag("--json", opt->json, "Machine-readable output");
   add->callback([&action, opt] { action = [opt] { return run_keyring_add(*opt); }; });
 }

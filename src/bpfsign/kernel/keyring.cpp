@@ -21,6 +21,7 @@ Result<std::int32_t> resolve_keyring(const std::string& name, bool create) {
   if (name == "@u") return KEY_SPEC_USER_KEYRING;
   if (name == "@s") return KEY_SPEC_SESSION_KEYRING;
   if (name == "@us") return KEY_SPEC_USER_SESSION_KEYRING;
+  if (name == "@bpf") return kBpfKeyringSpec;
   std::int32_t serial = 0;
   const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), serial);
   if (ec == std::errc{} && end == name.data() + name.size()) return serial;

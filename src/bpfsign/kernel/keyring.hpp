@@ -13,8 +13,9 @@
 namespace bpfsign::kernel {
 
 // The serial of a keyring named on the command line: "@u" (user), "@s"
-// (session), "@us" (user session), a decimal serial, or the description of
-// a keyring under the user keyring (created if `create` and missing).
+// (session), "@us" (user session), "@bpf" (the dedicated BPF keyring, where
+// the kernel has one), a decimal serial, or the description of a keyring
+// under the user keyring (created if `create` and missing).
 Result<std::int32_t> resolve_keyring(const std::string& name, bool create);
 
 // A new keyring attached to this process's keyring: gone when it exits.
