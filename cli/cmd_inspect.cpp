@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bpfsign/audit/loader_decoder.hpp"
+#include "bpfsign/audit/lskel_header.hpp"
 #include "bpfsign/bundle/bundle.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "commands.hpp"
@@ -20,9 +21,49 @@ struct InspectOptions {
   bool json = false;
 };
 
+void print_decoded(const audit::DecodedLoader& d) {
+  for (const auto& c : d.commands) fmt::print("  {:>6}  {}\n", c.pc, c.summary);
+  if (!d.unexplained.empty()) {
+    fmt::print("UNEXPLAINED CODE ({} instructions):\n", d.unexplained.size());
+    for (const auto& u : d.unexplained) fmt::print("  {:>6}  {}  -- {}\n", u.pc, u.instruction, u.why);
+  }
+}
+
+nlohmann::json decoded_json(const audit::DecodedLoader& d) {
+  nlohmann::json j{{"instructions", d.instructions}, {"failure_paths", d.failure_paths}, {"explained", d.unexplained.empty()}};
+  for (const auto& c : d.commands) {
+    nlohmann::json fields = nlohmann::json::object();
+    for (const auto& [k, v] : c.fields) fields[k] = v;
+    j["commands"].push_back({{"pc", c.pc}, {"kind", c.kind}, {"summary", c.summary}, {"fields", fields}});
+  }
+  for (const auto& u : d.unexplained) j["unexplained"].push_back({{"pc", u.pc}, {"instruction", u.instruction}, {"why", u.why}});
+  return j;
+}
+
+// A light skeleton header written by bpftool: its loader and data.
+int inspect_light_skeleton(const InspectOptions& opt, std::string_view text) {
+  auto lskel = audit::parse_light_skeleton(text, opt.bundle);
+  if (!lskel) return report(lskel.error());
+  auto d = audit::decode_loader(lskel->insns, lskel->data);
+  if (!d) return report(d.error().with_context(opt.bundle));
+  if (opt.json) {
+    nlohmann::json j = decoded_json(*d);
+    j["file"] = opt.bundle;
+    j["kind"] = "bpftool light skeleton";
+    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    fmt::print("{}: bpftool light skeleton, {} instructions, {} commands, {} failure paths\n", opt.bundle, d->instructions, d->commands.size(),
+               d->failure_paths);
+    print_decoded(*d);
+  }
+  return d->unexplained.empty() ? kExitOk : kExitCheckFailed;
+}
+
 int run_inspect(const InspectOptions& opt) {
   auto bytes = read_file(opt.bundle);
   if (!bytes) return report(bytes.error());
+  const std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  if (audit::is_light_skeleton(text)) return inspect_light_skeleton(opt, text);
   auto b = bundle::parse_bundle(*bytes, opt.bundle);
   if (!b) return report(b.error());
   // Default: the variant with the metadata check if there is one (it holds

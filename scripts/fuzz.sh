@@ -8,7 +8,9 @@ build=$1 seconds=$2
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 corpus_objs="$build/testdata/bpf"
 work="$build/fuzz-work"
-mkdir -p "$work/seeds-elf" "$work/seeds-isa" "$work/seeds-btf" "$work/seeds-bundle" "$work/crashes"
+mkdir -p "$work/seeds-elf" "$work/seeds-isa" "$work/seeds-btf" "$work/seeds-bundle" "$work/seeds-lskel" "$work/crashes"
+# bpftool's light skeleton headers, as the tests build them.
+cp "$build"/tests/lskel/*.lskel.h "$work/seeds-lskel/" 2>/dev/null || true
 
 for o in "$corpus_objs"/*.bpf.o; do
   cp "$o" "$work/seeds-elf/"
@@ -51,3 +53,4 @@ run fuzz_object_reader "$work/seeds-elf"
 run fuzz_btf "$work/seeds-btf"
 run fuzz_isa_decode "$work/seeds-isa"
 run fuzz_bundle "$work/seeds-bundle"
+run fuzz_lskel "$work/seeds-lskel"

@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "bpfsign/audit/loader_decoder.hpp"
+#include "bpfsign/audit/lskel_header.hpp"
 #include "bpfsign/isa/encode.hpp"
 #include "bpfsign/loader/metadata_check.hpp"
 #include "bpfsign/object/object_reader.hpp"
@@ -146,6 +149,68 @@ TEST(Audit, PatchedInInstructionsAreUnexplained) {
   d = decode_loader(other_cmd, loader->blob);
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d->unexplained.empty());
+}
+
+}  // namespace
+}  // namespace bpfsign::audit
+
+namespace bpfsign::audit {
+namespace {
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream f(p);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// bpftool's light skeletons (Debian's bpftool, built by the tests) are read
+// too: every instruction explained, the same programs and maps as the
+// object, and the inputs their loaders take from the unsigned context named.
+TEST(AuditLightSkeleton, BpftoolLoadersAreExplainedAndTheirContextInputsNamed) {
+  const std::filesystem::path dir = BPFSIGN_LSKEL_DIR;
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "light skeletons not built";
+  std::size_t seen = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() != ".h") continue;
+    const std::string stem = e.path().stem().stem().string();
+    SCOPED_TRACE(stem);
+    ++seen;
+    const std::string text = read_text(e.path());
+    ASSERT_TRUE(is_light_skeleton(text));
+    auto lskel = parse_light_skeleton(text, e.path().string());
+    ASSERT_TRUE(lskel.ok()) << lskel.error().message;
+    auto d = decode_loader(lskel->insns, lskel->data);
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    EXPECT_TRUE(d->unexplained.empty()) << unexplained_text(*d);
+    auto model = object::read_object_file(std::filesystem::path(BPFSIGN_CORPUS_DIR) / (stem + ".bpf.o"));
+    ASSERT_TRUE(model.ok());
+    EXPECT_EQ(count(*d, "PROG_LOAD"), model->programs.size());
+    EXPECT_EQ(count(*d, "MAP_CREATE"), model->maps.size());
+    // Each global-data map with an initial value can be overwritten from the context.
+    std::size_t data_maps = 0;
+    for (const auto& m : model->maps) data_maps += m.initial_value.empty() ? 0u : 1u;
+    EXPECT_GE(count(*d, "COPY_FROM_USER"), data_maps);
+  }
+  EXPECT_GE(seen, 5u);
+}
+
+TEST(AuditLightSkeleton, DamagedHeadersAreRefusedWithTheLine) {
+  const std::string good = "opts.data_sz = 2;\nopts.data = (void *)\"\\\n\\x01\\0\";\nopts.insns_sz = 8;\nopts.insns = (void *)\"\\\n"
+                           "\\x95\\0\\0\\0\\0\\0\\0\\0\";\nerr = bpf_load_and_run(&opts);\n";
+  ASSERT_TRUE(is_light_skeleton(good));
+  auto ok = parse_light_skeleton(good, "g.h");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->data, (std::vector<std::uint8_t>{1, 0}));
+  EXPECT_EQ(ok->insns.size(), 8u);
+  auto wrong_size = good;
+  wrong_size.replace(wrong_size.find("data_sz = 2"), 11, "data_sz = 3");
+  EXPECT_NE(parse_light_skeleton(wrong_size, "g.h").error().message.find("opts.data_sz says 3"), std::string::npos);
+  auto unterminated = good.substr(0, good.find("\\x95") + 4);
+  auto r = parse_light_skeleton(unterminated, "g.h");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("g.h: line"), std::string::npos) << r.error().message;
+  auto bad_escape = good;
+  bad_escape.replace(bad_escape.find("\\x01"), 4, "\\q01");
+  EXPECT_NE(parse_light_skeleton(bad_escape, "g.h").error().message.find("unknown escape"), std::string::npos);
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #include "bpfsign/audit/loader_decoder.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <iterator>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "bpfsign/btf/btf.hpp"
 #include "bpfsign/isa/decode.hpp"
@@ -16,9 +18,12 @@ namespace bpfsign::audit {
 
 namespace {
 
+constexpr std::int32_t kHelperProbeReadKernel = 113;
+constexpr std::int32_t kHelperCopyFromUser = 148;
+
 // What a register holds, as far as the decoder can tell.
 struct Val {
-  enum class Kind { Unknown, Const, CtxPtr, BlobPtr, MetaMap, MapField, Result, Input } kind = Kind::Unknown;
+  enum class Kind { Unknown, Const, CtxPtr, BlobPtr, StackPtr, MetaMap, MapField, Result, Input } kind = Kind::Unknown;
   std::int64_t v = 0;  // Const value; pointer offset; MapField offset; Result id
   std::string desc;    // Result/Input/Unknown: what it is, for people
 
@@ -31,6 +36,7 @@ std::string describe(const Val& v) {
     case Val::Kind::Const: return std::to_string(v.v);
     case Val::Kind::BlobPtr: return fmt::format("&blob[{}]", v.v);
     case Val::Kind::CtxPtr: return fmt::format("&ctx[{}]", v.v);
+    case Val::Kind::StackPtr: return fmt::format("&stack[{}]", v.v);
     case Val::Kind::MetaMap: return "the metadata map";
     case Val::Kind::MapField: return fmt::format("metadata map field +{}", v.v);
     default: return v.desc.empty() ? "unknown" : v.desc;
@@ -52,7 +58,7 @@ class Decoder {
     out_.instructions = insns_.size();
     Regs regs;
     regs[1] = Val{Val::Kind::CtxPtr, 0, {}};
-    regs[10] = Val{Val::Kind::Unknown, 0, "the stack"};
+    regs[10] = Val{Val::Kind::StackPtr, 0, {}};
     main_path(regs);
     for (auto& [pc, state] : pending_failures_) failure_path(pc, state);
     for (const auto& p : insns_) {
@@ -61,6 +67,21 @@ class Decoder {
       }
     }
     if (check_.expected_found == 4) out_.metadata_check = MetadataCheckFound{check_.expected, check_.exclusive};
+    // Values that a copy from user or kernel memory (found on any path) may replace.
+    for (const auto& [index, off, len] : update_values_) {
+      for (const auto& [from, n, src] : input_regions_) {
+        if (from < off + len && off < from + n) {
+          const std::string note = fmt::format(", unless replaced by {} (an input no signature covers)", src);
+          out_.commands[index].summary += note;
+          for (auto& [k, v] : out_.commands[index].fields) {
+            if (k == "value") v += note;
+          }
+        }
+      }
+    }
+    // Commands of conditional paths were found after the main path: program order.
+    std::stable_sort(out_.commands.begin(), out_.commands.end(), [](const Command& a, const Command& b) { return a.pc < b.pc; });
+    std::sort(out_.unexplained.begin(), out_.unexplained.end(), [](const Unexplained& a, const Unexplained& b) { return a.pc < b.pc; });
     return std::move(out_);
   }
 
@@ -202,6 +223,7 @@ class Decoder {
             what = describe(at->second.val);
           } else if (vs != 0) {
             what = fmt::format("{} bytes, SHA-256 {}", vs, to_hex(sha256(blob_bytes(value.v, vs))));
+            update_values_.emplace_back(commands_.size(), value.v, vs);
           }
         }
         add("value", what);
@@ -296,6 +318,8 @@ class Decoder {
     // Ring buffer sizes: the page size from the context is compared with the
     // declared size; the unrolled doubling is explained as an alternative.
     if (d.is(K::Input) && s.is(K::Const) && (j.op == JmpOp::Ge || j.op == JmpOp::Gt)) return true;
+    // A successful result is never a negative errno.
+    if (d.is(K::Result) && s.is(K::Const) && s.v < 0 && (j.op == JmpOp::Eq || j.op == JmpOp::Ne)) return j.op == JmpOp::Ne;
     // The context the runtime passes is well-formed (magic, size).
     if (d.is(K::Input) && (j.op == JmpOp::Ne || j.op == JmpOp::Eq)) return j.op == JmpOp::Eq;
     // The metadata check passes: the map is exclusive and its hash is the expected one.
@@ -317,7 +341,7 @@ class Decoder {
   Val alu(const isa::Alu& a, const Val& d, const Val& s) {
     using K = Val::Kind;
     if (a.op == isa::AluOp::Mov) return s;
-    if (a.op == isa::AluOp::Add && (d.is(K::BlobPtr) || d.is(K::CtxPtr)) && s.is(K::Const)) return Val{d.kind, d.v + s.v, {}};
+    if (a.op == isa::AluOp::Add && (d.is(K::BlobPtr) || d.is(K::CtxPtr) || d.is(K::StackPtr)) && s.is(K::Const)) return Val{d.kind, d.v + s.v, {}};
     if (a.op == isa::AluOp::Rsh && d.is(K::Result) && s.is(K::Const) && s.v == 32) return Val::constant(0);  // vmlinux (object fd 0)
     if (d.is(K::Const) && s.is(K::Const)) {
       const auto x = static_cast<std::uint64_t>(d.v), y = static_cast<std::uint64_t>(s.v);
@@ -399,6 +423,11 @@ class Decoder {
         r[l->dst.n] = load_blob(base.v + l->off, size);
       } else if (base.is(K::MetaMap)) {
         r[l->dst.n] = Val{K::MapField, l->off, {}};
+      } else if (base.is(K::StackPtr)) {
+        auto it = stack_.find(base.v + l->off);
+        r[l->dst.n] = it != stack_.end() ? it->second
+                      : stack_zeroed_ ? Val::constant(0)
+                                      : Val{K::Unknown, 0, "uninitialised stack"};
       } else {
         unexplained(pc, "load from " + describe(base));
         return {};
@@ -417,6 +446,8 @@ class Decoder {
         }
       } else if (base.is(K::BlobPtr)) {
         store_blob(base.v + s->off, size, v);
+      } else if (base.is(K::StackPtr)) {
+        stack_[base.v + s->off] = v;
       } else {
         unexplained(pc, "store to " + describe(base));
         return {};
@@ -453,6 +484,40 @@ class Decoder {
           commands_.push_back({pc, "KALLSYMS", fmt::format("look up the address of '{}' in kallsyms", name), {{"name", name}}});
           if (r[4].is(K::BlobPtr)) store_blob(r[4].v, 8, result(fmt::format("kernel address of '{}'", name)));
           ret = result("kallsyms status");
+          break;
+        }
+        case kHelperProbeReadKernel:
+          // bpf_probe_read_kernel(stack, n, NULL): libbpf's way to zero its stack.
+          if (r[1].is(K::StackPtr) && r[2].is(K::Const) && r[3].is(K::Const) && r[3].v == 0) {
+            stack_.clear();
+            stack_zeroed_ = true;
+            ret = Val::constant(0);
+            break;
+          }
+          // libbpf's loaders copy initial values from kernel memory when the
+          // context says the skeleton runs in the kernel: an input as well.
+          if (r[1].is(K::BlobPtr) && r[2].is(K::Const)) {
+            const std::string from = describe(r[3]);
+            input_regions_.emplace_back(r[1].v, r[2].v, "kernel memory at " + from);
+            commands_.push_back({pc, "COPY_FROM_KERNEL",
+                                 fmt::format("copy {} bytes from kernel memory at {} into {}{}", r[2].v, from, describe(r[1]),
+                                             failure ? " (on a conditional path)" : ""),
+                                 {{"size", std::to_string(r[2].v)}, {"from", from}, {"to", describe(r[1])}}});
+            ret = result("probe_read_kernel status");
+            break;
+          }
+          unexplained(pc, "bpf_probe_read_kernel other than zeroing the stack or copying into the blob");
+          return {};
+        case kHelperCopyFromUser: {
+          // User memory named by the context: input, not covered by any signature.
+          const std::string from = describe(r[3]);
+          const std::string size = describe(r[2]);
+          commands_.push_back({pc, "COPY_FROM_USER",
+                               fmt::format("copy {} bytes from user memory at {} into {}{}", size, from, describe(r[1]),
+                                           failure ? " (on a conditional path)" : ""),
+                               {{"size", size}, {"from", from}, {"to", describe(r[1])}}});
+          if (r[1].is(K::BlobPtr) && r[2].is(K::Const)) input_regions_.emplace_back(r[1].v, r[2].v, "user memory at " + from);
+          ret = result("copy_from_user status");
           break;
         }
         default:
@@ -526,6 +591,11 @@ class Decoder {
   std::vector<std::uint8_t> blob_;
   std::map<std::int64_t, Stored> overlay_;
   std::map<std::int64_t, Val> ctx_;
+  std::map<std::int64_t, Val> stack_;
+  bool stack_zeroed_ = false;
+  // Blob ranges that copies from user or kernel memory may overwrite.
+  std::vector<std::tuple<std::int64_t, std::int64_t, std::string>> input_regions_;
+  std::vector<std::tuple<std::size_t, std::int64_t, std::int64_t>> update_values_;  // command, value offset, size
   std::map<std::int64_t, std::uint32_t> value_size_;
   std::set<std::size_t> main_pcs_, failure_pcs_;
   std::vector<std::pair<std::size_t, Regs>> pending_failures_;
