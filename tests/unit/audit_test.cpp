@@ -3,6 +3,7 @@
 // instruction, and flags any instruction patched in.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -101,6 +102,24 @@ TEST(Audit, EveryCorpusLoaderDecodesIntoTheCommandsOfItsObject) {
       }
     }
     EXPECT_GE(count(*d, "RELOCATION"), runtime_relocs);
+    // Every map reference of every program, at its instruction, to its map.
+    for (const auto& prog : model->programs) {
+      for (const auto& r : prog.relocations) {
+        if (r.kind != object::RelocKind::MapFd && r.kind != object::RelocKind::MapValue && r.kind != object::RelocKind::KconfigValue) continue;
+        // (A .kconfig relocation names its extern; the map is .kconfig.)
+        std::string map_name;
+        for (const auto& m : model->maps) {
+          if (m.origin == object::MapOrigin::Kconfig) map_name = m.kernel_name;
+        }
+        if (r.kind != object::RelocKind::KconfigValue) map_name = model->maps[r.target].kernel_name;
+        const std::string expected = fmt::format("map '{}'", map_name);
+        const bool found = std::any_of(d->commands.begin(), d->commands.end(), [&](const Command& c) {
+          return c.kind == "RELOCATION" && field(c, "program") == prog.name.substr(0, 15) && field(c, "insn") == std::to_string(r.insn) &&
+                 field(c, "value").find(expected) != std::string::npos;
+        });
+        EXPECT_TRUE(found) << prog.name << " insn " << r.insn << " -> " << expected;
+      }
+    }
   }
   EXPECT_GE(decoded, 10u);
 }

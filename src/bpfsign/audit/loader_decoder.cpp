@@ -152,6 +152,26 @@ class Decoder {
   Val at(std::int64_t attr, std::size_t off, std::uint32_t size) const { return load_blob(attr + static_cast<std::int64_t>(off), size); }
   std::string field(std::int64_t attr, std::size_t off, std::uint32_t size) const { return describe(at(attr, off, size)); }
 
+  // The program's references to maps by fd_array index, resolved through
+  // the fd_array the loader filled: "instruction 4: map 'counts' + 0".
+  void map_references(std::size_t pc, const std::string& program, Bytes code, const Val& fd_array) {
+    auto decoded = isa::decode_program(code);
+    if (!decoded) {
+      unexplained(pc, fmt::format("program '{}' does not decode: {}", program, decoded.error().message));
+      return;
+    }
+    for (const auto& p : *decoded) {
+      const auto* l = std::get_if<isa::LoadImm64>(&p.insn);
+      if (l == nullptr || (l->src != isa::PseudoSrc::MapIdx && l->src != isa::PseudoSrc::MapIdxValue)) continue;
+      std::string target = fmt::format("fd_array[{}]", l->imm);
+      if (fd_array.is(Val::Kind::BlobPtr) && l->imm >= 0) target = describe(load_blob(fd_array.v + 4 * static_cast<std::int64_t>(l->imm), 4));
+      if (target.rfind("fd of ", 0) == 0) target = target.substr(6);
+      const std::string what = l->src == isa::PseudoSrc::MapIdx ? target : fmt::format("{} value + {}", target, l->next_imm);
+      commands_.push_back({pc, "RELOCATION", fmt::format("program '{}' instruction {}: {}", program, p.pc, what),
+                           {{"program", program}, {"insn", std::to_string(p.pc)}, {"value", what}}});
+    }
+  }
+
   Val result(std::string desc) { return Val{Val::Kind::Result, next_result_++, std::move(desc)}; }
 
   // --- one bpf(2) command, decoded from its attr in the blob ---
@@ -251,9 +271,11 @@ class Decoder {
         const Val insns = at(a, offsetof(P, insns), 8);
         const Val cnt = at(a, offsetof(P, insn_cnt), 4);
         std::string digest = "?";
+        const Val fd_array = at(a, offsetof(P, fd_array), 8);
         if (insns.is(Val::Kind::BlobPtr) && cnt.is(Val::Kind::Const)) {
           const auto len = static_cast<std::uint64_t>(cnt.v) * 8;
           digest = to_hex(sha256(blob_bytes(insns.v, len)));
+          map_references(pc, name, blob_bytes(insns.v, len), fd_array);
           for (const auto& [off, st] : overlays_in(insns.v, len)) {
             const auto rel = off - insns.v;
             commands_.push_back({pc, "RELOCATION",
