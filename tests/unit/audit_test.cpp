@@ -108,8 +108,8 @@ TEST(Audit, EveryCorpusLoaderDecodesIntoTheCommandsOfItsObject) {
         if (r.kind != object::RelocKind::MapFd && r.kind != object::RelocKind::MapValue && r.kind != object::RelocKind::KconfigValue) continue;
         // (A .kconfig relocation names its extern; the map is .kconfig.)
         std::string map_name;
-        for (const auto& m : model->maps) {
-          if (m.origin == object::MapOrigin::Kconfig) map_name = m.kernel_name;
+        for (const auto& candidate : model->maps) {
+          if (candidate.origin == object::MapOrigin::Kconfig) map_name = candidate.kernel_name;
         }
         if (r.kind != object::RelocKind::KconfigValue) map_name = model->maps[r.target].kernel_name;
         const std::string expected = fmt::format("map '{}'", map_name);
