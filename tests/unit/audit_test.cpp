@@ -38,6 +38,27 @@ std::string unexplained_text(const DecodedLoader& d) {
   return s;
 }
 
+// Every map reference of every program, at its instruction, to its map.
+void expect_map_references(const DecodedLoader& d, const object::ObjectModel& model) {
+  std::string kconfig_map;
+  for (const auto& candidate : model.maps) {
+    if (candidate.origin == object::MapOrigin::Kconfig) kconfig_map = candidate.kernel_name;
+  }
+  for (const auto& prog : model.programs) {
+    for (const auto& r : prog.relocations) {
+      if (r.kind != object::RelocKind::MapFd && r.kind != object::RelocKind::MapValue && r.kind != object::RelocKind::KconfigValue) continue;
+      // (A .kconfig relocation names its extern; the map is .kconfig.)
+      const std::string& map_name = r.kind == object::RelocKind::KconfigValue ? kconfig_map : model.maps[r.target].kernel_name;
+      const std::string expected = fmt::format("map '{}'", map_name);
+      const bool found = std::any_of(d.commands.begin(), d.commands.end(), [&](const Command& c) {
+        return c.kind == "RELOCATION" && field(c, "program") == prog.name.substr(0, 15) && field(c, "insn") == std::to_string(r.insn) &&
+               field(c, "value").find(expected) != std::string::npos;
+      });
+      EXPECT_TRUE(found) << prog.name << " insn " << r.insn << " -> " << expected;
+    }
+  }
+}
+
 TEST(Audit, EveryCorpusLoaderDecodesIntoTheCommandsOfItsObject) {
   const auto objects = test::corpus_objects();
   if (objects.empty()) GTEST_SKIP() << "corpus not built";
@@ -102,24 +123,7 @@ TEST(Audit, EveryCorpusLoaderDecodesIntoTheCommandsOfItsObject) {
       }
     }
     EXPECT_GE(count(*d, "RELOCATION"), runtime_relocs);
-    // Every map reference of every program, at its instruction, to its map.
-    for (const auto& prog : model->programs) {
-      for (const auto& r : prog.relocations) {
-        if (r.kind != object::RelocKind::MapFd && r.kind != object::RelocKind::MapValue && r.kind != object::RelocKind::KconfigValue) continue;
-        // (A .kconfig relocation names its extern; the map is .kconfig.)
-        std::string map_name;
-        for (const auto& candidate : model->maps) {
-          if (candidate.origin == object::MapOrigin::Kconfig) map_name = candidate.kernel_name;
-        }
-        if (r.kind != object::RelocKind::KconfigValue) map_name = model->maps[r.target].kernel_name;
-        const std::string expected = fmt::format("map '{}'", map_name);
-        const bool found = std::any_of(d->commands.begin(), d->commands.end(), [&](const Command& c) {
-          return c.kind == "RELOCATION" && field(c, "program") == prog.name.substr(0, 15) && field(c, "insn") == std::to_string(r.insn) &&
-                 field(c, "value").find(expected) != std::string::npos;
-        });
-        EXPECT_TRUE(found) << prog.name << " insn " << r.insn << " -> " << expected;
-      }
-    }
+    expect_map_references(*d, *model);
   }
   EXPECT_GE(decoded, 10u);
 }
@@ -204,6 +208,7 @@ TEST(AuditLightSkeleton, BpftoolLoadersAreExplainedAndTheirContextInputsNamed) {
     ASSERT_TRUE(model.ok());
     EXPECT_EQ(count(*d, "PROG_LOAD"), model->programs.size());
     EXPECT_EQ(count(*d, "MAP_CREATE"), model->maps.size());
+    expect_map_references(*d, *model);
     // Each global-data map with an initial value can be overwritten from the context.
     std::size_t data_maps = 0;
     for (const auto& m : model->maps) data_maps += m.initial_value.empty() ? 0u : 1u;
