@@ -92,19 +92,10 @@ Result<Prepared> prepare_bundle(const LoadOptions& opt, const std::vector<std::u
                                                   "Pass --offline-verified with --cert or --ca to rely on bpfsign's offline check instead",
                                                   probe->signature_evidence)};
     }
-    verify::Trust trust;
-    for (const auto& c : opt.certs) {
-      auto cert = sign::Certificate::load(c);
-      if (!cert) return cert.error();
-      trust.certificates.push_back(std::move(cert).value());
-    }
-    for (const auto& c : opt.cas) {
-      auto cert = sign::Certificate::load(c);
-      if (!cert) return cert.error();
-      trust.authorities.push_back(std::move(cert).value());
-    }
-    if (trust.certificates.empty() && trust.authorities.empty()) return bad_input("--offline-verified needs --cert or --ca");
-    const auto report = verify::verify_bundle(*b, trust);
+    auto trust = verify::load_trust(opt.certs, opt.cas);
+    if (!trust) return trust.error();
+    if (trust->certificates.empty() && trust->authorities.empty()) return bad_input("--offline-verified needs --cert or --ca");
+    const auto report = verify::verify_bundle(*b, *trust);
     for (const auto& c : report.checks) {
       if (!c.ok) return Error{ErrorKind::BadInput, fmt::format("{}: offline verification failed: {}: {}", opt.object, c.what, c.detail)};
     }

@@ -21,22 +21,13 @@ struct VerifyOptions {
 };
 
 int run_verify(const VerifyOptions& opt) {
-  verify::Trust trust;
-  for (const auto& c : opt.certs) {
-    auto cert = sign::Certificate::load(c);
-    if (!cert) return report(cert.error());
-    trust.certificates.push_back(std::move(cert).value());
-  }
-  for (const auto& c : opt.cas) {
-    auto cert = sign::Certificate::load(c);
-    if (!cert) return report(cert.error());
-    trust.authorities.push_back(std::move(cert).value());
-  }
+  auto trust = verify::load_trust(opt.certs, opt.cas);
+  if (!trust) return report(trust.error());
   auto bytes = read_file(opt.bundle);
   if (!bytes) return report(bytes.error());
   auto b = bundle::parse_bundle(*bytes, opt.bundle);
   if (!b) return report(b.error());
-  const auto r = verify::verify_bundle(*b, trust);
+  const auto r = verify::verify_bundle(*b, *trust);
   if (opt.json) {
     nlohmann::json j{{"bundle", opt.bundle}, {"ok", r.ok()}, {"signer", r.signer_subject}, {"key_id", r.signer_key_id}, {"key", r.signer_key},
                      {"source", b->source_name}, {"source_sha256", to_hex(b->source_sha256)}};

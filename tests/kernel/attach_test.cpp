@@ -4,6 +4,8 @@
 // cgroup2 where they are not mounted); skips, saying why, without it.
 #include <gtest/gtest.h>
 
+#include "kernel_test_support.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/mount.h>
@@ -26,14 +28,6 @@ namespace bpfsign::load {
 namespace {
 
 namespace fs = std::filesystem;
-
-void require_loaders() {
-  static const kernel::KernelProbe probe = kernel::probe_kernel();
-  const kernel::ProbeItem* item = probe.find("loader_program");
-  if (item == nullptr || item->state != kernel::Support::Yes) {
-    GTEST_SKIP() << "needs bpf(2) and loader programs (root); kernel said: " << (item ? item->detail : "nothing");
-  }
-}
 
 struct Loaded {
   object::ObjectModel model;
@@ -76,7 +70,7 @@ bool ensure_tracefs() {
 }
 
 TEST(Attach, TracepointProgramsRunOnTheirEvents) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   if (!ensure_tracefs()) GTEST_SKIP() << "tracefs is not mounted and cannot be mounted: " << std::strerror(errno);
   Loaded l = load("many_progs");
   auto links = attach_programs(l.loader.program_summaries, l.object, AttachOptions{});
@@ -89,7 +83,7 @@ TEST(Attach, TracepointProgramsRunOnTheirEvents) {
 }
 
 TEST(Attach, XdpAndCgroupProgramsRunOnTraffic) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   const fs::path cg = fs::temp_directory_path() / ("bpfsign-cgroup2-" + std::to_string(getpid()));
   fs::create_directories(cg);
   if (::mount("none", cg.c_str(), "cgroup2", 0, nullptr) != 0) {
@@ -145,7 +139,7 @@ std::size_t offset_of(const Loaded& l, const std::string& section, const std::st
 // a raw_tp writing every kind of global data (global_data): each attached
 // program runs on its event, and its writes are read back.
 TEST(Attach, EveryAttachedCorpusProgramRunsOnItsEvent) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   if (!ensure_tracefs()) GTEST_SKIP() << "tracefs is not mounted and cannot be mounted: " << std::strerror(errno);
   {
     Loaded l = load("core_reads");
@@ -179,7 +173,7 @@ TEST(Attach, EveryAttachedCorpusProgramRunsOnItsEvent) {
 }
 
 TEST(Pin, PinsEverythingOrNothing) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   if (!fs::exists("/sys/fs/bpf")) GTEST_SKIP() << "no /sys/fs/bpf";
   const fs::path dir = fs::path("/sys/fs/bpf") / ("bpfsign-test-" + std::to_string(getpid()));
   Loaded l = load("net_progs");

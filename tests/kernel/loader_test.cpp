@@ -4,6 +4,8 @@
 // leaves no fd behind. Needs root (bpf(2)); skips, saying why, without it.
 #include <gtest/gtest.h>
 
+#include "kernel_test_support.hpp"
+
 #include <dirent.h>
 #include <unistd.h>
 #include <sys/utsname.h>
@@ -26,22 +28,8 @@
 namespace bpfsign::load {
 namespace {
 
-void require_loaders() {
-  static const kernel::KernelProbe probe = kernel::probe_kernel();
-  const kernel::ProbeItem* item = probe.find("loader_program");
-  if (item == nullptr || item->state != kernel::Support::Yes) {
-    GTEST_SKIP() << "needs bpf(2) and loader programs (root); kernel said: " << (item ? item->detail : "nothing");
-  }
-}
-
 std::filesystem::path corpus(const std::string& stem) { return std::filesystem::path(BPFSIGN_CORPUS_DIR) / (stem + ".bpf.o"); }
 std::filesystem::path scale(const std::string& stem) { return std::filesystem::path(BPFSIGN_SCALE_DIR) / (stem + ".bpf.o"); }
-
-std::size_t open_fds() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-  return n;
-}
 
 void expect_loads(const std::filesystem::path& path) {
   SCOPED_TRACE(path.filename().string());
@@ -75,7 +63,7 @@ void expect_loads(const std::filesystem::path& path) {
 }
 
 TEST(Loader, CorpusObjectsLoadThroughTheirGeneratedLoader) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   for (const char* stem : {"core_reads", "global_data", "isa_v1", "isa_v4", "maps_btf", "maps_legacy", "many_progs", "net_progs",
                            "subprogs"}) {
     expect_loads(corpus(stem));
@@ -85,7 +73,7 @@ TEST(Loader, CorpusObjectsLoadThroughTheirGeneratedLoader) {
 // libbpf's light skeleton loader fails at 32 programs; ours keeps fds in
 // its context, not on the stack.
 TEST(Loader, HundredsOfProgramsLoadThroughOneLoader) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   expect_loads(scale("progs_200"));
   expect_loads(scale("progs_1000"));
 }
@@ -93,7 +81,7 @@ TEST(Loader, HundredsOfProgramsLoadThroughOneLoader) {
 // A failure at any step closes everything the loader opened: break the
 // last map, then the last program, and count this process's fds.
 TEST(Loader, AFailedLoadLeavesNoFdBehind) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   for (const char* broken : {"map", "program"}) {
     SCOPED_TRACE(broken);
     auto model = object::read_object_file(corpus("net_progs"));
@@ -105,21 +93,21 @@ TEST(Loader, AFailedLoadLeavesNoFdBehind) {
     }
     auto loader = loader::generate_loader(*model);
     ASSERT_TRUE(loader.ok()) << loader.error().message;
-    const std::size_t before = open_fds();
+    const std::size_t before = test::open_fds();
     auto loaded = run_loader(*loader);
     ASSERT_FALSE(loaded.ok());
     EXPECT_NE(loaded.error().message.find(std::string(broken == std::string("map") ? "create map '" + model->maps.back().name
                                                                                     : "load program '" + model->programs.back().name)),
               std::string::npos)
         << loaded.error().message;
-    EXPECT_EQ(open_fds(), before) << "fds leaked by a failed load";
+    EXPECT_EQ(test::open_fds(), before) << "fds leaked by a failed load";
   }
 }
 
 // `.values = {...}`: the loader fills prog_array and map-in-map slots with
 // the programs and maps it created.
 TEST(Loader, FillsProgArrayAndMapInMapSlots) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   auto model = object::read_object_file(corpus("maps_btf"));
   ASSERT_TRUE(model.ok());
   auto loader = loader::generate_loader(*model);
@@ -155,7 +143,7 @@ TEST(Loader, FillsProgArrayAndMapInMapSlots) {
 // .kconfig values come from the running kernel; .rodata is frozen after
 // its initial bytes are written.
 TEST(Loader, FillsKconfigFromTheRunningKernelAndFreezesRodata) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   auto model = object::read_object_file(corpus("global_data"));
   ASSERT_TRUE(model.ok());
   auto loader = loader::generate_loader(*model);
@@ -198,7 +186,7 @@ TEST(Loader, FillsKconfigFromTheRunningKernelAndFreezesRodata) {
 // kfuncs and typeless ksyms resolved in the running kernel; weak externs
 // it lacks left at 0. The program runs and reports through .bss.
 TEST(Loader, ResolvesKernelFunctionsAndSymbolsInTheRunningKernel) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   auto model = object::read_object_file(corpus("externs_syscall"));
   ASSERT_TRUE(model.ok());
   auto loader = loader::generate_loader(*model);
@@ -243,7 +231,7 @@ TEST(Loader, ResolvesKernelFunctionsAndSymbolsInTheRunningKernel) {
 // loads: the kernel gives both the same tag (a hash of the instructions
 // with map references blanked). Maps get the same attributes.
 TEST(Loader, SameProgramTagsAndMapsAsBpftoolLightSkeletons) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   int compared = 0;
   for (const char* stem : {"global_data", "isa_v1", "isa_v4", "net_progs", "subprogs", "externs_syscall"}) {
     SCOPED_TRACE(stem);
@@ -300,7 +288,7 @@ TEST(Loader, SameProgramTagsAndMapsAsBpftoolLightSkeletons) {
 // A ring buffer's size becomes a power-of-two number of the running
 // kernel's pages, computed by the loader (never the build host's page size).
 TEST(Loader, RoundsRingBufferSizesToTheKernelsPages) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   auto model = object::read_object_file(corpus("maps_btf"));
   ASSERT_TRUE(model.ok());
   std::size_t ringbuf = model->maps.size();

@@ -14,15 +14,17 @@ const KernelProbe& probe() {
   return p;
 }
 
-void require_bpf() {
-  const ProbeItem* sys = probe().find("bpf_syscall");
-  if (sys == nullptr || sys->state != Support::Yes) {
-    GTEST_SKIP() << "needs bpf(2) (root or CAP_BPF); kernel said: " << (sys ? sys->detail : "nothing");
-  }
-}
+// A macro, not a function: GTEST_SKIP must return from the test itself.
+#define REQUIRE_BPF()                                                                                    \
+  do {                                                                                                   \
+    const ProbeItem* sys = probe().find("bpf_syscall");                                                  \
+    if (sys == nullptr || sys->state != Support::Yes) {                                                  \
+      GTEST_SKIP() << "needs bpf(2) (root or CAP_BPF); kernel said: " << (sys ? sys->detail : "nothing"); \
+    }                                                                                                    \
+  } while (0)
 
 TEST(KernelProbe, EveryFeatureGetsAnAnswer) {
-  require_bpf();
+  REQUIRE_BPF();
   for (const char* id : {"bpf_syscall", "kernel_btf", "loader_program", "exclusive_map", "map_hash",
                          "signature_verification"}) {
     const ProbeItem* item = probe().find(id);
@@ -36,7 +38,7 @@ TEST(KernelProbe, EveryFeatureGetsAnAnswer) {
 // Every kernel this project targets (>= 6.18) runs loaders and has
 // exclusive maps and frozen-map hashes (KERNEL-FACTS §1).
 TEST(KernelProbe, LoaderGenerationFeaturesArePresent) {
-  require_bpf();
+  REQUIRE_BPF();
   for (const char* id : {"loader_program", "exclusive_map", "map_hash"}) {
     const ProbeItem* item = probe().find(id);
     ASSERT_NE(item, nullptr);
@@ -47,7 +49,7 @@ TEST(KernelProbe, LoaderGenerationFeaturesArePresent) {
 // The map hash covers the value area padded to 8 bytes, and is refused
 // while the map is not frozen (CVE-2026-45927 fixed).
 TEST(KernelProbe, MapHashIsOverThePaddedFrozenValue) {
-  require_bpf();
+  REQUIRE_BPF();
   const ProbeItem* item = probe().find("map_hash");
   ASSERT_NE(item, nullptr);
   EXPECT_NE(item->detail.find("round_up(value_size, 8)"), std::string::npos) << item->detail;
@@ -55,7 +57,7 @@ TEST(KernelProbe, MapHashIsOverThePaddedFrozenValue) {
 }
 
 TEST(KernelProbe, SignatureAnswerIsConsistent) {
-  require_bpf();
+  REQUIRE_BPF();
   const ProbeItem* item = probe().find("signature_verification");
   ASSERT_NE(item, nullptr);
   EXPECT_EQ(probe().checks_signatures, item->state == Support::Yes);

@@ -7,6 +7,8 @@
 // verification itself is judged by the kernels under qemu (issue 6).
 #include <gtest/gtest.h>
 
+#include "kernel_test_support.hpp"
+
 #include <filesystem>
 
 #include "bpfsign/bundle/bundle_builder.hpp"
@@ -20,27 +22,14 @@
 namespace bpfsign::load {
 namespace {
 
-void require_loaders() {
-  static const kernel::KernelProbe probe = kernel::probe_kernel();
-  const kernel::ProbeItem* item = probe.find("loader_program");
-  if (item == nullptr || item->state != kernel::Support::Yes) {
-    GTEST_SKIP() << "needs bpf(2) and loader programs (root); kernel said: " << (item ? item->detail : "nothing");
-  }
-}
-
-// The scheme this kernel's generation uses; tests written for the
-// loader-checked generation skip on another one, saying so.
-void require_loader_checked_generation() {
+// Whether this kernel is of the loader-checked generation (its struct
+// bpf_map has `excl` at 32); tests written for it skip elsewhere.
+bool loader_checked_generation() {
   auto p = loader_check_from_btf(*read_file("/sys/kernel/btf/vmlinux"));
-  ASSERT_TRUE(p.ok()) << p.error().message;
-  if (p->first != sign::Scheme::LoaderChecked) GTEST_SKIP() << "not a loader-checked kernel: " << p->second;
+  return p.ok() && p->first == sign::Scheme::LoaderChecked;
 }
-
-std::size_t open_fds() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-  return n;
-}
+#define REQUIRE_LOADER_CHECKED_GENERATION() \
+  if (!loader_checked_generation()) GTEST_SKIP() << "not a kernel whose struct bpf_map has excl at 32"
 
 bundle::Bundle make_bundle(const std::string& stem) {
   const auto path = std::filesystem::path(BPFSIGN_CORPUS_DIR) / (stem + ".bpf.o");
@@ -70,7 +59,7 @@ Result<LoadedObject> run_checked(const bundle::Bundle& b, RunOptions options = {
 }
 
 TEST(SchemeProbe, ThisKernelIsLoaderCheckedAndChecksNoSignature) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   auto p = probe_scheme();
   ASSERT_TRUE(p.ok()) << p.error().message;
   ASSERT_TRUE(p->scheme.has_value()) << p->scheme_evidence;
@@ -82,8 +71,8 @@ TEST(SchemeProbe, ThisKernelIsLoaderCheckedAndChecksNoSignature) {
 }
 
 TEST(SignedLoad, LoaderCheckedLoadersOfTheCorpusLoadWithTheirMetadata) {
-  require_loaders();
-  require_loader_checked_generation();
+  BPFSIGN_REQUIRE_LOADERS();
+  REQUIRE_LOADER_CHECKED_GENERATION();
   for (const char* stem : {"global_data", "subprogs", "maps_btf", "maps_legacy", "net_progs", "isa_v4", "many_progs", "core_reads"}) {
     SCOPED_TRACE(stem);
     const auto b = make_bundle(stem);
@@ -95,25 +84,25 @@ TEST(SignedLoad, LoaderCheckedLoadersOfTheCorpusLoadWithTheirMetadata) {
 }
 
 TEST(SignedLoad, KernelRunsTheLoadersMetadataCheckAndRefusesChangedMetadata) {
-  require_loaders();
-  require_loader_checked_generation();
+  BPFSIGN_REQUIRE_LOADERS();
+  REQUIRE_LOADER_CHECKED_GENERATION();
   auto b = make_bundle("global_data");
   // A byte in the middle of the metadata (an initial value or an attr),
   // not the manifest digest at its end.
   b.metadata[b.metadata.size() / 2] ^= 0x40;
-  const std::size_t before = open_fds();
+  const std::size_t before = test::open_fds();
   auto loaded = run_checked(b);
   ASSERT_FALSE(loaded.ok());
   EXPECT_NE(loaded.error().message.find("refused its metadata"), std::string::npos) << loaded.error().message;
   EXPECT_NE(loaded.error().message.find("EKEYREJECTED"), std::string::npos) << loaded.error().message;
-  EXPECT_EQ(open_fds(), before) << "a refused load left an fd open";
+  EXPECT_EQ(test::open_fds(), before) << "a refused load left an fd open";
 }
 
 // The hash-only check (for 6.19 and 7.0, whose struct bpf_map has no
 // `excl`) reads nothing but sha[]: it runs here too.
 TEST(SignedLoad, HashOnlyLoaderLoadsAndRefusesChangedMetadata) {
-  require_loaders();
-  require_loader_checked_generation();
+  BPFSIGN_REQUIRE_LOADERS();
+  REQUIRE_LOADER_CHECKED_GENERATION();
   auto b = make_bundle("subprogs");
   auto l = bundle::loader_from_bundle(b, sign::Scheme::LoaderCheckedHashOnly);
   ASSERT_TRUE(l.ok());
@@ -130,8 +119,8 @@ TEST(SignedLoad, HashOnlyLoaderLoadsAndRefusesChangedMetadata) {
 }
 
 TEST(SignedLoad, MetadataMapThatIsNotExclusiveIsRefusedByTheLoader) {
-  require_loaders();
-  require_loader_checked_generation();
+  BPFSIGN_REQUIRE_LOADERS();
+  REQUIRE_LOADER_CHECKED_GENERATION();
   const auto b = make_bundle("subprogs");
   RunOptions o;
   o.exclusive_metadata = false;
@@ -141,8 +130,8 @@ TEST(SignedLoad, MetadataMapThatIsNotExclusiveIsRefusedByTheLoader) {
 }
 
 TEST(SignedLoad, MetadataMapThatIsNotFrozenHasNoHashAndIsRefused) {
-  require_loaders();
-  require_loader_checked_generation();
+  BPFSIGN_REQUIRE_LOADERS();
+  REQUIRE_LOADER_CHECKED_GENERATION();
   const auto b = make_bundle("subprogs");
   // The kernel refuses to hash an unfrozen map, so map->sha stays zero and
   // the loader's comparison fails.
@@ -154,7 +143,7 @@ TEST(SignedLoad, MetadataMapThatIsNotFrozenHasNoHashAndIsRefused) {
 }
 
 TEST(SignedLoad, SignedLoadIsRefusedByAKernelThatCannotCheckIt) {
-  require_loaders();
+  BPFSIGN_REQUIRE_LOADERS();
   auto p = probe_scheme();
   ASSERT_TRUE(p.ok());
   if (p->checks_signatures) GTEST_SKIP() << "this kernel checks signatures: the qemu matrix covers it";

@@ -45,6 +45,18 @@ Result<Sha256> embedded_metadata_hash(const bundle::Bundle& b, const std::vector
 
 }  // namespace
 
+Result<Trust> load_trust(const std::vector<std::string>& certificates, const std::vector<std::string>& authorities) {
+  Trust trust;
+  for (auto [paths, out] : {std::pair{&certificates, &trust.certificates}, std::pair{&authorities, &trust.authorities}}) {
+    for (const auto& path : *paths) {
+      auto cert = sign::Certificate::load(path);
+      if (!cert) return cert.error();
+      out->push_back(std::move(cert).value());
+    }
+  }
+  return trust;
+}
+
 bool VerifyReport::ok() const {
   return !checks.empty() && std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
 }

@@ -19,6 +19,9 @@ struct Trust {
   std::vector<sign::Certificate> authorities;   // or be issued by one of these (--ca)
 };
 
+// Trusted certificates and CAs read from files (PEM or DER).
+Result<Trust> load_trust(const std::vector<std::string>& certificates, const std::vector<std::string>& authorities);
+
 struct Check {
   std::string id;      // stable key for --json
   std::string what;    // for people
