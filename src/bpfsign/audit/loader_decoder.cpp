@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "bpfsign/btf/btf.hpp"
+#include "bpfsign/common/stable_sort.hpp"
 #include "bpfsign/isa/decode.hpp"
 #include "bpfsign/isa/disasm.hpp"
 #include "bpfsign/kernel/bpf_attr.hpp"
@@ -80,7 +81,7 @@ class Decoder {
       }
     }
     // Commands of conditional paths were found after the main path: program order.
-    std::stable_sort(out_.commands.begin(), out_.commands.end(), [](const Command& a, const Command& b) { return a.pc < b.pc; });
+    stable_sort_vector(out_.commands, [](const Command& a, const Command& b) { return a.pc < b.pc; });
     std::sort(out_.unexplained.begin(), out_.unexplained.end(), [](const Unexplained& a, const Unexplained& b) { return a.pc < b.pc; });
     return std::move(out_);
   }
