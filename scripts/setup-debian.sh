@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that bpfsign's build, tests and benchmarks
-# need. Idempotent and quiet: a second run installs nothing and prints one line.
+# need, and mounts the BPF file system. Idempotent and quiet: a second run
+# changes nothing and prints one line.
 set -euo pipefail
 
 packages=(
@@ -22,6 +23,16 @@ packages=(
 
 if [ "$(id -u)" -ne 0 ]; then
   exec sudo -- "$0" "$@"
+fi
+
+# Pinning (bpfsign load --pin, its tests) needs a BPF file system at
+# /sys/fs/bpf; a fresh machine may have only the empty sysfs directory there.
+if [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ]; then
+  if mount -t bpf bpf /sys/fs/bpf 2>/dev/null; then
+    echo "setup: mounted a BPF file system at /sys/fs/bpf"
+  else
+    echo "setup: could not mount a BPF file system at /sys/fs/bpf (pinning tests will skip)" >&2
+  fi
 fi
 
 missing=()

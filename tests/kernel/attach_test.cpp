@@ -8,8 +8,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -174,7 +176,10 @@ TEST(Attach, EveryAttachedCorpusProgramRunsOnItsEvent) {
 
 TEST(Pin, PinsEverythingOrNothing) {
   BPFSIGN_REQUIRE_LOADERS();
-  if (!fs::exists("/sys/fs/bpf")) GTEST_SKIP() << "no /sys/fs/bpf";
+  struct statfs bpffs {};
+  if (::statfs("/sys/fs/bpf", &bpffs) != 0 || bpffs.f_type != BPF_FS_MAGIC) {
+    GTEST_SKIP() << "needs a BPF file system at /sys/fs/bpf (scripts/setup-debian.sh mounts one)";
+  }
   const fs::path dir = fs::path("/sys/fs/bpf") / ("bpfsign-test-" + std::to_string(getpid()));
   Loaded l = load("net_progs");
   {
