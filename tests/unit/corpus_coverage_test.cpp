@@ -29,7 +29,7 @@ const CorpusIndex& corpus() {
       std::size_t programs = 0;
       for (const auto& s : file->sections()) idx.sections.insert(s.name);
       for (const auto& sym : file->symbols()) {
-        if (sym.section == SHN_UNDEF && !sym.name.empty()) idx.undefined_symbols.insert(sym.name);
+        if (sym.section == SHN_UNDEF && !sym.name.empty()) idx.undefined_symbols.emplace(sym.name);
         if (sym.type == STT_FUNC && sym.bind == STB_GLOBAL && sym.section != SHN_UNDEF) {
           for (const auto& sec : file->sections()) {
             if (sec.index == sym.section && sec.name != ".text") ++programs;  // .text holds subprograms

@@ -71,7 +71,7 @@ TEST(ObjectModel, LinksSubprogramsInLibbpfOrder) {
   const Program* p = m.find_program("with_callbacks");
   ASSERT_NE(p, nullptr);
   std::vector<std::string> order;
-  for (const auto& f : p->functions) order.push_back(f.name);
+  for (const auto& f : p->functions) order.emplace_back(f.name);
   // First use while scanning: bpf_loop's callback at insn 7, the
   // for_each_map_elem callback at 15, the call to scale at 25; clamp_global
   // is first called from loop_step, so it comes right after it.

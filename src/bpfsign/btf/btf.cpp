@@ -25,39 +25,48 @@ bool is_modifier(Kind k) {
          k == Kind::TypeTag;
 }
 
-// The type ids a type refers to, enumerated without allocating: reference
-// n of type id. A reference "by value" is one whose layout the referring type
-// contains; a loop of by-value references has no finite layout, and only a
-// pointer may close a loop.
-struct Reference {
-  std::uint32_t id;
-  bool by_value;
+// The types a type contains "by value": those whose layout is part of its
+// own. A loop of by-value references has no finite layout; only a pointer
+// may close a loop. They are read straight from the type's words, as at
+// most two strided runs (FUNC_PROTO: its return type, then its parameters).
+struct ValueRefs {
+  std::uint32_t id = 0;
+  const std::uint32_t* at = nullptr;
+  std::uint32_t stride = 0, left = 0;
+  const std::uint32_t* then = nullptr;
+  std::uint32_t then_stride = 0, then_left = 0;
+
+  // The next reference, or 0 once there is none (0, void, closes nothing).
+  std::uint32_t next() {
+    if (left == 0) {
+      if (then_left == 0) return 0;
+      at = then, stride = then_stride, left = then_left, then_left = 0;
+    }
+    const std::uint32_t ref = *at;
+    at += stride;
+    --left;
+    return ref;
+  }
+  bool done() const { return left == 0 && then_left == 0; }
 };
 
-std::uint32_t reference_count(const Btf& btf, std::uint32_t id) {
+ValueRefs value_refs(const Btf& btf, std::uint32_t id) {
+  const std::uint32_t* w = btf.words(id);
+  const std::uint32_t vlen = btf.vlen(id);
   switch (btf.kind(id)) {
-    case Kind::Ptr: case Kind::Typedef: case Kind::Volatile: case Kind::Const: case Kind::Restrict:
-    case Kind::TypeTag: case Kind::Func: case Kind::Var: case Kind::DeclTag:
-      return 1;
+    case Kind::Typedef: case Kind::Volatile: case Kind::Const: case Kind::Restrict: case Kind::TypeTag:
+    case Kind::Func: case Kind::Var: case Kind::DeclTag:
+      return {id, w + 2, 1, 1};
     case Kind::Array:
-      return 2;
-    case Kind::Struct: case Kind::Union: case Kind::Datasec:
-      return btf.vlen(id);
+      return {id, w + 3, 1, 2};  // element type, index type
+    case Kind::Struct: case Kind::Union:
+      return {id, w + 4, 3, vlen};
+    case Kind::Datasec:
+      return {id, w + 3, 3, vlen};
     case Kind::FuncProto:
-      return 1 + btf.vlen(id);
-    default:
-      return 0;
-  }
-}
-
-Reference reference_at(const Btf& btf, std::uint32_t id, std::uint32_t n) {
-  switch (btf.kind(id)) {
-    case Kind::Ptr: return {btf.size_or_type(id), false};
-    case Kind::Array: return {btf.word(id, 3 + n), true};              // element, index
-    case Kind::Struct: case Kind::Union: return {btf.word(id, 4 + 3 * n), true};
-    case Kind::Datasec: return {btf.word(id, 3 + 3 * n), true};
-    case Kind::FuncProto: return {n == 0 ? btf.size_or_type(id) : btf.word(id, 4 + 2 * (n - 1)), true};
-    default: return {btf.size_or_type(id), true};
+      return {id, w + 2, 1, 1, w + 4, 2, vlen};
+    default:  // PTR breaks loops; INT, ENUM, FWD, FLOAT refer to nothing
+      return {id};
   }
 }
 
@@ -67,38 +76,35 @@ Status check_no_value_loops(const Btf& btf) {
   const std::uint32_t n = btf.type_count() + 1;
   enum : std::uint8_t { kWhite, kGrey, kBlack };
   std::vector<std::uint8_t> colour(n, kWhite);
-  struct Frame {
-    std::uint32_t id;
-    std::uint32_t next;
-    std::uint32_t count;
-  };
-  std::vector<Frame> stack;
+  std::vector<ValueRefs> stack;
   for (std::uint32_t root = 1; root < n; ++root) {
     if (colour[root] != kWhite) continue;
-    const std::uint32_t count = reference_count(btf, root);
-    if (count == 0) {  // a leaf: INT, ENUM, FWD, FLOAT, empty STRUCT
+    ValueRefs refs = value_refs(btf, root);
+    if (refs.done()) {
       colour[root] = kBlack;
       continue;
     }
-    stack.push_back({root, 0, count});
+    stack.push_back(refs);
     colour[root] = kGrey;
     while (!stack.empty()) {
-      Frame& top = stack.back();
-      if (top.next == top.count) {
+      ValueRefs& top = stack.back();
+      if (top.done()) {
         colour[top.id] = kBlack;
         stack.pop_back();
         continue;
       }
-      const Reference r = reference_at(btf, top.id, top.next++);
-      if (!r.by_value || r.id == 0) continue;
-      if (colour[r.id] == kGrey) {
-        return bad_input("type [{}] ({}) is part of a reference loop that no pointer breaks", r.id,
-                         kind_name(btf.kind(r.id)));
+      const std::uint32_t ref = top.next();
+      if (ref == 0 || colour[ref] == kBlack) continue;
+      if (colour[ref] == kGrey) {
+        return bad_input("type [{}] ({}) is part of a reference loop that no pointer breaks", ref, kind_name(btf.kind(ref)));
       }
-      if (colour[r.id] == kWhite) {
-        colour[r.id] = kGrey;
-        stack.push_back({r.id, 0, reference_count(btf, r.id)});
+      ValueRefs inner = value_refs(btf, ref);
+      if (inner.done()) {
+        colour[ref] = kBlack;
+        continue;
       }
+      colour[ref] = kGrey;
+      stack.push_back(inner);  // `top` is invalid from here
     }
   }
   return Ok{};
@@ -189,16 +195,6 @@ Status check_type(const Btf& btf, std::uint32_t id, std::uint64_t byte_offset) {
 }
 
 }  // namespace
-
-std::uint32_t extra_words(Kind kind, std::uint32_t vlen) {
-  switch (kind) {
-    case Kind::Int: case Kind::Var: case Kind::DeclTag: return 1;
-    case Kind::Array: return 3;
-    case Kind::Struct: case Kind::Union: case Kind::Datasec: case Kind::Enum64: return 3 * vlen;
-    case Kind::Enum: case Kind::FuncProto: return 2 * vlen;
-    default: return 0;
-  }
-}
 
 std::string_view kind_name(Kind kind) {
   static constexpr std::string_view kNames[] = {

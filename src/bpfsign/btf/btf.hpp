@@ -78,6 +78,8 @@ class Btf {
   // --- edits, for the fixups done before the kernel sees the BTF ---
   void set_word(std::uint32_t id, std::uint32_t index, std::uint32_t value);
   std::uint32_t word(std::uint32_t id, std::uint32_t index) const { return types_[offsets_[id] + index]; }
+  // The words of type `id` (>= 1), validated by parse: word_count(id) of them.
+  const std::uint32_t* words(std::uint32_t id) const { return types_.data() + offsets_[id]; }
   std::uint32_t word_count(std::uint32_t id) const;
   // Returns the offset of `s`, reusing an identical existing string.
   std::uint32_t add_string(std::string_view s);

@@ -42,8 +42,17 @@ inline constexpr std::uint32_t kMaxStringOffset = 0x00ffffff;
 enum class VarLinkage : std::uint32_t { Static = 0, GlobalAllocated = 1, GlobalExtern = 2 };
 enum class FuncLinkage : std::uint32_t { Static = 0, Global = 1, Extern = 2 };
 
-// Words (u32) that follow the 12-byte common header, per kind.
-std::uint32_t extra_words(Kind kind, std::uint32_t vlen);
+// Words (u32) that follow the 12-byte common header, per kind. Inline:
+// parsing calls it for every type.
+inline std::uint32_t extra_words(Kind kind, std::uint32_t vlen) {
+  switch (kind) {
+    case Kind::Int: case Kind::Var: case Kind::DeclTag: return 1;
+    case Kind::Array: return 3;
+    case Kind::Struct: case Kind::Union: case Kind::Datasec: case Kind::Enum64: return 3 * vlen;
+    case Kind::Enum: case Kind::FuncProto: return 2 * vlen;
+    default: return 0;
+  }
+}
 
 std::string_view kind_name(Kind kind);
 

@@ -231,16 +231,6 @@ Result<Instruction> decode_jump(const RawInsn& r) {
 
 }  // namespace
 
-RawInsn raw_from_bytes(const std::uint8_t* slot) {
-  RawInsn r;
-  r.code = slot[0];
-  r.dst = slot[1] & 0x0f;
-  r.src = static_cast<std::uint8_t>(slot[1] >> 4);
-  std::memcpy(&r.off, slot + 2, sizeof r.off);
-  std::memcpy(&r.imm, slot + 4, sizeof r.imm);
-  return r;
-}
-
 Result<Instruction> decode_one(const RawInsn& first, const RawInsn* second) {
   if (!valid_reg(first.dst)) return reject(first, "destination register out of range");
   switch (class_of(first.code)) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -14,7 +15,17 @@
 
 namespace bpfsign::isa {
 
-RawInsn raw_from_bytes(const std::uint8_t* slot);
+// One 8-byte slot as the kernel lays it out (little-endian: dst in the low
+// nibble of byte 1). Inline: readers call it for every slot of an object.
+inline RawInsn raw_from_bytes(const std::uint8_t* slot) {
+  RawInsn r;
+  r.code = slot[0];
+  r.dst = slot[1] & 0x0f;
+  r.src = static_cast<std::uint8_t>(slot[1] >> 4);
+  std::memcpy(&r.off, slot + 2, sizeof r.off);
+  std::memcpy(&r.imm, slot + 4, sizeof r.imm);
+  return r;
+}
 
 // Decodes the instruction starting with `first`. `second` is the following
 // slot, or nullptr when `first` is the last slot; it is only read for ld_imm64.

@@ -151,9 +151,12 @@ Status collect_code_relocations(ReaderContext& ctx) {
     }
   }
   auto& all = ctx.all_code_relocs;
-  std::sort(all.begin(), all.end(), [](const CodeReloc& a, const CodeReloc& b) {
+  auto by_place = [](const CodeReloc& a, const CodeReloc& b) {
     return a.function != b.function ? a.function < b.function : a.insn < b.insn;
-  });
+  };
+  // clang writes each section's relocations in offset order, so this is
+  // usually sorted already; checking is cheaper than sorting again.
+  if (!std::is_sorted(all.begin(), all.end(), by_place)) std::sort(all.begin(), all.end(), by_place);
   for (std::size_t k = 0; k < all.size();) {
     std::size_t end = k + 1;
     while (end < all.size() && all[end].function == all[k].function) {

@@ -43,7 +43,7 @@ Result<ElfSymbol> make_symbol(const ElfSection& symtab, const ElfSection& strtab
   }
   ElfSymbol s;
   s.index = i;
-  s.name.assign(begin, end);
+  s.name = std::string_view(begin, static_cast<std::size_t>(end - begin));
   s.section = sym.st_shndx;
   s.value = sym.st_value;
   s.size = sym.st_size;
@@ -66,20 +66,29 @@ namespace {
 Status check_layout(const std::vector<ElfSection>& sections, std::uint64_t shoff, std::uint64_t shtable_size) {
   struct Range {
     std::uint64_t begin, end;
-    std::string what;
+    const ElfSection* section;  // or, when null, `label` names the range
+    const char* label;
   };
-  std::vector<Range> ranges{{0, sizeof(Elf64_Ehdr), "the ELF header"}, {shoff, shoff + shtable_size, "the section header table"}};
+  // Named only when one is reported: formatting every section's name up
+  // front cost more than the whole check.
+  auto what = [](const Range& r) {
+    if (r.section != nullptr) return fmt::format("section {} ({})", r.section->index, r.section->name);
+    return std::string(r.label);
+  };
+  std::vector<Range> ranges{{0, sizeof(Elf64_Ehdr), nullptr, "the ELF header"},
+                            {shoff, shoff + shtable_size, nullptr, "the section header table"}};
+  ranges.reserve(sections.size() + 2);
   for (const auto& s : sections) {
     if (s.type == SHT_NOBITS || s.type == SHT_NULL || s.size == 0) continue;
     if (s.addralign > 1 && ((s.addralign & (s.addralign - 1)) != 0 || s.offset % s.addralign != 0)) {
       return bad_input("section {} ({}): offset {} is not aligned to its alignment {}", s.index, s.name, s.offset, s.addralign);
     }
-    ranges.push_back({s.offset, s.offset + s.size, fmt::format("section {} ({})", s.index, s.name)});
+    ranges.push_back({s.offset, s.offset + s.size, &s, nullptr});
   }
   std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
   for (std::size_t i = 1; i < ranges.size(); ++i) {
     if (ranges[i].begin < ranges[i - 1].end && ranges[i].begin != ranges[i].end) {
-      return bad_input("{} at offset {} overlaps {} (bytes {}..{})", ranges[i].what, ranges[i].begin, ranges[i - 1].what,
+      return bad_input("{} at offset {} overlaps {} (bytes {}..{})", what(ranges[i]), ranges[i].begin, what(ranges[i - 1]),
                        ranges[i - 1].begin, ranges[i - 1].end);
     }
   }
@@ -88,6 +97,9 @@ Status check_layout(const std::vector<ElfSection>& sections, std::uint64_t shoff
 
 // Debug information is large (most of a `clang -g` object) and never needed
 // to load a program; it is not read at all.
+// Loaded sections at most this far apart are read with one call.
+constexpr std::uint64_t kReadGap = 4096;
+
 bool is_debug_section(std::string_view name) {
   return name.starts_with(".debug") || name.starts_with(".rel.debug") || name.starts_with(".rela.debug");
 }
@@ -143,7 +155,6 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
   std::size_t shstrndx = 0;
   if (elf_getshdrstrndx(elf, &shstrndx) != 0) return fail(elf_failure("section name table index"));
 
-  std::uint64_t to_load = 0;
   for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
     GElf_Shdr sh;
     ElfSection s;
@@ -169,27 +180,51 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
       }
       // Symbol and string tables are always read, whatever their name.
       s.loaded = !is_debug_section(s.name) || s.type == SHT_SYMTAB || s.type == SHT_STRTAB;
-      if (s.loaded) to_load += s.size;  // bounded by the file size: no overflow
     }
     file.sections_.push_back(std::move(s));
   }
   if (auto layout = check_layout(file.sections_, ehdr.e_shoff, *table); !layout) return fail(layout.error());
 
   // One buffer for every loaded section; spans into it stay valid because
-  // it is never resized afterwards (and a move keeps it in place).
-  file.storage_size_ = static_cast<std::size_t>(to_load);
-  file.storage_.reset(new std::uint8_t[file.storage_size_]);  // not zero-filled: every byte is read below
-  std::size_t at = 0;
+  // it is never resized afterwards (and a move keeps it in place). Sections
+  // that lie close together in the file are read with one call: an object
+  // has a few dozen small sections, and system calls cost more than
+  // reading the few unused bytes between them.
+  struct Run {
+    std::uint64_t begin, end;
+    std::size_t at;  // in the buffer
+  };
+  std::vector<ElfSection*> wanted;
   for (auto& s : file.sections_) {
-    if (!s.loaded) continue;
-    const auto n = static_cast<std::size_t>(s.size);
-    if (n != 0) {
-      if (auto r = read_at(s.offset, n, file.storage_.get() + at); !r) {
-        return fail(r.error().with_context(fmt::format("section {} ({})", s.index, s.name)));
-      }
+    if (s.loaded && s.size != 0) wanted.push_back(&s);
+  }
+  std::sort(wanted.begin(), wanted.end(), [](const ElfSection* a, const ElfSection* b) { return a->offset < b->offset; });
+  std::vector<Run> runs;
+  std::uint64_t buffered = 0;  // bounded by the file size: no overflow
+  for (const ElfSection* s : wanted) {
+    // check_layout refused overlaps, so each section starts at or after the previous one's end.
+    if (!runs.empty() && s->offset - runs.back().end <= kReadGap) {
+      buffered += s->offset + s->size - runs.back().end;
+      runs.back().end = s->offset + s->size;
+    } else {
+      runs.push_back({s->offset, s->offset + s->size, static_cast<std::size_t>(buffered)});
+      buffered += s->size;
     }
-    s.data = Bytes(file.storage_.get() + at, n);
-    at += n;
+  }
+  file.storage_size_ = static_cast<std::size_t>(buffered);
+  file.storage_.reset(new std::uint8_t[file.storage_size_]);  // not zero-filled: every byte is read below
+  std::size_t run = 0;
+  for (ElfSection* s : wanted) {
+    while (s->offset >= runs[run].end) ++run;
+    s->data = Bytes(file.storage_.get() + runs[run].at + (s->offset - runs[run].begin), static_cast<std::size_t>(s->size));
+  }
+  for (auto& s : file.sections_) {
+    if (s.loaded && s.size == 0) s.data = Bytes(file.storage_.get(), 0);
+  }
+  for (const Run& r : runs) {
+    if (auto read = read_at(r.begin, static_cast<std::size_t>(r.end - r.begin), file.storage_.get() + r.at); !read) {
+      return fail(read.error().with_context(fmt::format("sections at bytes {}..{}", r.begin, r.end)));
+    }
   }
 
   const ElfSection* symtab = nullptr;

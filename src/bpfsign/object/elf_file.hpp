@@ -38,7 +38,7 @@ struct ElfSection {
 
 struct ElfSymbol {
   std::size_t index = 0;
-  std::string name;
+  std::string_view name;  // into the owning ElfFile's string table
   std::uint16_t section = 0;  // st_shndx
   std::uint64_t value = 0;
   std::uint64_t size = 0;
@@ -64,7 +64,7 @@ class ElfFile {
 
   const std::string& name() const { return name_; }
   std::uint64_t file_size() const { return file_size_; }
-  Bytes storage() const { return Bytes(storage_.get(), storage_size_); }  // every loaded section's bytes
+  Bytes storage() const { return Bytes(storage_.get(), storage_size_); }  // every loaded section's bytes, and the few between close neighbours
   const std::vector<ElfSection>& sections() const { return sections_; }
   const std::vector<ElfSymbol>& symbols() const { return symbols_; }
   const ElfSection* find_section(std::string_view name) const;

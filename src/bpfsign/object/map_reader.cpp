@@ -303,7 +303,7 @@ Status collect_map_slots(ReaderContext& ctx) {
       }
       const auto index = (rel_off - values_off) / 8;
       if (index >= map.def.max_entries) return bad_input("{}: slot {} is beyond max_entries {}", where(), index, map.def.max_entries);
-      map.slots.push_back({static_cast<std::uint32_t>(index), sym.name});
+      map.slots.push_back({static_cast<std::uint32_t>(index), std::string(sym.name)});
     }
   }
   for (Map& m : ctx.model.maps) {

@@ -19,7 +19,7 @@ std::string target_name(const ObjectModel& m, const Program& p, const Relocation
       return r.target < m.maps.size() ? m.maps[r.target].name : "?";
     case RelocKind::SubprogCall:
     case RelocKind::SubprogAddr:
-      return r.target < p.functions.size() ? p.functions[r.target].name : "?";
+      return r.target < p.functions.size() ? std::string(p.functions[r.target].name) : "?";
     case RelocKind::KfuncCall:
     case RelocKind::KsymAddr:
     case RelocKind::KconfigValue:

@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bpfsign/btf/btf.hpp"
@@ -110,7 +111,7 @@ struct Relocation {
 // A function placed in a linked program: the entry function first, then each
 // subprogram in the order libbpf appends them (first use while scanning).
 struct PlacedFunction {
-  std::string name;
+  std::string_view name;  // into ProgramStorage::function_names
   std::uint32_t start = 0;  // first slot
   std::uint32_t size = 0;   // slots
 };
@@ -137,6 +138,7 @@ struct ProgramStorage {
   std::vector<isa::RawInsn> insns;
   std::vector<Relocation> relocations;
   std::vector<PlacedFunction> functions;
+  std::vector<std::string> function_names;  // each function of the object once, filled before any view
   std::vector<btf::FuncInfo> func_info;
   std::vector<btf::LineInfo> line_info;
   std::vector<btf::CoreRelo> core_relos;

@@ -74,16 +74,30 @@ void bucket(const ReaderContext& ctx, const std::vector<btf::ExtSection<Record>>
 
 constexpr std::uint32_t kNotPlaced = 0xffffffffu;
 
+// A call or function reference inside a function: its slot there and the
+// subprogram it targets.
+struct CallSite {
+  std::uint32_t slot;
+  std::size_t callee;
+};
+
 // Working memory reused from one program to the next: linking N programs
-// then costs no N x functions work and few allocations.
+// then costs no N x functions work and few allocations. Each function's
+// call sites are found once, the first time a program uses it: a
+// subprogram shared by a thousand programs is scanned once, not a thousand
+// times.
 struct LinkScratch {
-  explicit LinkScratch(std::size_t functions) : placed_at(functions, kNotPlaced) {}
+  explicit LinkScratch(std::size_t functions) : placed_at(functions, kNotPlaced), sites_of(functions, kNotScanned) {}
+  static constexpr std::pair<std::size_t, std::size_t> kNotScanned{1, 0};  // begin > end: not scanned yet
   std::vector<std::uint32_t> placed_at;  // all kNotPlaced between programs
   std::vector<std::size_t> order;        // functions in placement order
   std::vector<std::pair<std::uint32_t, std::size_t>> calls;  // (slot, callee) to patch
+  std::vector<CallSite> sites;                                // every scanned function's, in slot order
+  std::vector<std::pair<std::size_t, std::size_t>> sites_of;  // by function: [begin, end) in `sites`
   struct Frame {
     std::size_t fn;
-    std::uint32_t next;
+    std::size_t next;  // index in `sites`
+    std::size_t end;
   };
   std::vector<Frame> stack;
 };
@@ -108,8 +122,8 @@ struct Extents {
 class Linker {
  public:
   Linker(const ReaderContext& ctx, ProgramStorage& out, const ExtBuckets& ext, std::size_t entry, LinkScratch& scratch)
-      : ctx_(ctx), out_(out), ext_(ext), entry_(entry), placed_at_(scratch.placed_at), order_(scratch.order),
-        calls_(scratch.calls), stack_(scratch.stack) {
+      : ctx_(ctx), out_(out), ext_(ext), entry_(entry), scratch_(scratch), placed_at_(scratch.placed_at),
+        order_(scratch.order), calls_(scratch.calls), stack_(scratch.stack) {
     order_.clear();
     calls_.clear();
     stack_.clear();
@@ -155,7 +169,7 @@ class Linker {
     base_ = out_.insns.size();
     for (std::size_t fi : order_) {
       const Function& f = ctx_.functions[fi];
-      out_.functions.push_back({f.name, placed_at_[fi], f.size});
+      out_.functions.push_back({out_.function_names[fi], placed_at_[fi], f.size});
       out_.insns.insert(out_.insns.end(), f.insns.begin(), f.insns.end());
     }
     for (const auto& [at, callee] : calls_) {
@@ -173,27 +187,49 @@ class Linker {
   // once, before the caller's scan resumes.
   Status scan() {
     if (auto s = place(entry_); !s) return s;
-    stack_.push_back({entry_, 0});
+    if (auto s = push_frame(entry_); !s) return s;
     while (!stack_.empty()) {
       LinkScratch::Frame& top = stack_.back();
-      const Function& fn = ctx_.functions[top.fn];
-      if (top.next == fn.size) {
+      if (top.next == top.end) {
         stack_.pop_back();
         continue;
       }
-      const std::uint32_t i = top.next++;
+      const CallSite site = scratch_.sites[top.next++];
+      calls_.push_back({placed_at_[top.fn] + site.slot, site.callee});
+      if (placed_at_[site.callee] == kNotPlaced) {
+        if (auto s = place(site.callee); !s) return s;
+        if (auto s = push_frame(site.callee); !s) return s;  // `top` is invalid from here
+      }
+    }
+    return Ok{};
+  }
+
+  Status push_frame(std::size_t fi) {
+    auto& range = scratch_.sites_of[fi];
+    if (range == LinkScratch::kNotScanned) {
+      const std::size_t begin = scratch_.sites.size();
+      if (auto s = find_call_sites(fi); !s) {
+        scratch_.sites.resize(begin);
+        return s;
+      }
+      range = {begin, scratch_.sites.size()};
+    }
+    stack_.push_back({fi, range.first, range.second});
+    return Ok{};
+  }
+
+  // Appends the calls and function references of function `fi`, in slot order.
+  Status find_call_sites(std::size_t fi) {
+    const Function& fn = ctx_.functions[fi];
+    for (std::uint32_t i = 0; i < fn.size; ++i) {
       const isa::RawInsn& insn = fn.insns[i];
       if (!is_local_call(insn) && !is_func_ref(insn)) continue;
-      const CodeReloc* reloc = reloc_at(ctx_.code_relocs[top.fn], i);
+      const CodeReloc* reloc = reloc_at(ctx_.code_relocs[fi], i);
       // clang emits kfunc calls as BPF_PSEUDO_CALL with an extern relocation.
       if (reloc != nullptr && reloc->kind == RelocKind::KfuncCall) continue;
-      auto callee = callee_of(top.fn, i, insn);
+      auto callee = callee_of(fi, i, insn);
       if (!callee) return callee.error().with_context(fmt::format("function '{}' instruction {}", fn.name, i));
-      calls_.push_back({placed_at_[top.fn] + i, *callee});
-      if (placed_at_[*callee] == kNotPlaced) {
-        if (auto s = place(*callee); !s) return s;
-        stack_.push_back({*callee, 0});  // `top` is invalid from here
-      }
+      scratch_.sites.push_back({i, *callee});
     }
     return Ok{};
   }
@@ -307,10 +343,13 @@ class Linker {
         }
         return bad_input("subprogram '{}' has no {} records while its caller has", ctx_.functions[fi].name, what);
       }
-      const Function& f = ctx_.functions[fi];
-      for (Record r : recs) {
-        r.insn_off = (r.insn_off / static_cast<std::uint32_t>(isa::kInsnSize) - f.start + placed_at_[fi]) * unit;
-        out.push_back(r);
+      // Copied as a block, then moved to the function's place.
+      const std::size_t at = out.size();
+      out.insert(out.end(), recs.begin(), recs.end());
+      const std::uint32_t from = ctx_.functions[fi].start;
+      const std::uint32_t to = placed_at_[fi];
+      for (auto r = out.begin() + static_cast<std::ptrdiff_t>(at); r != out.end(); ++r) {
+        r->insn_off = (r->insn_off / static_cast<std::uint32_t>(isa::kInsnSize) - from + to) * unit;
       }
     }
     return Ok{};
@@ -328,6 +367,7 @@ class Linker {
   std::size_t base_ = 0;  // where this program's instructions start in out_.insns
   const ExtBuckets& ext_;
   std::size_t entry_;
+  LinkScratch& scratch_;
   std::vector<std::uint32_t>& placed_at_;
   std::vector<std::size_t>& order_;
   std::vector<std::pair<std::uint32_t, std::size_t>>& calls_;
@@ -387,6 +427,8 @@ Status link_programs(ReaderContext& ctx) {
     total.core_relos += e->core_relos;
   }
   ProgramStorage& st_out = ctx.model.storage;
+  st_out.function_names.reserve(ctx.functions.size());
+  for (const Function& f : ctx.functions) st_out.function_names.emplace_back(f.name);
   st_out.insns.reserve(total.insns);
   st_out.relocations.reserve(total.relocations);
   st_out.functions.reserve(total.functions);

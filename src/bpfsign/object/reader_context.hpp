@@ -18,7 +18,7 @@ enum class SectionRole : std::uint8_t { Other, Code, Data, Rodata, Bss, BtfMaps,
 
 // A function symbol in a code section: an entry program or a subprogram.
 struct Function {
-  std::string name;
+  std::string_view name;  // into the ELF file's string table
   std::size_t section = 0;  // ELF section index
   std::uint32_t start = 0;  // first slot within the section
   std::uint32_t size = 0;   // slots
