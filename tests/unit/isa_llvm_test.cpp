@@ -18,8 +18,8 @@ namespace bpfsign::isa {
 namespace {
 
 struct Encoding {
-  RawInsn first;
-  RawInsn second;
+  RawInsn first{};
+  RawInsn second{};
   bool wide = false;
   auto key() const {
     return std::tuple(first.code, first.dst, first.src, first.off, first.imm, second.imm, wide);

@@ -6,22 +6,25 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bpfsign/btf/btf.hpp"
 
 namespace bpfsign::btf {
 
+// The records are trivial types (no default member initialisers) so that
+// vectors of them are copied as blocks when programs are linked.
 struct FuncInfo {
-  std::uint32_t insn_off = 0;
-  std::uint32_t type_id = 0;  // a FUNC
+  std::uint32_t insn_off;
+  std::uint32_t type_id;  // a FUNC
 };
 
 struct LineInfo {
-  std::uint32_t insn_off = 0;
-  std::uint32_t file_name_off = 0;
-  std::uint32_t line_off = 0;
-  std::uint32_t line_col = 0;  // line << 10 | column
+  std::uint32_t insn_off;
+  std::uint32_t file_name_off;
+  std::uint32_t line_off;
+  std::uint32_t line_col;  // line << 10 | column
 };
 
 // enum bpf_core_relo_kind (include/uapi/linux/bpf.h)
@@ -34,15 +37,16 @@ inline constexpr std::uint32_t kMaxCoreReloKind = 12;
 const char* core_relo_kind_name(CoreReloKind kind);
 
 struct CoreRelo {
-  std::uint32_t insn_off = 0;
-  std::uint32_t type_id = 0;
-  std::uint32_t access_str_off = 0;
-  CoreReloKind kind = CoreReloKind::FieldByteOffset;
+  std::uint32_t insn_off;
+  std::uint32_t type_id;
+  std::uint32_t access_str_off;
+  CoreReloKind kind;
 };
 
 // The records are handed to BPF_PROG_LOAD as they are: same layouts as the
 // kernel's struct bpf_func_info, bpf_line_info and bpf_core_relo.
 static_assert(sizeof(FuncInfo) == 8 && sizeof(LineInfo) == 16 && sizeof(CoreRelo) == 16);
+static_assert(std::is_trivial_v<FuncInfo> && std::is_trivial_v<LineInfo> && std::is_trivial_v<CoreRelo>);
 
 template <typename Record>
 struct ExtSection {

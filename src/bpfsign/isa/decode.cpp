@@ -255,7 +255,7 @@ Result<std::vector<PlacedInstruction>> decode_program(Bytes bytes) {
   out.reserve(slots);
   for (std::size_t pc = 0; pc < slots;) {
     RawInsn first = raw_from_bytes(bytes.data() + pc * kInsnSize);
-    RawInsn second;
+    RawInsn second{};
     const bool has_second = pc + 1 < slots;
     if (has_second) second = raw_from_bytes(bytes.data() + (pc + 1) * kInsnSize);
     auto insn = decode_one(first, has_second ? &second : nullptr);

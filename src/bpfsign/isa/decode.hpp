@@ -18,7 +18,7 @@ namespace bpfsign::isa {
 // One 8-byte slot as the kernel lays it out (little-endian: dst in the low
 // nibble of byte 1). Inline: readers call it for every slot of an object.
 inline RawInsn raw_from_bytes(const std::uint8_t* slot) {
-  RawInsn r;
+  RawInsn r{};
   r.code = slot[0];
   r.dst = slot[1] & 0x0f;
   r.src = static_cast<std::uint8_t>(slot[1] >> 4);

@@ -97,7 +97,7 @@ void put_operand(const Operand& src, RawInsn& r) {
 }  // namespace
 
 void encode(const Instruction& insn, std::vector<RawInsn>& out) {
-  RawInsn r;
+  RawInsn r{};
   std::visit(
       Overloaded{
           [&](const Alu& a) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -13,14 +14,18 @@
 namespace bpfsign::isa {
 
 // One raw instruction slot, as the kernel's struct bpf_insn lays it out.
+// A trivial type (no default member initialisers; write `RawInsn r{}` for a
+// zeroed one): vectors of instructions are then copied as blocks, which
+// matters when a thousand programs are linked.
 struct RawInsn {
-  std::uint8_t code = 0;
-  std::uint8_t dst = 0;  // 4 bits
-  std::uint8_t src = 0;  // 4 bits
-  std::int16_t off = 0;
-  std::int32_t imm = 0;
+  std::uint8_t code;
+  std::uint8_t dst;  // 4 bits
+  std::uint8_t src;  // 4 bits
+  std::int16_t off;
+  std::int32_t imm;
   friend bool operator==(const RawInsn&, const RawInsn&) = default;
 };
+static_assert(std::is_trivial_v<RawInsn>);
 
 struct Reg {
   std::uint8_t n = 0;
