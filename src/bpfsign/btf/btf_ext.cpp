@@ -1,6 +1,7 @@
 #include "bpfsign/btf/btf_ext.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 #include "bpfsign/common/checked_math.hpp"
 
@@ -20,44 +21,39 @@ struct ExtHeader {
 };
 constexpr std::uint32_t kCoreHeaderSize = 32;  // adds core_relo_off, core_relo_len
 
-// Record parsers see exactly `min_size` bytes, already bounds-checked.
-template <typename Record>
-using RecordParser = Result<Record> (*)(const std::uint8_t*, const Btf&);
-
-std::uint32_t u32_at(const std::uint8_t* p, std::size_t word) {
-  std::uint32_t v;
-  std::memcpy(&v, p + word * 4, 4);
-  return v;
-}
-
-Result<FuncInfo> read_func_info(const std::uint8_t* p, const Btf& btf) {
-  const FuncInfo fi{u32_at(p, 0), u32_at(p, 1)};
+// Records are copied as the kernel's structs they mirror (same size and
+// layout, little-endian like the object), then each is checked against the
+// BTF. Checks are template arguments so that they inline into the loop.
+Status check_func_info(const FuncInfo& fi, const Btf& btf) {
   if (!btf.valid_id(fi.type_id) || btf.kind(fi.type_id) != Kind::Func) {
     return bad_input("func_info type [{}] is not a FUNC", fi.type_id);
   }
-  return fi;
+  return Ok{};
 }
 
-Result<LineInfo> read_line_info(const std::uint8_t* p, const Btf& btf) {
-  const LineInfo li{u32_at(p, 0), u32_at(p, 1), u32_at(p, 2), u32_at(p, 3)};
+Status check_line_info(const LineInfo& li, const Btf& btf) {
   if (!btf.valid_string(li.file_name_off) || !btf.valid_string(li.line_off)) {
     return bad_input("line_info string offset {} or {} is outside the BTF string section", li.file_name_off, li.line_off);
   }
-  return li;
+  return Ok{};
 }
 
-Result<CoreRelo> read_core_relo(const std::uint8_t* p, const Btf& btf) {
-  const std::uint32_t insn_off = u32_at(p, 0), type_id = u32_at(p, 1), access = u32_at(p, 2), kind = u32_at(p, 3);
-  if (!btf.valid_id(type_id)) return bad_input("CO-RE relocation type [{}] does not exist", type_id);
-  if (!btf.valid_string(access)) return bad_input("CO-RE relocation access string offset {} is outside the BTF string section", access);
-  if (kind > kMaxCoreReloKind) return bad_input("CO-RE relocation kind {} is unknown", kind);
-  return CoreRelo{insn_off, type_id, access, static_cast<CoreReloKind>(kind)};
+Status check_core_relo(const CoreRelo& cr, const Btf& btf) {
+  if (!btf.valid_id(cr.type_id)) return bad_input("CO-RE relocation type [{}] does not exist", cr.type_id);
+  if (!btf.valid_string(cr.access_str_off)) {
+    return bad_input("CO-RE relocation access string offset {} is outside the BTF string section", cr.access_str_off);
+  }
+  if (static_cast<std::uint32_t>(cr.kind) > kMaxCoreReloKind) {
+    return bad_input("CO-RE relocation kind {} is unknown", static_cast<std::uint32_t>(cr.kind));
+  }
+  return Ok{};
 }
 
 // One info block: a record size, then sections of {name, count, records}.
-template <typename Record>
-Result<std::vector<ExtSection<Record>>> parse_block(Bytes block, const Btf& btf, const char* what,
-                                                     std::uint32_t min_size, RecordParser<Record> parse_record) {
+template <typename Record, Status (*Check)(const Record&, const Btf&)>
+Result<std::vector<ExtSection<Record>>> parse_block(Bytes block, const Btf& btf, const char* what) {
+  static_assert(std::is_trivially_copyable_v<Record>);
+  constexpr std::uint32_t min_size = sizeof(Record);
   std::vector<ExtSection<Record>> out;
   if (block.empty()) return out;
   ByteReader r(block);
@@ -84,16 +80,23 @@ Result<std::vector<ExtSection<Record>>> parse_block(Bytes block, const Btf& btf,
     }
     auto all = r.take(*bytes, "records");  // within bounds: checked above
     sec.records.resize(*count);
-    for (std::uint32_t i = 0; i < *count; ++i) {
-      const std::uint8_t* raw = all->data() + std::size_t{i} * *rec_size;
-      auto rec = parse_record(raw, btf);
-      if (!rec) return rec.error().with_context(fmt::format("{}: section '{}' record {}", what, sec.section, i));
-      // Fields the kernel does not know must be zero, as it requires of
-      // user-supplied records larger than its own.
-      for (std::size_t b = min_size; b < *rec_size; ++b) {
-        if (raw[b] != 0) return bad_input("{}: section '{}' record {}: unknown trailing bytes are not zero", what, sec.section, i);
+    if (*rec_size == min_size) {
+      std::memcpy(sec.records.data(), all->data(), static_cast<std::size_t>(*bytes));
+    } else {
+      for (std::uint32_t i = 0; i < *count; ++i) {
+        const std::uint8_t* raw = all->data() + std::size_t{i} * *rec_size;
+        std::memcpy(&sec.records[i], raw, min_size);
+        // Fields the kernel does not know must be zero, as it requires of
+        // user-supplied records larger than its own.
+        for (std::size_t b = min_size; b < *rec_size; ++b) {
+          if (raw[b] != 0) return bad_input("{}: section '{}' record {}: unknown trailing bytes are not zero", what, sec.section, i);
+        }
       }
-      sec.records[i] = *rec;
+    }
+    for (std::uint32_t i = 0; i < *count; ++i) {
+      if (auto s = Check(sec.records[i], btf); !s) {
+        return s.error().with_context(fmt::format("{}: section '{}' record {}", what, sec.section, i));
+      }
     }
     out.push_back(std::move(sec));
   }
@@ -135,11 +138,12 @@ Result<BtfExt> BtfExt::parse(Bytes data, const Btf& btf) {
   if (!core) return core.error();
 
   BtfExt ext;
-  auto f = parse_block<FuncInfo>(*func, btf, "BTF.ext func_info", kFuncInfoSize, read_func_info);
+  static_assert(sizeof(FuncInfo) == kFuncInfoSize && sizeof(LineInfo) == kLineInfoSize && sizeof(CoreRelo) == kCoreReloSize);
+  auto f = parse_block<FuncInfo, check_func_info>(*func, btf, "BTF.ext func_info");
   if (!f) return f.error();
-  auto l = parse_block<LineInfo>(*line, btf, "BTF.ext line_info", kLineInfoSize, read_line_info);
+  auto l = parse_block<LineInfo, check_line_info>(*line, btf, "BTF.ext line_info");
   if (!l) return l.error();
-  auto c = parse_block<CoreRelo>(*core, btf, "BTF.ext core_relo", kCoreReloSize, read_core_relo);
+  auto c = parse_block<CoreRelo, check_core_relo>(*core, btf, "BTF.ext core_relo");
   if (!c) return c.error();
   ext.func_info = std::move(f).value();
   ext.line_info = std::move(l).value();
