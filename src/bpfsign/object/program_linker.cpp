@@ -73,6 +73,7 @@ void bucket(const ReaderContext& ctx, const std::vector<btf::ExtSection<Record>>
 }
 
 constexpr std::uint32_t kNotPlaced = 0xffffffffu;
+constexpr std::uint32_t kMaxProgramSlots = 0xffffffu;  // 16M slots: far past any kernel limit, and call offsets fit
 
 // A call or function reference inside a function: its slot there and the
 // subprogram it targets.
@@ -161,7 +162,7 @@ class Linker {
     auto context = [&] { return fmt::format("program '{}'", main.name); };
     // Replay the first pass's placement instead of scanning again.
     for (std::size_t k = plan.order_begin; k < plan.order_end; ++k) {
-      if (auto s = place(plans.order[k]); !s) return s.error().with_context(context());
+      if (!place(plans.order[k])) return too_long().with_context(context());
     }
     calls_.assign(plans.calls.begin() + static_cast<std::ptrdiff_t>(plan.calls_begin),
                   plans.calls.begin() + static_cast<std::ptrdiff_t>(plan.calls_end));
@@ -186,7 +187,7 @@ class Linker {
   // subprogram is placed when first called or referenced and scanned at
   // once, before the caller's scan resumes.
   Status scan() {
-    if (auto s = place(entry_); !s) return s;
+    if (!place(entry_)) return too_long();
     if (auto s = push_frame(entry_); !s) return s;
     while (!stack_.empty()) {
       LinkScratch::Frame& top = stack_.back();
@@ -197,7 +198,7 @@ class Linker {
       const CallSite site = scratch_.sites[top.next++];
       calls_.push_back({placed_at_[top.fn] + site.slot, site.callee});
       if (placed_at_[site.callee] == kNotPlaced) {
-        if (auto s = place(site.callee); !s) return s;
+        if (!place(site.callee)) return too_long();
         if (auto s = push_frame(site.callee); !s) return s;  // `top` is invalid from here
       }
     }
@@ -234,14 +235,17 @@ class Linker {
     return Ok{};
   }
 
-  Status place(std::size_t fi) {
+  // Places function `fi` after those placed so far; false when the program
+  // would exceed the kernel's 16M-instruction limit (see too_long()).
+  [[nodiscard]] bool place(std::size_t fi) {
     const Function& f = ctx_.functions[fi];
-    if (total_ + f.size > 0xffffffu) return bad_input("linked program exceeds 16M instructions");
+    if (total_ + f.size > kMaxProgramSlots) return false;
     placed_at_[fi] = total_;
     total_ += f.size;
     order_.push_back(fi);
-    return Ok{};
+    return true;
   }
+  static Error too_long() { return bad_input("linked program exceeds {} instructions", kMaxProgramSlots); }
 
   // The .text function a call or function reference at slot `i` of `fi` targets.
   Result<std::size_t> callee_of(std::size_t fi, std::uint32_t i, const isa::RawInsn& insn) const {
