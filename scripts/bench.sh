@@ -5,7 +5,8 @@
 #  2. reading objects into the model, against libbpf's bpf_object__open and
 #     libbpf's open + load with bpf(2) answered in-process (no kernel);
 #  3. bpfsign inspect (symbolic decoding of a loader) against disassembling it;
-#  4. whole-corpus disassembly, `bpfsign disasm` against `llvm-objdump-19 -d`.
+#  4. signing and verifying bundles, against `openssl speed` (rsa2048, sha256);
+#  5. whole-corpus disassembly, `bpfsign disasm` against `llvm-objdump-19 -d`.
 # This machine's timings are noisy: benchmarks are repeated, interleaved at
 # random, and compared by their medians.
 set -euo pipefail
@@ -40,6 +41,29 @@ print(f"{'loader':<28}{'inspect':>10}{'disassemble':>13}{'ratio':>7}")
 for arg, label in (("0", "many_progs (largest corpus)"), ("1", "1000 programs")):
     ours, peer = us(f"BM_InspectLoader/{arg}"), us(f"BM_DisassembleLoader/{arg}")
     print(f"{label:<28}{ours:>10.1f}{peer:>13.1f}{ours/peer:>7.2f}")
+PY
+
+# Signing and verifying bundles against what the cryptography alone costs,
+# priced by `openssl speed` now, in this run: one RSA-2048 operation per
+# signature plus SHA-256 over every byte the digests cover.
+rsa=$(openssl speed -mr -seconds 1 rsa2048 2>/dev/null | awk -F: '/^\+F2:/ {print $4, $5}')
+sha=$(openssl speed -mr -seconds 1 -bytes 16384 sha256 2>/dev/null | awk -F: '/^\+F:/ {print $4}')
+python3 - "$out" $rsa "$sha" <<'PY'
+import json, sys
+runs = {b["run_name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"] if b.get("aggregate_name") == "median"}
+sign_rate, verify_rate, sha_rate = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+print(f"\nbundles signed and verified (RSA-2048, every scheme); openssl speed: rsa2048 {sign_rate:.0f} sign/s,"
+      f" {verify_rate:.0f} verify/s, sha256 {sha_rate/1e6:.0f} MB/s")
+print("fraction = (time the cryptography alone needs) / (our time); 1.0 is the bound")
+print(f"{'bundle':<28}{'KiB':>8}{'sign/s':>9}{'MB/s':>8}{'fraction':>10}{'verify/s':>10}{'MB/s':>8}{'fraction':>10}")
+for arg, label in (("0", "many_progs (largest corpus)"), ("1", "1000 programs")):
+    s, v = runs[f"BM_SignBundle/{arg}"], runs[f"BM_VerifyBundle/{arg}"]
+    sigs, digest, size = v["signatures"], v["digest_bytes"], v["bundle_bytes"]
+    sign_bound = sigs / sign_rate + digest / sha_rate
+    verify_bound = sigs / verify_rate + digest / sha_rate
+    print(f"{label:<28}{size/1024:>8.0f}{s['items_per_second']:>9.0f}{s['bytes_per_second']/1e6:>8.1f}"
+          f"{sign_bound*s['items_per_second']:>10.2f}{v['items_per_second']:>10.0f}{v['bytes_per_second']/1e6:>8.1f}"
+          f"{verify_bound*v['items_per_second']:>10.2f}")
 PY
 
 objs=("$build"/testdata/bpf/*.bpf.o)

@@ -45,14 +45,28 @@ Result<Bundle> build_bundle(const BuildRequest& req) {
   return b;
 }
 
-Result<loader::LoaderProgram> loader_from_bundle(const Bundle& b, sign::Scheme scheme) {
-  loader::LoaderProgram out;
+namespace {
+
+Status read_manifest(const Bundle& b, loader::LoaderProgram& out) {
   if (auto ok = loader::parse_manifest(b.manifest, out); !ok) return ok.error();
   if (b.metadata.size() < loader::kManifestDigestSize) return bad_input("metadata of {} bytes cannot end with a manifest digest", b.metadata.size());
   const Sha256 digest = sha256(b.manifest);
   if (!std::equal(digest.begin(), digest.end(), b.metadata.end() - static_cast<std::ptrdiff_t>(loader::kManifestDigestSize))) {
     return bad_input("the manifest's SHA-256 is not the one at the end of the metadata: manifest or metadata altered");
   }
+  return Ok{};
+}
+
+}  // namespace
+
+Status check_manifest(const Bundle& b) {
+  loader::LoaderProgram parsed;
+  return read_manifest(b, parsed);
+}
+
+Result<loader::LoaderProgram> loader_from_bundle(const Bundle& b, sign::Scheme scheme) {
+  loader::LoaderProgram out;
+  if (auto ok = read_manifest(b, out); !ok) return ok.error();
   const auto& code = b.loader_for(scheme);
   if (code.empty()) return bad_input("bundle has no loader for the {} scheme", sign::scheme_name(scheme));
   out.code = code;

@@ -27,5 +27,7 @@ Result<Bundle> build_bundle(const BuildRequest& request);
 // The loader a runtime runs for `scheme`, rebuilt from a bundle: the
 // manifest parsed, its digest checked against the metadata's last bytes.
 Result<loader::LoaderProgram> loader_from_bundle(const Bundle& bundle, sign::Scheme scheme);
+// The manifest's part of that: it parses, and its digest ends the metadata.
+Status check_manifest(const Bundle& bundle);
 
 }  // namespace bpfsign::bundle

@@ -2,7 +2,7 @@
 
 #include <openssl/evp.h>
 
-#include <fmt/format.h>
+#include <memory>
 
 #include "bpfsign/common/error.hpp"
 
@@ -17,10 +17,24 @@ Sha256 sha256(std::span<const std::uint8_t> data) {
   return out;
 }
 
+Sha256 sha256(std::initializer_list<std::span<const std::uint8_t>> parts) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+  for (auto part : parts) ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
+  Sha256 out{};
+  unsigned int len = 0;
+  if (!ok || EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size()) internal_error("SHA-256 failed");
+  return out;
+}
+
 std::string to_hex(std::span<const std::uint8_t> data) {
   std::string s;
   s.reserve(data.size() * 2);
-  for (std::uint8_t b : data) s += fmt::format("{:02x}", b);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (std::uint8_t b : data) {
+    s += kDigits[b >> 4];
+    s += kDigits[b & 0xf];
+  }
   return s;
 }
 

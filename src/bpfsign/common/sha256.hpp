@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string>
 
@@ -11,6 +12,8 @@ namespace bpfsign {
 using Sha256 = std::array<std::uint8_t, 32>;
 
 Sha256 sha256(std::span<const std::uint8_t> data);
+// The digest of the parts one after the other, without joining them first.
+Sha256 sha256(std::initializer_list<std::span<const std::uint8_t>> parts);
 std::string to_hex(std::span<const std::uint8_t> data);
 
 }  // namespace bpfsign

@@ -51,13 +51,13 @@ Result<std::vector<std::uint8_t>> sign_detached(const PrivateKey& key, const Cer
   return out;
 }
 
-Result<SignatureShape> read_signature_shape(Bytes signature) {
-  auto cms = parse_cms(signature);
-  if (!cms) return cms.error();
+namespace {
+
+SignatureShape shape_of(CMS_ContentInfo* cms) {
   SignatureShape shape;
-  STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(cms->get());
+  STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(cms);
   shape.signers = signers != nullptr ? static_cast<std::size_t>(sk_CMS_SignerInfo_num(signers)) : 0;
-  STACK_OF(X509)* certs = CMS_get1_certs(cms->get());
+  STACK_OF(X509)* certs = CMS_get1_certs(cms);
   if (certs != nullptr) {
     shape.embedded_certificates = static_cast<std::size_t>(sk_X509_num(certs));
     sk_X509_pop_free(certs, X509_free);
@@ -81,15 +81,14 @@ Result<SignatureShape> read_signature_shape(Bytes signature) {
   return shape;
 }
 
-Status check_kernel_rules(Bytes signature, const Certificate& cert) {
-  auto shape = read_signature_shape(signature);
-  if (!shape) return shape.error();
-  if (shape->signers != 1) return bad_input("signature: {} signers; the kernel takes exactly one", shape->signers);
-  if (shape->digest != "SHA256") return bad_input("signature: digest {}; the kernel's BPF signatures use SHA-256", shape->digest);
-  if (shape->signed_attributes) return bad_input("signature: carries signed attributes; the kernel expects none");
-  if (shape->signer_key_id.empty()) return bad_input("signature: the signer is not named by subject key identifier");
-  if (shape->signer_key_id != cert.subject_key_id()) {
-    return bad_input("signature: names key id {}, the certificate {} has {}", to_hex(shape->signer_key_id), cert.subject(),
+Status kernel_rules(CMS_ContentInfo* cms, const Certificate& cert) {
+  const SignatureShape shape = shape_of(cms);
+  if (shape.signers != 1) return bad_input("signature: {} signers; the kernel takes exactly one", shape.signers);
+  if (shape.digest != "SHA256") return bad_input("signature: digest {}; the kernel's BPF signatures use SHA-256", shape.digest);
+  if (shape.signed_attributes) return bad_input("signature: carries signed attributes; the kernel expects none");
+  if (shape.signer_key_id.empty()) return bad_input("signature: the signer is not named by subject key identifier");
+  if (shape.signer_key_id != cert.subject_key_id()) {
+    return bad_input("signature: names key id {}, the certificate {} has {}", to_hex(shape.signer_key_id), cert.subject(),
                      to_hex(cert.subject_key_id()));
   }
   const EVP_PKEY* key = X509_get0_pubkey(cert.get());
@@ -109,9 +108,7 @@ Status check_kernel_rules(Bytes signature, const Certificate& cert) {
   return bad_input("certificate {}: key type {} cannot sign BPF programs for the kernel", cert.subject(), cert.public_key_description());
 }
 
-Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer) {
-  auto cms = parse_cms(signature);
-  if (!cms) return cms.error();
+Status verify_parsed(CMS_ContentInfo* cms, Bytes payload, const Certificate& signer) {
   X509StackPtr certs(sk_X509_new_null());
   if (!certs || sk_X509_push(certs.get(), signer.get()) <= 0) return openssl_error(ErrorKind::Internal, "certificate stack");
   // The payload is handed over behind a buffering filter, not as a bare
@@ -126,10 +123,36 @@ Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer
   // The certificate is checked separately (verify_issued_by); here only the
   // signature over the payload, with exactly this certificate's key.
   const unsigned flags = CMS_BINARY | CMS_DETACHED | CMS_NO_SIGNER_CERT_VERIFY | CMS_NOINTERN;
-  if (CMS_verify(cms->get(), certs.get(), nullptr, content.get(), nullptr, flags) != 1) {
+  if (CMS_verify(cms, certs.get(), nullptr, content.get(), nullptr, flags) != 1) {
     return openssl_error(ErrorKind::BadInput, fmt::format("signature does not verify with the key of {}", signer.subject()));
   }
   return Ok{};
+}
+
+}  // namespace
+
+Result<SignatureShape> read_signature_shape(Bytes signature) {
+  auto cms = parse_cms(signature);
+  if (!cms) return cms.error();
+  return shape_of(cms->get());
+}
+
+Status check_kernel_rules(Bytes signature, const Certificate& cert) {
+  auto cms = parse_cms(signature);
+  if (!cms) return cms.error();
+  return kernel_rules(cms->get(), cert);
+}
+
+Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer) {
+  auto cms = parse_cms(signature);
+  if (!cms) return cms.error();
+  return verify_parsed(cms->get(), payload, signer);
+}
+
+SignatureCheck check_signature(Bytes signature, Bytes payload, const Certificate& signer) {
+  auto cms = parse_cms(signature);
+  if (!cms) return {cms.error(), cms.error()};
+  return {kernel_rules(cms->get(), signer), verify_parsed(cms->get(), payload, signer)};
 }
 
 Status verify_issued_by(const Certificate& cert, const std::vector<Certificate>& trusted) {

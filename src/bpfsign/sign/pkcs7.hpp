@@ -39,6 +39,13 @@ Status check_kernel_rules(Bytes signature, const Certificate& cert);
 // (which must carry the key id the signature names).
 Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer);
 
+// Both of the above on one parse of the signature, as a verifier wants them.
+struct SignatureCheck {
+  Status form;       // check_kernel_rules
+  Status signature;  // verify_detached
+};
+SignatureCheck check_signature(Bytes signature, Bytes payload, const Certificate& signer);
+
 // `cert` chains to `ca` (one level or through certificates in `ca` file
 // order) and is valid for digital signatures now.
 Status verify_issued_by(const Certificate& cert, const std::vector<Certificate>& trusted);

@@ -46,7 +46,9 @@ Sha256 chain_top(const Sha256& insns, std::span<const Sha256> map_hashes) {
 ChainLinks hash_chain(Bytes insns, std::span<const Bytes> map_values) {
   ChainLinks links;
   links.insns = sha256(insns);
-  for (Bytes v : map_values) links.maps.push_back(sha256(value_area(v)));
+  // Each value area hashed in place: the value, then its zero padding.
+  static constexpr std::uint8_t kZeros[8] = {};
+  for (Bytes v : map_values) links.maps.push_back(sha256({v, Bytes(kZeros, (8 - v.size() % 8) % 8)}));
   links.chain.resize(links.maps.size());
   if (!links.maps.empty()) {
     links.chain.back() = links.maps.back();
@@ -62,10 +64,14 @@ std::vector<std::uint8_t> signed_payload(Scheme scheme, Bytes insns, std::span<c
     case Scheme::LoaderCheckedHashOnly:
       return {insns.begin(), insns.end()};
     case Scheme::KernelChained: {
-      std::vector<std::uint8_t> out(insns.begin(), insns.end());
-      for (Bytes v : map_values) {
-        auto area = value_area(v);
-        out.insert(out.end(), area.begin(), area.end());
+      std::size_t total = insns.size();
+      for (Bytes v : map_values) total += (v.size() + 7) & ~std::size_t{7};
+      std::vector<std::uint8_t> out;
+      out.reserve(total);
+      out.insert(out.end(), insns.begin(), insns.end());
+      for (Bytes v : map_values) {  // each value area: the value, zero-padded to 8 bytes
+        out.insert(out.end(), v.begin(), v.end());
+        out.resize((out.size() + 7) & ~std::size_t{7}, 0);
       }
       return out;
     }
