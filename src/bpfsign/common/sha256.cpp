@@ -17,7 +17,7 @@ Sha256 sha256(std::span<const std::uint8_t> data) {
   return out;
 }
 
-Sha256 sha256(std::initializer_list<std::span<const std::uint8_t>> parts) {
+Sha256 sha256(std::span<const std::span<const std::uint8_t>> parts) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
   for (auto part : parts) ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;

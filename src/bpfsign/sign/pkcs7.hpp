@@ -44,7 +44,9 @@ struct SignatureCheck {
   Status form;       // check_kernel_rules
   Status signature;  // verify_detached
 };
-SignatureCheck check_signature(Bytes signature, Bytes payload, const Certificate& signer);
+// The payload may come in parts (signed as their concatenation), so that a
+// verifier need not join instructions and metadata first.
+SignatureCheck check_signature(Bytes signature, std::span<const Bytes> payload, const Certificate& signer);
 
 // `cert` chains to `ca` (one level or through certificates in `ca` file
 // order) and is valid for digital signatures now.

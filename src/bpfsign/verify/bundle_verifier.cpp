@@ -142,9 +142,18 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
   bool chain_signature_verified = false;
   for (const auto& s : b.signatures) {
     const std::string name = sign::scheme_name(s.scheme);
-    const auto payload = s.scheme == sign::Scheme::HashChain
-                             ? std::vector<std::uint8_t>(links.top.begin(), links.top.end())
-                             : sign::signed_payload(s.scheme, b.loader_for(s.scheme), maps);
+    // What the scheme signs (sign::signed_payload), in parts: the chain's T;
+    // the instructions and the metadata's value area; or the instructions.
+    static constexpr std::uint8_t kZeros[8] = {};
+    std::vector<Bytes> payload;
+    switch (s.scheme) {
+      case sign::Scheme::HashChain: payload = {Bytes(links.top)}; break;
+      case sign::Scheme::KernelChained:
+        payload = {b.loader_plain, b.metadata, Bytes(kZeros, (8 - b.metadata.size() % 8) % 8)};
+        break;
+      case sign::Scheme::LoaderChecked:
+      case sign::Scheme::LoaderCheckedHashOnly: payload = {b.loader_for(s.scheme)}; break;
+    }
     auto [rules, verified] = sign::check_signature(s.der, payload, *cert);
     add(name + "_format", name + " signature in the form kernels accept", rules.ok(),
         rules ? "PKCS#7, detached, SHA-256, no signed attributes, signer by key id" : rules.error().message);
