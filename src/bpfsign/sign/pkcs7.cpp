@@ -117,7 +117,8 @@ Status kernel_rules(CMS_ContentInfo* cms, const Certificate& cert) {
 // the digest in one pass (not through CMS_verify's 4 KiB BIO reads) is what
 // lets verification run at the speed of the cryptography. nullopt: not the
 // kernel's form (the caller then asks CMS_verify).
-std::optional<Status> verify_kernel_form(CMS_ContentInfo* cms, std::span<const Bytes> payload, const Certificate& signer) {
+std::optional<Status> verify_kernel_form(CMS_ContentInfo* cms, std::span<const Bytes> payload, const Certificate& signer,
+                                         const Sha256* payload_hash) {
   if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) return std::nullopt;
   if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data) return std::nullopt;
   ASN1_OCTET_STRING** content = CMS_get0_content(cms);
@@ -146,7 +147,7 @@ std::optional<Status> verify_kernel_form(CMS_ContentInfo* cms, std::span<const B
   if (CMS_SignerInfo_cert_cmp(si, signer.get()) != 0) return refused();  // names another signer
   const ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(si);
   if (sig == nullptr) return refused();
-  const Sha256 digest = sha256(payload);
+  const Sha256 digest = payload_hash != nullptr ? *payload_hash : sha256(payload);
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1 ||
       (rsa && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1)) {
@@ -159,8 +160,9 @@ std::optional<Status> verify_kernel_form(CMS_ContentInfo* cms, std::span<const B
   return Status(Ok{});
 }
 
-Status verify_parsed(CMS_ContentInfo* cms, std::span<const Bytes> parts, const Certificate& signer) {
-  if (auto fast = verify_kernel_form(cms, parts, signer)) return *fast;
+Status verify_parsed(CMS_ContentInfo* cms, std::span<const Bytes> parts, const Certificate& signer,
+                     const Sha256* payload_hash = nullptr) {
+  if (auto fast = verify_kernel_form(cms, parts, signer, payload_hash)) return *fast;
   std::vector<std::uint8_t> joined;
   for (Bytes part : parts) joined.insert(joined.end(), part.begin(), part.end());
   const Bytes payload = parts.size() == 1 ? parts[0] : Bytes(joined);
@@ -204,10 +206,11 @@ Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer
   return verify_parsed(cms->get(), std::span<const Bytes>(&payload, 1), signer);
 }
 
-SignatureCheck check_signature(Bytes signature, std::span<const Bytes> payload, const Certificate& signer) {
+SignatureCheck check_signature(Bytes signature, std::span<const Bytes> payload, const Certificate& signer,
+                               const Sha256* payload_hash) {
   auto cms = parse_cms(signature);
   if (!cms) return {cms.error(), cms.error()};
-  return {kernel_rules(cms->get(), signer), verify_parsed(cms->get(), payload, signer)};
+  return {kernel_rules(cms->get(), signer), verify_parsed(cms->get(), payload, signer, payload_hash)};
 }
 
 Status verify_issued_by(const Certificate& cert, const std::vector<Certificate>& trusted) {

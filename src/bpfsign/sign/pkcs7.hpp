@@ -9,6 +9,7 @@
 
 #include "bpfsign/common/byte_reader.hpp"
 #include "bpfsign/common/error.hpp"
+#include "bpfsign/common/sha256.hpp"
 #include "bpfsign/sign/keys.hpp"
 
 namespace bpfsign::sign {
@@ -46,7 +47,9 @@ struct SignatureCheck {
 };
 // The payload may come in parts (signed as their concatenation), so that a
 // verifier need not join instructions and metadata first.
-SignatureCheck check_signature(Bytes signature, std::span<const Bytes> payload, const Certificate& signer);
+// `payload_hash`, when given, is the payload's SHA-256, already computed.
+SignatureCheck check_signature(Bytes signature, std::span<const Bytes> payload, const Certificate& signer,
+                               const Sha256* payload_hash = nullptr);
 
 // `cert` chains to `ca` (one level or through certificates in `ca` file
 // order) and is valid for digital signatures now.

@@ -43,9 +43,11 @@ Sha256 chain_top(const Sha256& insns, std::span<const Sha256> map_hashes) {
   return sha_of_pair(insns, h);
 }
 
-ChainLinks hash_chain(Bytes insns, std::span<const Bytes> map_values) {
+ChainLinks hash_chain(Bytes insns, std::span<const Bytes> map_values) { return hash_chain(sha256(insns), map_values); }
+
+ChainLinks hash_chain(const Sha256& insns_hash, std::span<const Bytes> map_values) {
   ChainLinks links;
-  links.insns = sha256(insns);
+  links.insns = insns_hash;
   // Each value area hashed in place: the value, then its zero padding.
   static constexpr std::uint8_t kZeros[8] = {};
   for (Bytes v : map_values) links.maps.push_back(sha256({v, Bytes(kZeros, (8 - v.size() % 8) % 8)}));

@@ -43,6 +43,8 @@ struct ChainLinks {
   Sha256 top{};                 // T, the signed content
 };
 ChainLinks hash_chain(Bytes insns, std::span<const Bytes> map_values);
+// The same from the instructions' digest, for a caller that has it.
+ChainLinks hash_chain(const Sha256& insns_hash, std::span<const Bytes> map_values);
 // Recomputes h(k) and T from the link values alone.
 Sha256 chain_top(const Sha256& insns, std::span<const Sha256> map_hashes);
 

@@ -126,8 +126,14 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
 
   // The chain's links are computed once: H(metadata) is also the hash the
   // loader-checked loaders embed, and T is what the hash-chain signature covers.
+  // The instructions are hashed once for both the chain's first link and
+  // the kernel-chained digest, which continues over the metadata.
+  static constexpr std::uint8_t kZeros[8] = {};
+  const Bytes padding(kZeros, (8 - b.metadata.size() % 8) % 8);  // the metadata's value area ends 8-aligned
   const Bytes maps[] = {b.metadata};
-  const sign::ChainLinks links = sign::hash_chain(b.loader_plain, maps);
+  Sha256Stream running;
+  const sign::ChainLinks links = sign::hash_chain(running.update(b.loader_plain).digest(), maps);
+  const Sha256 kernel_chained_hash = running.update(b.metadata).update(padding).digest();
   const Sha256 metadata_hash = links.maps.front();
   for (auto [id, code, exclusive] : {std::tuple{"loader_metadata_hash", &b.loader_checked, true},
                                       std::tuple{"loader_hash_only_metadata_hash", &b.loader_checked_hash_only, false}}) {
@@ -144,17 +150,18 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
     const std::string name = sign::scheme_name(s.scheme);
     // What the scheme signs (sign::signed_payload), in parts: the chain's T;
     // the instructions and the metadata's value area; or the instructions.
-    static constexpr std::uint8_t kZeros[8] = {};
     std::vector<Bytes> payload;
+    const Sha256* known_hash = nullptr;
     switch (s.scheme) {
       case sign::Scheme::HashChain: payload = {Bytes(links.top)}; break;
       case sign::Scheme::KernelChained:
-        payload = {b.loader_plain, b.metadata, Bytes(kZeros, (8 - b.metadata.size() % 8) % 8)};
+        payload = {b.loader_plain, b.metadata, padding};
+        known_hash = &kernel_chained_hash;
         break;
       case sign::Scheme::LoaderChecked:
       case sign::Scheme::LoaderCheckedHashOnly: payload = {b.loader_for(s.scheme)}; break;
     }
-    auto [rules, verified] = sign::check_signature(s.der, payload, *cert);
+    auto [rules, verified] = sign::check_signature(s.der, payload, *cert, known_hash);
     add(name + "_format", name + " signature in the form kernels accept", rules.ok(),
         rules ? "PKCS#7, detached, SHA-256, no signed attributes, signer by key id" : rules.error().message);
     if (s.scheme == sign::Scheme::HashChain) chain_signature_verified = verified.ok();
