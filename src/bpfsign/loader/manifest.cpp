@@ -122,6 +122,7 @@ Status parse_manifest(Bytes data, LoaderProgram& loader) {
 
   TRY(steps, r.count("step count", 5));
   loader.steps.clear();
+  loader.steps.reserve(steps);  // bounded by count(): the input holds them
   for (std::uint32_t i = 0; i < steps; ++i) {
     const std::size_t at = r.offset();
     TRY(raw, r.u8("step kind"));
@@ -134,6 +135,8 @@ Status parse_manifest(Bytes data, LoaderProgram& loader) {
   if (nmaps != maps) return bad_input("manifest: {} map records for a context of {} maps", nmaps, maps);
   loader.maps.clear();
   loader.map_summaries.clear();
+  loader.maps.reserve(nmaps);
+  loader.map_summaries.reserve(nmaps);
   for (std::uint32_t i = 0; i < nmaps; ++i) {
     MapSummary m;
     TRY(name, r.str("map name"));
@@ -153,6 +156,8 @@ Status parse_manifest(Bytes data, LoaderProgram& loader) {
   if (nprogs != programs) return bad_input("manifest: {} program records for a context of {} programs", nprogs, programs);
   loader.programs.clear();
   loader.program_summaries.clear();
+  loader.programs.reserve(nprogs);
+  loader.program_summaries.reserve(nprogs);
   for (std::uint32_t i = 0; i < nprogs; ++i) {
     ProgramSummary p;
     TRY(name, r.str("program name"));

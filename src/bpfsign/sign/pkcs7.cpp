@@ -118,7 +118,7 @@ Status kernel_rules(CMS_ContentInfo* cms, const Certificate& cert) {
 // lets verification run at the speed of the cryptography. nullopt: not the
 // kernel's form (the caller then asks CMS_verify).
 std::optional<Status> verify_kernel_form(CMS_ContentInfo* cms, std::span<const Bytes> payload, const Certificate& signer,
-                                         const Sha256* payload_hash) {
+                                         const Sha256* payload_hash, EVP_PKEY_CTX** cache) {
   if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) return std::nullopt;
   if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data) return std::nullopt;
   ASN1_OCTET_STRING** content = CMS_get0_content(cms);
@@ -148,12 +148,20 @@ std::optional<Status> verify_kernel_form(CMS_ContentInfo* cms, std::span<const B
   const ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(si);
   if (sig == nullptr) return refused();
   const Sha256 digest = payload_hash != nullptr ? *payload_hash : sha256(payload);
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
-  if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1 ||
-      (rsa && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1)) {
-    return openssl_error(ErrorKind::Internal, "setting up signature verification");
+  // One set-up per signer serves all its signatures (the key, and so RSA
+  // or ECDSA, and SHA-256 are the same for each).
+  EVP_PKEY_CTX* ctx = cache != nullptr ? *cache : nullptr;
+  PkeyCtxPtr owned;
+  if (ctx == nullptr) {
+    owned.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+    if (!owned || EVP_PKEY_verify_init(owned.get()) != 1 || EVP_PKEY_CTX_set_signature_md(owned.get(), EVP_sha256()) != 1 ||
+        (rsa && EVP_PKEY_CTX_set_rsa_padding(owned.get(), RSA_PKCS1_PADDING) != 1)) {
+      return openssl_error(ErrorKind::Internal, "setting up signature verification");
+    }
+    ctx = owned.get();
+    if (cache != nullptr) *cache = owned.release();
   }
-  if (EVP_PKEY_verify(ctx.get(), ASN1_STRING_get0_data(sig), static_cast<std::size_t>(ASN1_STRING_length(sig)), digest.data(),
+  if (EVP_PKEY_verify(ctx, ASN1_STRING_get0_data(sig), static_cast<std::size_t>(ASN1_STRING_length(sig)), digest.data(),
                       digest.size()) != 1) {
     return refused();
   }
@@ -161,8 +169,8 @@ std::optional<Status> verify_kernel_form(CMS_ContentInfo* cms, std::span<const B
 }
 
 Status verify_parsed(CMS_ContentInfo* cms, std::span<const Bytes> parts, const Certificate& signer,
-                     const Sha256* payload_hash = nullptr) {
-  if (auto fast = verify_kernel_form(cms, parts, signer, payload_hash)) return *fast;
+                     const Sha256* payload_hash = nullptr, EVP_PKEY_CTX** cache = nullptr) {
+  if (auto fast = verify_kernel_form(cms, parts, signer, payload_hash, cache)) return *fast;
   std::vector<std::uint8_t> joined;
   for (Bytes part : parts) joined.insert(joined.end(), part.begin(), part.end());
   const Bytes payload = parts.size() == 1 ? parts[0] : Bytes(joined);
@@ -208,9 +216,17 @@ Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer
 
 SignatureCheck check_signature(Bytes signature, std::span<const Bytes> payload, const Certificate& signer,
                                const Sha256* payload_hash) {
+  return SignatureVerifier(signer).check(signature, payload, payload_hash);
+}
+
+SignatureVerifier::SignatureVerifier(const Certificate& signer) : signer_(signer) {}
+
+SignatureVerifier::~SignatureVerifier() { EVP_PKEY_CTX_free(ctx_); }
+
+SignatureCheck SignatureVerifier::check(Bytes signature, std::span<const Bytes> payload, const Sha256* payload_hash) {
   auto cms = parse_cms(signature);
   if (!cms) return {cms.error(), cms.error()};
-  return {kernel_rules(cms->get(), signer), verify_parsed(cms->get(), payload, signer, payload_hash)};
+  return {kernel_rules(cms->get(), signer_), verify_parsed(cms->get(), payload, signer_, payload_hash, &ctx_)};
 }
 
 Status verify_issued_by(const Certificate& cert, const std::vector<Certificate>& trusted) {

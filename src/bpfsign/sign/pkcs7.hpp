@@ -12,6 +12,8 @@
 #include "bpfsign/common/sha256.hpp"
 #include "bpfsign/sign/keys.hpp"
 
+struct evp_pkey_ctx_st;
+
 namespace bpfsign::sign {
 
 // bpfsign's own ceiling on a signature's size: far above what it makes
@@ -50,6 +52,22 @@ struct SignatureCheck {
 // `payload_hash`, when given, is the payload's SHA-256, already computed.
 SignatureCheck check_signature(Bytes signature, std::span<const Bytes> payload, const Certificate& signer,
                                const Sha256* payload_hash = nullptr);
+
+// check_signature for several signatures by one signer: the key's
+// verification is set up once (OpenSSL 3 looks the algorithm up in its
+// providers for every new context, a cost that shows on small bundles).
+class SignatureVerifier {
+ public:
+  explicit SignatureVerifier(const Certificate& signer);
+  ~SignatureVerifier();
+  SignatureVerifier(const SignatureVerifier&) = delete;
+  SignatureVerifier& operator=(const SignatureVerifier&) = delete;
+  SignatureCheck check(Bytes signature, std::span<const Bytes> payload, const Sha256* payload_hash = nullptr);
+
+ private:
+  const Certificate& signer_;
+  evp_pkey_ctx_st* ctx_ = nullptr;  // ready for EVP_PKEY_verify; made on first use
+};
 
 // `cert` chains to `ca` (one level or through certificates in `ca` file
 // order) and is valid for digital signatures now.

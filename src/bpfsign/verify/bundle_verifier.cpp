@@ -146,6 +146,7 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
   }
 
   bool chain_signature_verified = false;
+  sign::SignatureVerifier verifier(*cert);
   for (const auto& s : b.signatures) {
     const std::string name = sign::scheme_name(s.scheme);
     // What the scheme signs (sign::signed_payload), in parts: the chain's T;
@@ -161,7 +162,7 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
       case sign::Scheme::LoaderChecked:
       case sign::Scheme::LoaderCheckedHashOnly: payload = {b.loader_for(s.scheme)}; break;
     }
-    auto [rules, verified] = sign::check_signature(s.der, payload, *cert, known_hash);
+    auto [rules, verified] = verifier.check(s.der, payload, known_hash);
     add(name + "_format", name + " signature in the form kernels accept", rules.ok(),
         rules ? "PKCS#7, detached, SHA-256, no signed attributes, signer by key id" : rules.error().message);
     if (s.scheme == sign::Scheme::HashChain) chain_signature_verified = verified.ok();
