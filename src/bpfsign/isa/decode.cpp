@@ -1,5 +1,6 @@
 #include "bpfsign/isa/decode.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace bpfsign::isa {
@@ -246,14 +247,14 @@ Result<Instruction> decode_one(const RawInsn& first, const RawInsn* second) {
   }
 }
 
-Result<std::vector<PlacedInstruction>> decode_program(Bytes bytes) {
+Result<std::vector<PlacedInstruction>> decode_program(Bytes bytes, std::size_t max_insns) {
   if (bytes.size() % kInsnSize != 0) {
     return bad_input("instruction stream of {} bytes is not a multiple of {}", bytes.size(), kInsnSize);
   }
   const std::size_t slots = bytes.size() / kInsnSize;
   std::vector<PlacedInstruction> out;
-  out.reserve(slots);
-  for (std::size_t pc = 0; pc < slots;) {
+  out.reserve(std::min(slots, max_insns));
+  for (std::size_t pc = 0; pc < slots && out.size() < max_insns;) {
     RawInsn first = raw_from_bytes(bytes.data() + pc * kInsnSize);
     RawInsn second{};
     const bool has_second = pc + 1 < slots;

@@ -31,8 +31,9 @@ inline RawInsn raw_from_bytes(const std::uint8_t* slot) {
 // slot, or nullptr when `first` is the last slot; it is only read for ld_imm64.
 Result<Instruction> decode_one(const RawInsn& first, const RawInsn* second);
 
-// Decodes a whole instruction stream (e.g. an ELF program section).
-Result<std::vector<PlacedInstruction>> decode_program(Bytes bytes);
+// Decodes a whole instruction stream (e.g. an ELF program section), or only
+// its first `max_insns` instructions (a reader that needs just a prologue).
+Result<std::vector<PlacedInstruction>> decode_program(Bytes bytes, std::size_t max_insns = SIZE_MAX);
 
 // The checks of decode_program without building the typed instructions.
 Status validate_program(std::span<const RawInsn> insns);

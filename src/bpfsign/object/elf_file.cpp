@@ -95,11 +95,11 @@ Status check_layout(const std::vector<ElfSection>& sections, std::uint64_t shoff
   return Ok{};
 }
 
-// Debug information is large (most of a `clang -g` object) and never needed
-// to load a program; it is not read at all.
 // Loaded sections at most this far apart are read with one call.
 constexpr std::uint64_t kReadGap = 4096;
 
+// Debug information is large (most of a `clang -g` object) and never needed
+// to load a program; it is not read at all.
 bool is_debug_section(std::string_view name) {
   return name.starts_with(".debug") || name.starts_with(".rel.debug") || name.starts_with(".rela.debug");
 }

@@ -236,7 +236,7 @@ class Linker {
   }
 
   // Places function `fi` after those placed so far; false when the program
-  // would exceed the kernel's 16M-instruction limit (see too_long()).
+  // would pass kMaxProgramSlots (too_long() says so).
   [[nodiscard]] bool place(std::size_t fi) {
     const Function& f = ctx_.functions[fi];
     if (total_ + f.size > kMaxProgramSlots) return false;

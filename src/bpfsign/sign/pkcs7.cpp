@@ -214,11 +214,6 @@ Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer
   return verify_parsed(cms->get(), std::span<const Bytes>(&payload, 1), signer);
 }
 
-SignatureCheck check_signature(Bytes signature, std::span<const Bytes> payload, const Certificate& signer,
-                               const Sha256* payload_hash) {
-  return SignatureVerifier(signer).check(signature, payload, payload_hash);
-}
-
 SignatureVerifier::SignatureVerifier(const Certificate& signer) : signer_(signer) {}
 
 SignatureVerifier::~SignatureVerifier() { EVP_PKEY_CTX_free(ctx_); }

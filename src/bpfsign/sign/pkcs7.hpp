@@ -47,15 +47,13 @@ struct SignatureCheck {
   Status form;       // check_kernel_rules
   Status signature;  // verify_detached
 };
-// The payload may come in parts (signed as their concatenation), so that a
-// verifier need not join instructions and metadata first.
-// `payload_hash`, when given, is the payload's SHA-256, already computed.
-SignatureCheck check_signature(Bytes signature, std::span<const Bytes> payload, const Certificate& signer,
-                               const Sha256* payload_hash = nullptr);
 
-// check_signature for several signatures by one signer: the key's
-// verification is set up once (OpenSSL 3 looks the algorithm up in its
-// providers for every new context, a cost that shows on small bundles).
+// Checks several signatures by one signer, setting the key's verification
+// up once (OpenSSL 3 looks the algorithm up in its providers for every new
+// context, a cost that shows on small bundles). The payload may come in
+// parts (signed as their concatenation), so that a verifier need not join
+// instructions and metadata first; `payload_hash`, when given, is the
+// payload's SHA-256, already computed.
 class SignatureVerifier {
  public:
   explicit SignatureVerifier(const Certificate& signer);

@@ -36,6 +36,11 @@ std::vector<std::uint8_t> value_area(Bytes value) {
   return out;
 }
 
+Bytes value_area_padding(Bytes value) {
+  static constexpr std::uint8_t kZeros[8] = {};
+  return Bytes(kZeros, (8 - value.size() % 8) % 8);
+}
+
 Sha256 chain_top(const Sha256& insns, std::span<const Sha256> map_hashes) {
   if (map_hashes.empty()) return insns;  // no maps: the patchset signs the instructions
   Sha256 h = map_hashes.back();
@@ -48,9 +53,7 @@ ChainLinks hash_chain(Bytes insns, std::span<const Bytes> map_values) { return h
 ChainLinks hash_chain(const Sha256& insns_hash, std::span<const Bytes> map_values) {
   ChainLinks links;
   links.insns = insns_hash;
-  // Each value area hashed in place: the value, then its zero padding.
-  static constexpr std::uint8_t kZeros[8] = {};
-  for (Bytes v : map_values) links.maps.push_back(sha256({v, Bytes(kZeros, (8 - v.size() % 8) % 8)}));
+  for (Bytes v : map_values) links.maps.push_back(sha256({v, value_area_padding(v)}));  // each value area, unjoined
   links.chain.resize(links.maps.size());
   if (!links.maps.empty()) {
     links.chain.back() = links.maps.back();
@@ -67,13 +70,14 @@ std::vector<std::uint8_t> signed_payload(Scheme scheme, Bytes insns, std::span<c
       return {insns.begin(), insns.end()};
     case Scheme::KernelChained: {
       std::size_t total = insns.size();
-      for (Bytes v : map_values) total += (v.size() + 7) & ~std::size_t{7};
+      for (Bytes v : map_values) total += v.size() + value_area_padding(v).size();
       std::vector<std::uint8_t> out;
       out.reserve(total);
       out.insert(out.end(), insns.begin(), insns.end());
-      for (Bytes v : map_values) {  // each value area: the value, zero-padded to 8 bytes
+      for (Bytes v : map_values) {  // each value area: the value, then its padding
         out.insert(out.end(), v.begin(), v.end());
-        out.resize((out.size() + 7) & ~std::size_t{7}, 0);
+        const Bytes pad = value_area_padding(v);
+        out.insert(out.end(), pad.begin(), pad.end());
       }
       return out;
     }

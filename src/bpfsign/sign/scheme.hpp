@@ -33,6 +33,9 @@ Result<Scheme> parse_scheme(std::uint32_t raw);
 // An array map's value area as the kernel hashes it: round_up(size, 8)
 // bytes per element, padding zeroed. The metadata maps hold one element.
 std::vector<std::uint8_t> value_area(Bytes value);
+// The zero bytes value_area() appends to `value` (0 to 7), for hashing the
+// area in parts without building it.
+Bytes value_area_padding(Bytes value);
 
 // The hash chain's links: what a verifier, an LSM or the kernel model
 // checks one by one without holding the contents.

@@ -19,20 +19,10 @@ namespace {
 Result<Sha256> embedded_metadata_hash(const bundle::Bundle& b, const std::vector<std::uint8_t>& code, bool check_exclusive) {
   // Only the check is decoded; the rest must equal the plain loader byte for byte.
   const std::size_t n = loader::metadata_check(Sha256{}, check_exclusive).size();
-  std::vector<isa::PlacedInstruction> prefix;
-  prefix.reserve(n);
-  for (std::size_t pc = 0; prefix.size() < n;) {
-    if (pc >= code.size() / 8) return bad_input("loader-checked loader is shorter than its metadata check");
-    const isa::RawInsn first = isa::raw_from_bytes(code.data() + pc * 8);
-    isa::RawInsn second{};
-    const bool has_second = pc + 1 < code.size() / 8;
-    if (has_second) second = isa::raw_from_bytes(code.data() + (pc + 1) * 8);
-    auto insn = isa::decode_one(first, has_second ? &second : nullptr);
-    if (!insn) return insn.error().with_context(fmt::format("loader-checked loader instruction {}", pc));
-    const std::size_t slots = isa::slot_count(*insn);
-    prefix.push_back({pc, std::move(insn).value()});
-    pc += slots;
-  }
+  auto decoded = isa::decode_program(code, n);
+  if (!decoded) return decoded.error().with_context("loader-checked loader");
+  if (decoded->size() < n) return bad_input("loader-checked loader is shorter than its metadata check");
+  const auto& prefix = *decoded;
   Sha256 embedded{};
   int found = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -128,8 +118,7 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
   // loader-checked loaders embed, and T is what the hash-chain signature covers.
   // The instructions are hashed once for both the chain's first link and
   // the kernel-chained digest, which continues over the metadata.
-  static constexpr std::uint8_t kZeros[8] = {};
-  const Bytes padding(kZeros, (8 - b.metadata.size() % 8) % 8);  // the metadata's value area ends 8-aligned
+  const Bytes padding = sign::value_area_padding(b.metadata);
   const Bytes maps[] = {b.metadata};
   Sha256Stream running;
   const sign::ChainLinks links = sign::hash_chain(running.update(b.loader_plain).digest(), maps);
