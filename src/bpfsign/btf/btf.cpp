@@ -1,5 +1,7 @@
 #include "bpfsign/btf/btf.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "bpfsign/common/checked_math.hpp"
@@ -27,65 +29,193 @@ bool is_modifier(Kind k) {
 
 // The types a type contains "by value": those whose layout is part of its
 // own. A loop of by-value references has no finite layout; only a pointer
-// may close a loop. They are read straight from the type's words, as at
-// most two strided runs (FUNC_PROTO: its return type, then its parameters).
-struct ValueRefs {
-  std::uint32_t id = 0;
-  const std::uint32_t* at = nullptr;
-  std::uint32_t stride = 0, left = 0;
-  const std::uint32_t* then = nullptr;
-  std::uint32_t then_stride = 0, then_left = 0;
+// may close a loop. They sit in the type's words as at most two strided
+// runs (FUNC_PROTO: its return type, then its parameters). PTR, INT, ENUM,
+// FWD and FLOAT contain none; void (0) closes nothing.
+//
+// Where each kind keeps them is a table rather than a switch: the loop
+// check asks for every type, and the kinds of consecutive types follow no
+// pattern a branch predictor could learn.
+struct RunShape {
+  std::uint8_t word = 0;      // first reference's word in the type
+  std::uint8_t stride = 0;    // words between references
+  std::uint8_t fixed = 0;     // references regardless of vlen
+  std::uint8_t per_vlen = 0;  // 1: one more per vlen entry
+};
+struct RefShape {
+  RunShape first, second;
+};
 
-  // The next reference, or 0 once there is none (0, void, closes nothing).
-  std::uint32_t next() {
+constexpr RefShape shape_of(Kind k) {
+  switch (k) {
+    case Kind::Typedef: case Kind::Volatile: case Kind::Const: case Kind::Restrict: case Kind::TypeTag:
+    case Kind::Func: case Kind::Var: case Kind::DeclTag:
+      return {{2, 1, 1, 0}, {}};
+    case Kind::Array: return {{3, 1, 2, 0}, {}};  // element type, index type
+    case Kind::Struct: case Kind::Union: return {{4, 3, 0, 1}, {}};
+    case Kind::Datasec: return {{3, 3, 0, 1}, {}};
+    case Kind::FuncProto: return {{2, 1, 1, 0}, {4, 2, 0, 1}};  // return type, parameters
+    default: return {};
+  }
+}
+
+constexpr auto kRefShapes = [] {
+  std::array<RefShape, 32> t{};  // by the 5-bit kind field; parse refuses kinds past kMaxKind
+  for (std::size_t k = 0; k <= kMaxKind; ++k) t[k] = shape_of(static_cast<Kind>(k));
+  return t;
+}();
+
+// A walk over one type's by-value references; 32 bytes, so that the
+// search's stack of them stays cheap to push.
+struct ValueRefs {
+  const std::uint32_t* at;
+  const std::uint32_t* then;
+  std::uint32_t left, then_left;
+  std::uint32_t id;
+  std::uint8_t stride, then_stride;
+
+  ValueRefs(const Btf& btf, std::uint32_t type) : id(type) {  // `type`'s fields checked
+    const std::uint32_t* w = btf.words(type);
+    const std::uint32_t vlen = w[1] & 0xffffu;
+    const RefShape& shape = kRefShapes[(w[1] >> 24) & 0x1f];
+    at = w + shape.first.word;
+    stride = shape.first.stride;
+    left = shape.first.fixed + shape.first.per_vlen * vlen;
+    then = w + shape.second.word;
+    then_stride = shape.second.stride;
+    then_left = shape.second.fixed + shape.second.per_vlen * vlen;
+  }
+  bool done() const { return left == 0 && then_left == 0; }
+  std::uint32_t next() {  // only while !done()
     if (left == 0) {
-      if (then_left == 0) return 0;
-      at = then, stride = then_stride, left = then_left, then_left = 0;
+      at = then, stride = then_stride, left = then_left;
+      then_left = 0;
     }
     const std::uint32_t ref = *at;
     at += stride;
     --left;
     return ref;
   }
-  bool done() const { return left == 0 && then_left == 0; }
 };
+static_assert(sizeof(ValueRefs) == 32);
 
-ValueRefs value_refs(const Btf& btf, std::uint32_t id) {
+// The structural rules of one type. Member and parameter lists are checked
+// with plain comparisons; an Error is built only for the one that fails.
+Status check_type(const Btf& btf, std::uint32_t id, std::uint64_t byte_offset) {
+  auto fail = [&](const Error& e) -> Status {
+    return e.with_context(fmt::format("type [{}] ({}) at offset {}", id, kind_name(btf.kind(id)), byte_offset));
+  };
   const std::uint32_t* w = btf.words(id);
-  const std::uint32_t vlen = btf.vlen(id);
-  switch (btf.kind(id)) {
-    case Kind::Typedef: case Kind::Volatile: case Kind::Const: case Kind::Restrict: case Kind::TypeTag:
-    case Kind::Func: case Kind::Var: case Kind::DeclTag:
-      return {id, w + 2, 1, 1};
-    case Kind::Array:
-      return {id, w + 3, 1, 2};  // element type, index type
-    case Kind::Struct: case Kind::Union:
-      return {id, w + 4, 3, vlen};
-    case Kind::Datasec:
-      return {id, w + 3, 3, vlen};
-    case Kind::FuncProto:
-      return {id, w + 2, 1, 1, w + 4, 2, vlen};
-    default:  // PTR breaks loops; INT, ENUM, FWD, FLOAT refer to nothing
-      return {id};
+  const std::uint32_t info = w[1];
+  if ((info & 0x60ff0000u) != 0) return fail(bad_input("reserved bits set in info 0x{:08x}", info));
+  if (!btf.valid_string(w[0])) {
+    return fail(bad_input("name offset {} is outside the {}-byte string section", w[0], btf.string_section_size()));
   }
+  const Kind k = btf.kind(id);
+  const std::uint32_t vlen = btf.vlen(id);
+  auto bad_ref = [&](std::uint32_t ref, const char* what) {
+    return fail(bad_input("{} refers to type [{}], but only {} types exist", what, ref, btf.type_count()));
+  };
+  auto bad_name = [&](std::uint32_t off, const char* what) {
+    return fail(bad_input("{} name offset {} is outside the string section", what, off));
+  };
+  const bool vlen_must_be_zero = k == Kind::Int || k == Kind::Ptr || k == Kind::Array || k == Kind::Fwd ||
+                                 is_modifier(k) || k == Kind::Var || k == Kind::Float || k == Kind::DeclTag;
+  if (vlen_must_be_zero && vlen != 0) return fail(bad_input("vlen {} must be 0", vlen));
+  switch (k) {
+    case Kind::Int: {
+      const std::uint32_t size = w[2];
+      const std::uint32_t enc = w[3];
+      const std::uint32_t bits = enc & 0xff, offset = (enc >> 16) & 0xff;
+      if ((enc & 0xf000ff00u) != 0 || bits > 128 || size > 16 || bits + offset > size * 8) {
+        return fail(bad_input("invalid INT encoding 0x{:08x} for size {}", enc, size));
+      }
+      return Ok{};
+    }
+    case Kind::Ptr: case Kind::Typedef: case Kind::Volatile: case Kind::Const: case Kind::Restrict:
+    case Kind::TypeTag: case Kind::DeclTag:
+      if (!btf.valid_id(w[2])) return bad_ref(w[2], "type");
+      return Ok{};
+    case Kind::Func:
+      if (vlen > 2) return fail(bad_input("FUNC linkage {} is not static, global or extern", vlen));
+      if (!btf.valid_id(w[2])) return bad_ref(w[2], "type");
+      if (w[2] == 0 || btf.kind(w[2]) != Kind::FuncProto) {
+        return fail(bad_input("FUNC must refer to a FUNC_PROTO, not type [{}]", w[2]));
+      }
+      return Ok{};
+    case Kind::Var:
+      if (w[3] > 2) return fail(bad_input("VAR linkage {} is unknown", w[3]));
+      if (!btf.valid_id(w[2])) return bad_ref(w[2], "type");
+      return Ok{};
+    case Kind::Array:
+      if (!btf.valid_id(w[3])) return bad_ref(w[3], "element type");
+      if (!btf.valid_id(w[4])) return bad_ref(w[4], "index type");
+      return Ok{};
+    case Kind::Struct: case Kind::Union: case Kind::FuncProto: {
+      const std::uint32_t stride = k == Kind::FuncProto ? 2 : 3;
+      const char* what = k == Kind::FuncProto ? "parameter" : "member";
+      const std::uint32_t* m = w + 3;  // name_off, type[, offset]
+      for (std::uint32_t i = 0; i < vlen; ++i, m += stride) {
+        if (!btf.valid_id(m[1])) return bad_ref(m[1], what);
+        if (!btf.valid_string(m[0])) return bad_name(m[0], "member");
+      }
+      if (k == Kind::FuncProto && !btf.valid_id(w[2])) return bad_ref(w[2], "return type");
+      return Ok{};
+    }
+    case Kind::Enum: case Kind::Enum64: {
+      const std::uint32_t size = w[2];
+      if (size != 1 && size != 2 && size != 4 && size != 8) return fail(bad_input("enum size {} is not 1, 2, 4 or 8", size));
+      const std::uint32_t stride = k == Kind::Enum ? 2 : 3;
+      const std::uint32_t* e = w + 3;
+      for (std::uint32_t i = 0; i < vlen; ++i, e += stride) {
+        if (!btf.valid_string(e[0])) return bad_name(e[0], "enumerator");
+      }
+      return Ok{};
+    }
+    case Kind::Datasec: {
+      const std::uint32_t* v = w + 3;  // type, offset, size
+      for (std::uint32_t i = 0; i < vlen; ++i, v += 3) {
+        if (!btf.valid_id(v[0])) return bad_ref(v[0], "section variable");
+      }
+      return Ok{};
+    }
+    case Kind::Fwd: case Kind::Float:
+      return Ok{};
+    case Kind::Void:
+      break;
+  }
+  return fail(bad_input("unknown kind"));
 }
 
-// Iterative depth-first search: input-controlled chains may be a million
-// types long, so no recursion.
-Status check_no_value_loops(const Btf& btf) {
+// Checks every type's fields, and that no type contains itself by value,
+// in one depth-first walk: each type is checked when the walk first meets
+// it, before its references are followed (so they are valid ids), and its
+// words are read while at hand. Iterative: input-controlled chains may be
+// a million types long, so no recursion.
+Status check_types(const Btf& btf, const std::uint32_t* offsets) {
   const std::uint32_t n = btf.type_count() + 1;
   enum : std::uint8_t { kWhite, kGrey, kBlack };
   std::vector<std::uint8_t> colour(n, kWhite);
+  colour[0] = kBlack;  // void
   std::vector<ValueRefs> stack;
+  // Checks a type met for the first time; true when it contains nothing
+  // by value (then it is done with at once, not pushed).
+  auto meet = [&](std::uint32_t id, Status& status) {
+    status = check_type(btf, id, std::uint64_t{offsets[id]} * 4);
+    if (!status) return false;
+    ValueRefs refs(btf, id);
+    if (refs.done()) {
+      colour[id] = kBlack;
+      return true;
+    }
+    colour[id] = kGrey;
+    stack.push_back(refs);
+    return true;
+  };
+  Status status = Ok{};
   for (std::uint32_t root = 1; root < n; ++root) {
     if (colour[root] != kWhite) continue;
-    ValueRefs refs = value_refs(btf, root);
-    if (refs.done()) {
-      colour[root] = kBlack;
-      continue;
-    }
-    stack.push_back(refs);
-    colour[root] = kGrey;
+    if (!meet(root, status)) return status;
     while (!stack.empty()) {
       ValueRefs& top = stack.back();
       if (top.done()) {
@@ -94,104 +224,15 @@ Status check_no_value_loops(const Btf& btf) {
         continue;
       }
       const std::uint32_t ref = top.next();
-      if (ref == 0 || colour[ref] == kBlack) continue;
-      if (colour[ref] == kGrey) {
+      const std::uint8_t c = colour[ref];
+      if (c == kBlack) continue;
+      if (c == kGrey) {
         return bad_input("type [{}] ({}) is part of a reference loop that no pointer breaks", ref, kind_name(btf.kind(ref)));
       }
-      ValueRefs inner = value_refs(btf, ref);
-      if (inner.done()) {
-        colour[ref] = kBlack;
-        continue;
-      }
-      colour[ref] = kGrey;
-      stack.push_back(inner);  // `top` is invalid from here
+      if (!meet(ref, status)) return status;  // `top` is invalid from here
     }
   }
   return Ok{};
-}
-
-Status check_type(const Btf& btf, std::uint32_t id, std::uint64_t byte_offset) {
-  auto fail = [&](const Error& e) -> Status {
-    return e.with_context(fmt::format("type [{}] ({}) at offset {}", id, kind_name(btf.kind(id)), byte_offset));
-  };
-  const std::uint32_t info = btf.word(id, 1);
-  if ((info & 0x60ff0000u) != 0) return fail(bad_input("reserved bits set in info 0x{:08x}", info));
-  if (!btf.valid_string(btf.name_off(id))) {
-    return fail(bad_input("name offset {} is outside the {}-byte string section", btf.name_off(id),
-                          btf.string_section_size()));
-  }
-  const Kind k = btf.kind(id);
-  const std::uint32_t vlen = btf.vlen(id);
-  auto check_ref = [&](std::uint32_t ref, const char* what) -> Status {
-    if (!btf.valid_id(ref)) return fail(bad_input("{} refers to type [{}], but only {} types exist", what, ref, btf.type_count()));
-    return Ok{};
-  };
-  auto check_name = [&](std::uint32_t off, const char* what) -> Status {
-    if (!btf.valid_string(off)) return fail(bad_input("{} name offset {} is outside the string section", what, off));
-    return Ok{};
-  };
-  const bool vlen_must_be_zero = k == Kind::Int || k == Kind::Ptr || k == Kind::Array || k == Kind::Fwd ||
-                                 is_modifier(k) || k == Kind::Var || k == Kind::Float || k == Kind::DeclTag;
-  if (vlen_must_be_zero && vlen != 0) return fail(bad_input("vlen {} must be 0", vlen));
-  switch (k) {
-    case Kind::Int: {
-      const std::uint32_t size = btf.size_or_type(id);
-      const std::uint32_t enc = btf.int_encoding(id);
-      const std::uint32_t bits = enc & 0xff, offset = (enc >> 16) & 0xff;
-      if ((enc & 0xf000ff00u) != 0 || bits > 128 || size > 16 || bits + offset > size * 8) {
-        return fail(bad_input("invalid INT encoding 0x{:08x} for size {}", enc, size));
-      }
-      return Ok{};
-    }
-    case Kind::Ptr: case Kind::Typedef: case Kind::Volatile: case Kind::Const: case Kind::Restrict:
-    case Kind::TypeTag:
-      return check_ref(btf.size_or_type(id), "type");
-    case Kind::Func:
-      if (vlen > 2) return fail(bad_input("FUNC linkage {} is not static, global or extern", vlen));
-      if (auto s = check_ref(btf.size_or_type(id), "type"); !s) return s;
-      if (btf.size_or_type(id) == 0 || btf.kind(btf.size_or_type(id)) != Kind::FuncProto) {
-        return fail(bad_input("FUNC must refer to a FUNC_PROTO, not type [{}]", btf.size_or_type(id)));
-      }
-      return Ok{};
-    case Kind::Var:
-      if (btf.word(id, 3) > 2) return fail(bad_input("VAR linkage {} is unknown", btf.word(id, 3)));
-      return check_ref(btf.size_or_type(id), "type");
-    case Kind::DeclTag:
-      return check_ref(btf.size_or_type(id), "type");
-    case Kind::Array: {
-      auto a = btf.array(id);
-      if (auto s = check_ref(a.type, "element type"); !s) return s;
-      return check_ref(a.index_type, "index type");
-    }
-    case Kind::Struct: case Kind::Union: case Kind::FuncProto: {
-      const std::uint32_t stride = k == Kind::FuncProto ? 2 : 3;
-      for (std::uint32_t i = 0; i < vlen; ++i) {
-        if (auto s = check_ref(btf.word(id, 4 + stride * i), k == Kind::FuncProto ? "parameter" : "member"); !s) return s;
-        if (auto s = check_name(btf.word(id, 3 + stride * i), "member"); !s) return s;
-      }
-      if (k == Kind::FuncProto) return check_ref(btf.size_or_type(id), "return type");
-      return Ok{};
-    }
-    case Kind::Enum: case Kind::Enum64: {
-      const std::uint32_t size = btf.size_or_type(id);
-      if (size != 1 && size != 2 && size != 4 && size != 8) return fail(bad_input("enum size {} is not 1, 2, 4 or 8", size));
-      const std::uint32_t stride = k == Kind::Enum ? 2 : 3;
-      for (std::uint32_t i = 0; i < vlen; ++i) {
-        if (auto s = check_name(btf.word(id, 3 + i * stride), "enumerator"); !s) return s;
-      }
-      return Ok{};
-    }
-    case Kind::Datasec:
-      for (std::uint32_t i = 0; i < vlen; ++i) {
-        if (auto s = check_ref(btf.word(id, 3 + 3 * i), "section variable"); !s) return s;
-      }
-      return Ok{};
-    case Kind::Fwd: case Kind::Float:
-      return Ok{};
-    case Kind::Void:
-      break;
-  }
-  return fail(bad_input("unknown kind"));
 }
 
 }  // namespace
@@ -240,28 +281,30 @@ Result<Btf> Btf::parse(Bytes data) {
   std::memcpy(btf.strings_.data(), strings->data(), strings->size());
   btf.types_.resize(hdr->type_len / 4);
   if (hdr->type_len != 0) std::memcpy(btf.types_.data(), types->data(), hdr->type_len);
-  btf.offsets_.reserve(btf.types_.size() / 3 + 1);
-  btf.offsets_.push_back(0);
+  // Every type takes at least 3 words: room for all ids at once, written
+  // in place, trimmed after.
   const std::size_t total = btf.types_.size();
+  btf.offsets_.resize(total / 3 + 1);
+  std::uint32_t* offsets = btf.offsets_.data();
+  offsets[0] = 0;
+  std::size_t count = 1;  // ids so far, void included
   for (std::size_t pos = 0; pos < total;) {
     const std::uint64_t byte_offset = std::uint64_t{pos} * 4;
     if (total - pos < 3) return bad_input("BTF type at offset {}: {} bytes left, a type needs 12", byte_offset, (total - pos) * 4);
     const std::uint32_t info = btf.types_[pos + 1];
     const std::uint32_t kind = (info >> 24) & 0x1f;
-    if (kind == 0 || kind > kMaxKind) return bad_input("BTF type [{}] at offset {}: unknown kind {}", btf.offsets_.size(), byte_offset, kind);
+    if (kind == 0 || kind > kMaxKind) return bad_input("BTF type [{}] at offset {}: unknown kind {}", count, byte_offset, kind);
     const std::uint64_t words = 3 + std::uint64_t{extra_words(static_cast<Kind>(kind), info & 0xffff)};
     if (words > total - pos) {
-      return bad_input("BTF type [{}] at offset {}: {} record needs {} bytes, only {} left", btf.offsets_.size(),
+      return bad_input("BTF type [{}] at offset {}: {} record needs {} bytes, only {} left", count,
                        byte_offset, kind_name(static_cast<Kind>(kind)), words * 4, (total - pos) * 4);
     }
-    if (btf.offsets_.size() > kMaxTypeId) return bad_input("BTF has more than {} types", kMaxTypeId);
-    btf.offsets_.push_back(static_cast<std::uint32_t>(pos));
+    if (count > kMaxTypeId) return bad_input("BTF has more than {} types", kMaxTypeId);
+    offsets[count++] = static_cast<std::uint32_t>(pos);
     pos += static_cast<std::size_t>(words);
   }
-  for (std::uint32_t id = 1; id <= btf.type_count(); ++id) {
-    if (auto s = check_type(btf, id, std::uint64_t{btf.offsets_[id]} * 4); !s) return s.error();
-  }
-  if (auto s = check_no_value_loops(btf); !s) return s.error();
+  btf.offsets_.resize(count);
+  if (auto s = check_types(btf, btf.offsets_.data()); !s) return s.error();
   return btf;
 }
 

@@ -113,7 +113,7 @@ class Btf {
   };
 
   std::vector<std::uint32_t, UninitializedAllocator<std::uint32_t>> types_;  // the type section, as words
-  std::vector<std::uint32_t> offsets_;  // word offset of each type; [0] is void
+  std::vector<std::uint32_t, UninitializedAllocator<std::uint32_t>> offsets_;  // word offset of each type; [0] is void
   std::vector<char, UninitializedAllocator<char>> strings_;
 };
 

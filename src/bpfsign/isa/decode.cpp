@@ -1,6 +1,7 @@
 #include "bpfsign/isa/decode.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace bpfsign::isa {
@@ -270,8 +271,91 @@ Result<std::vector<PlacedInstruction>> decode_program(Bytes bytes, std::size_t m
   return out;
 }
 
+namespace {
+
+// Most opcodes are accepted by decode_one exactly when a few fields are zero
+// (or hold a register): for those, validation need not build an
+// Instruction. A rule says which fields must be zero; an opcode without a
+// rule (ld_imm64, calls, byte swaps, atomics, div/mod, neg, may_goto, …)
+// and any slot that breaks its rule go through decode_one, which then
+// accepts a variant form (movsx, sdiv) or gives its error. So the rules
+// only ever accept, and only what decode_one accepts: tested over every
+// opcode and a grid of field values (isa_validate_test).
+enum RuleBit : std::uint8_t {
+  kRuleSimple = 1,    // the opcode has a rule
+  kRuleDstZero = 2,
+  kRuleSrcZero = 4,   // else src must be a register r0-r10
+  kRuleOffZero = 8,
+  kRuleImmZero = 16,
+};
+
+constexpr std::uint8_t rule_for(std::uint8_t code) {
+  const std::uint8_t cls = class_of(code);
+  const bool reg_src = src_bit_of(code) == kSrcX;
+  const std::uint8_t op = op_of(code);
+  const std::uint8_t by_source = reg_src ? kRuleImmZero : kRuleSrcZero;
+  switch (cls) {
+    case kClassAlu:
+    case kClassAlu64:
+      switch (op) {
+        case kAluAdd: case kAluSub: case kAluMul: case kAluOr: case kAluAnd: case kAluLsh:
+        case kAluRsh: case kAluXor: case kAluMov: case kAluArsh:
+          return kRuleSimple | kRuleOffZero | by_source;
+        default: return 0;
+      }
+    case kClassLdx:
+      if (mode_of(code) == kModeMem) return kRuleSimple | kRuleImmZero;
+      return 0;
+    case kClassSt:
+      if (mode_of(code) == kModeMem) return kRuleSimple | kRuleSrcZero;
+      return 0;
+    case kClassStx:
+      if (mode_of(code) == kModeMem) return kRuleSimple | kRuleImmZero;
+      return 0;
+    case kClassJmp:
+    case kClassJmp32:
+      switch (op) {
+        case kJmpJeq: case kJmpJgt: case kJmpJge: case kJmpJset: case kJmpJne: case kJmpJsgt:
+        case kJmpJsge: case kJmpJlt: case kJmpJle: case kJmpJslt: case kJmpJsle:
+          return kRuleSimple | by_source;
+        case kJmpExit:
+          if (cls == kClassJmp && !reg_src) return kRuleSimple | kRuleDstZero | kRuleSrcZero | kRuleOffZero | kRuleImmZero;
+          return 0;
+        case kJmpJa:
+          if (cls == kClassJmp && !reg_src) return kRuleSimple | kRuleDstZero | kRuleSrcZero | kRuleImmZero;
+          return 0;
+        default: return 0;
+      }
+    default: return 0;  // kClassLd: ld_imm64 and packet loads
+  }
+}
+
+constexpr auto kRules = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (unsigned c = 0; c < 256; ++c) t[c] = rule_for(static_cast<std::uint8_t>(c));
+  return t;
+}();
+
+// True when the slot is a single-slot instruction decode_one accepts, by
+// its opcode's rule alone; false means "ask decode_one", not "invalid".
+bool passes_rule(const RawInsn& r) {
+  const std::uint8_t rule = kRules[r.code];
+  if ((rule & kRuleSimple) == 0 || r.dst > kMaxReg) return false;
+  if ((rule & kRuleDstZero) && r.dst != 0) return false;
+  if ((rule & kRuleSrcZero) ? r.src != 0 : r.src > kMaxReg) return false;
+  if ((rule & kRuleOffZero) && r.off != 0) return false;
+  if ((rule & kRuleImmZero) && r.imm != 0) return false;
+  return true;
+}
+
+}  // namespace
+
 Status validate_program(std::span<const RawInsn> insns) {
   for (std::size_t pc = 0; pc < insns.size();) {
+    if (passes_rule(insns[pc])) {
+      ++pc;
+      continue;
+    }
     const RawInsn* second = pc + 1 < insns.size() ? &insns[pc + 1] : nullptr;
     auto insn = decode_one(insns[pc], second);
     if (!insn) return insn.error().with_context(fmt::format("instruction {} (byte offset {})", pc, pc * kInsnSize));
