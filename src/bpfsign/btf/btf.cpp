@@ -198,21 +198,18 @@ Status check_types(const Btf& btf, const std::uint32_t* offsets) {
   std::vector<std::uint8_t> colour(n, kWhite);
   colour[0] = kBlack;  // void
   std::vector<ValueRefs> stack;
-  // Checks a type met for the first time, then settles it at once when all
-  // it contains by value is settled already (most types: clang numbers
-  // shared types first), or pushes it to be searched.
+  // Checks a type met for the first time; true when it contains nothing
+  // by value (then it is done with at once, not pushed).
   auto meet = [&](std::uint32_t id, Status& status) {
     status = check_type(btf, id, std::uint64_t{offsets[id]} * 4);
     if (!status) return false;
-    const ValueRefs refs(btf, id);
-    for (ValueRefs probe = refs; !probe.done();) {
-      if (colour[probe.next()] != kBlack) {
-        colour[id] = kGrey;
-        stack.push_back(refs);
-        return true;
-      }
+    ValueRefs refs(btf, id);
+    if (refs.done()) {
+      colour[id] = kBlack;
+      return true;
     }
-    colour[id] = kBlack;
+    colour[id] = kGrey;
+    stack.push_back(refs);
     return true;
   };
   Status status = Ok{};
