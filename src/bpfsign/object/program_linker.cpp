@@ -325,8 +325,11 @@ class Linker {
         out_.relocations.push_back(out);
       }
     }
-    std::sort(out_.relocations.begin() + static_cast<std::ptrdiff_t>(first), out_.relocations.end(),
-              [](const Relocation& a, const Relocation& b) { return a.insn < b.insn; });
+    // Functions are placed in order and each one's relocations are sorted,
+    // so the program's come out sorted; sorting stays as a safety net.
+    const auto begin = out_.relocations.begin() + static_cast<std::ptrdiff_t>(first);
+    auto by_insn = [](const Relocation& a, const Relocation& b) { return a.insn < b.insn; };
+    if (!std::is_sorted(begin, out_.relocations.end(), by_insn)) std::sort(begin, out_.relocations.end(), by_insn);
     return Ok{};
   }
 
@@ -347,13 +350,13 @@ class Linker {
         }
         return bad_input("subprogram '{}' has no {} records while its caller has", ctx_.functions[fi].name, what);
       }
-      // Copied as a block, then moved to the function's place.
-      const std::size_t at = out.size();
-      out.insert(out.end(), recs.begin(), recs.end());
+      // Moved to the function's place as they are copied (the storage was
+      // reserved in full by the first pass).
       const std::uint32_t from = ctx_.functions[fi].start;
       const std::uint32_t to = placed_at_[fi];
-      for (auto r = out.begin() + static_cast<std::ptrdiff_t>(at); r != out.end(); ++r) {
-        r->insn_off = (r->insn_off / static_cast<std::uint32_t>(isa::kInsnSize) - from + to) * unit;
+      for (Record r : recs) {
+        r.insn_off = (r.insn_off / static_cast<std::uint32_t>(isa::kInsnSize) - from + to) * unit;
+        out.push_back(r);
       }
     }
     return Ok{};
