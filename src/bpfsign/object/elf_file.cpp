@@ -184,6 +184,15 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
     file.sections_.push_back(std::move(s));
   }
   if (auto layout = check_layout(file.sections_, ehdr.e_shoff, *table); !layout) return fail(layout.error());
+  // Relocations of what is not read, and of .BTF and .BTF.ext (clang's
+  // record of their section-relative offsets, which the kernel and libbpf
+  // never apply), are not read either: in a large object, .rel.BTF.ext is
+  // the largest section after the debug information.
+  for (auto& s : file.sections_) {
+    if (s.type != SHT_REL || !s.loaded) continue;
+    const ElfSection* target = s.info == 0 || s.info > file.sections_.size() ? nullptr : &file.sections_[s.info - 1];
+    if (target != nullptr && (!target->loaded || target->name == ".BTF" || target->name == ".BTF.ext")) s.loaded = false;
+  }
 
   // One buffer for every loaded section; spans into it stay valid because
   // it is never resized afterwards (and a move keeps it in place). Sections

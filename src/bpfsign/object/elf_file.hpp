@@ -31,7 +31,7 @@ struct ElfSection {
   std::uint64_t addralign = 0;
   std::uint64_t entsize = 0;
   Bytes data;  // empty for SHT_NOBITS and unloaded sections; points into ElfFile's buffer
-  bool loaded = false;  // false for debug sections, which are never read
+  bool loaded = false;  // false for debug sections and relocations nothing applies (never read)
 
   bool is_program() const;  // executable code (SHF_EXECINSTR, SHT_PROGBITS)
 };
