@@ -47,8 +47,11 @@ Result<Bundle> build_bundle(const BuildRequest& req) {
 
 namespace {
 
-Status read_manifest(const Bundle& b, loader::LoaderProgram& out) {
-  if (auto ok = loader::parse_manifest(b.manifest, out); !ok) return ok.error();
+// With `out`, the manifest is also parsed into it; without, only checked.
+Status read_manifest(const Bundle& b, loader::LoaderProgram* out) {
+  if (auto ok = out != nullptr ? loader::parse_manifest(b.manifest, *out) : loader::check_manifest_format(b.manifest); !ok) {
+    return ok.error();
+  }
   if (b.metadata.size() < loader::kManifestDigestSize) return bad_input("metadata of {} bytes cannot end with a manifest digest", b.metadata.size());
   const Sha256 digest = sha256(b.manifest);
   if (!std::equal(digest.begin(), digest.end(), b.metadata.end() - static_cast<std::ptrdiff_t>(loader::kManifestDigestSize))) {
@@ -59,14 +62,11 @@ Status read_manifest(const Bundle& b, loader::LoaderProgram& out) {
 
 }  // namespace
 
-Status check_manifest(const Bundle& b) {
-  loader::LoaderProgram parsed;
-  return read_manifest(b, parsed);
-}
+Status check_manifest(const Bundle& b) { return read_manifest(b, nullptr); }
 
 Result<loader::LoaderProgram> loader_from_bundle(const Bundle& b, sign::Scheme scheme) {
   loader::LoaderProgram out;
-  if (auto ok = read_manifest(b, out); !ok) return ok.error();
+  if (auto ok = read_manifest(b, &out); !ok) return ok.error();
   const auto& code = b.loader_for(scheme);
   if (code.empty()) return bad_input("bundle has no loader for the {} scheme", sign::scheme_name(scheme));
   out.code = code;

@@ -1,6 +1,8 @@
 #include "bpfsign/loader/manifest.hpp"
 
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 namespace bpfsign::loader {
 
@@ -24,40 +26,65 @@ class Writer {
   std::vector<std::uint8_t> out_;
 };
 
+// Reads fields without a Result per field (a manifest has hundreds): the
+// first failure is kept, later reads give 0 or "", and the parser checks
+// failed() wherever a value decides what it does next.
 class Reader {
  public:
-  explicit Reader(Bytes data) : r_(data) {}
-  Result<std::uint8_t> u8(const char* what) { return r_.read<std::uint8_t>(what); }
-  Result<std::uint32_t> u32(const char* what) { return r_.read<std::uint32_t>(what); }
-  Result<std::string> str(const char* what) {
-    auto n = u32(what);
-    if (!n) return n.error();
-    if (*n > kMaxName) return bad_input("manifest: {} at offset {}: {} bytes is longer than {}", what, r_.offset() - 4, *n, kMaxName);
-    auto bytes = r_.take(*n, what);
-    if (!bytes) return bytes.error().with_context("manifest");
-    return std::string(bytes->begin(), bytes->end());
+  explicit Reader(Bytes data) : data_(data) {}
+  std::uint8_t u8(const char* what) { return fixed<std::uint8_t>(what); }
+  std::uint32_t u32(const char* what) { return fixed<std::uint32_t>(what); }
+  std::string_view str(const char* what) {
+    const std::uint32_t n = u32(what);
+    if (failed()) return {};
+    if (n > kMaxName) {
+      fail(bad_input("manifest: {} at offset {}: {} bytes is longer than {}", what, pos_ - 4, n, kMaxName));
+      return {};
+    }
+    if (n > remaining()) {
+      fail(bad_input("manifest: {} at offset {}: need {} bytes, only {} left", what, pos_, n, remaining()));
+      return {};
+    }
+    const std::string_view out(reinterpret_cast<const char*>(data_.data()) + pos_, n);
+    pos_ += n;
+    return out;
   }
   // A count of records each at least `min_record` bytes long: refused if
   // the input cannot hold them, so that no count makes us allocate blindly.
-  Result<std::uint32_t> count(const char* what, std::size_t min_record) {
-    auto n = u32(what);
-    if (!n) return n.error();
-    if (static_cast<std::uint64_t>(*n) * min_record > r_.remaining()) {
-      return bad_input("manifest: {} at offset {}: {} records cannot fit the {} bytes left", what, r_.offset() - 4, *n, r_.remaining());
+  std::uint32_t count(const char* what, std::size_t min_record) {
+    const std::uint32_t n = u32(what);
+    if (!failed() && static_cast<std::uint64_t>(n) * min_record > remaining()) {
+      fail(bad_input("manifest: {} at offset {}: {} records cannot fit the {} bytes left", what, pos_ - 4, n, remaining()));
     }
-    return *n;
+    return failed() ? 0 : n;
   }
-  std::size_t offset() const { return r_.offset(); }
-  bool at_end() const { return r_.at_end(); }
+  std::size_t offset() const { return pos_; }
+  std::size_t remaining() const { return data_.size() - pos_; }
+  bool at_end() const { return pos_ == data_.size(); }
+  bool failed() const { return error_.has_value(); }
+  const Error& error() const { return *error_; }
+  void fail(Error e) {
+    if (!error_) error_ = std::move(e);
+  }
 
  private:
-  ByteReader r_;
-};
+  template <typename T>
+  T fixed(const char* what) {
+    if (failed()) return 0;
+    if (remaining() < sizeof(T)) {
+      fail(bad_input("manifest: {} at offset {}: need {} bytes, only {} left", what, pos_, sizeof(T), remaining()));
+      return 0;
+    }
+    T v;
+    std::memcpy(&v, data_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
 
-#define TRY(var, expr)                              \
-  auto var##_r = (expr);                            \
-  if (!var##_r) return var##_r.error();             \
-  auto var = std::move(var##_r).value()
+  Bytes data_;
+  std::size_t pos_ = 0;
+  std::optional<Error> error_;
+};
 
 template <typename E>
 Result<E> enum_value(std::uint8_t raw, std::uint8_t last, const char* what, std::size_t offset) {
@@ -106,104 +133,115 @@ std::vector<std::uint8_t> serialize_manifest(const LoaderProgram& loader) {
   return w.take();
 }
 
-Status parse_manifest(Bytes data, LoaderProgram& loader) {
+namespace {
+
+// The one parser: fills `out`, or with nullptr only checks (verification
+// needs the manifest well-formed, not its hundreds of names as strings).
+Status parse_into(Bytes data, LoaderProgram* out) {
   Reader r(data);
-  TRY(magic, r.u32("magic"));
+  const std::uint32_t magic = r.u32("magic");
+  const std::uint32_t version = r.u32("version");
+  if (r.failed()) return r.error();
   if (magic != kManifestMagic) return bad_input("manifest: bad magic {:#x} (expected {:#x})", magic, kManifestMagic);
-  TRY(version, r.u32("version"));
   if (version != kManifestVersion) return bad_input("manifest: version {} is not supported (this bpfsign reads {})", version, kManifestVersion);
-  TRY(maps, r.u32("context map count"));
-  TRY(programs, r.u32("context program count"));
-  TRY(kconfig_size, r.u32("kconfig size"));
-  loader.context = ContextLayout{maps, programs, kconfig_size};
-  if (maps > 0x10000 || programs > 0x10000 || kconfig_size > 0x10000 || loader.context.size() > 0x7ff0) {
+  const std::uint32_t maps = r.u32("context map count");
+  const std::uint32_t programs = r.u32("context program count");
+  const std::uint32_t kconfig_size = r.u32("kconfig size");
+  if (r.failed()) return r.error();
+  const ContextLayout context{maps, programs, kconfig_size};
+  if (maps > 0x10000 || programs > 0x10000 || kconfig_size > 0x10000 || context.size() > 0x7ff0) {
     return bad_input("manifest: context of {} maps, {} programs and {} kconfig bytes exceeds a loader's context", maps, programs, kconfig_size);
   }
 
-  TRY(steps, r.count("step count", 5));
+  LoaderProgram scratch;  // stays empty when only checking
+  LoaderProgram& loader = out != nullptr ? *out : scratch;
+  loader.context = context;
+  const std::uint32_t steps = r.count("step count", 5);
   loader.steps.clear();
-  loader.steps.reserve(steps);  // bounded by count(): the input holds them
-  for (std::uint32_t i = 0; i < steps; ++i) {
+  if (out != nullptr) loader.steps.reserve(steps);  // bounded by count(): the input holds them
+  for (std::uint32_t i = 0; i < steps && !r.failed(); ++i) {
     const std::size_t at = r.offset();
-    TRY(raw, r.u8("step kind"));
-    TRY(kind, enum_value<LoaderStep::Kind>(raw, static_cast<std::uint8_t>(LoaderStep::Kind::SlotUpdate), "step kind", at));
-    TRY(object, r.str("step object"));
-    loader.steps.push_back({kind, std::move(object)});
+    const std::uint8_t kind = r.u8("step kind");
+    const std::string_view object = r.str("step object");
+    if (r.failed()) break;
+    auto k = enum_value<LoaderStep::Kind>(kind, static_cast<std::uint8_t>(LoaderStep::Kind::SlotUpdate), "step kind", at);
+    if (!k) return k.error();
+    if (out != nullptr) loader.steps.push_back({*k, std::string(object)});
   }
 
-  TRY(nmaps, r.count("map count", 10));
+  const std::uint32_t nmaps = r.count("map count", 10);
+  if (r.failed()) return r.error();
   if (nmaps != maps) return bad_input("manifest: {} map records for a context of {} maps", nmaps, maps);
   loader.maps.clear();
   loader.map_summaries.clear();
-  loader.maps.reserve(nmaps);
-  loader.map_summaries.reserve(nmaps);
+  if (out != nullptr) {
+    loader.maps.reserve(nmaps);
+    loader.map_summaries.reserve(nmaps);
+  }
   for (std::uint32_t i = 0; i < nmaps; ++i) {
-    MapSummary m;
-    TRY(name, r.str("map name"));
-    TRY(value_size, r.u32("map value size"));
-    TRY(mmapable, r.u8("map mmapable"));
-    TRY(read_only, r.u8("map read_only"));
+    const std::string_view name = r.str("map name");
+    const std::uint32_t value_size = r.u32("map value size");
+    const std::uint8_t mmapable = r.u8("map mmapable");
+    const std::uint8_t read_only = r.u8("map read_only");
+    if (r.failed()) return r.error();
     if (mmapable > 1 || read_only > 1) return bad_input("manifest: map '{}': flag bytes must be 0 or 1", name);
-    m.name = name;
-    m.value_size = value_size;
-    m.mmapable = mmapable != 0;
-    m.read_only = read_only != 0;
-    loader.maps.push_back(std::move(name));
-    loader.map_summaries.push_back(std::move(m));
+    if (out == nullptr) continue;
+    loader.maps.emplace_back(name);
+    loader.map_summaries.push_back({std::string(name), value_size, mmapable != 0, read_only != 0});
   }
 
-  TRY(nprogs, r.count("program count", 17));
+  const std::uint32_t nprogs = r.count("program count", 17);
+  if (r.failed()) return r.error();
   if (nprogs != programs) return bad_input("manifest: {} program records for a context of {} programs", nprogs, programs);
   loader.programs.clear();
   loader.program_summaries.clear();
-  loader.programs.reserve(nprogs);
-  loader.program_summaries.reserve(nprogs);
+  if (out != nullptr) {
+    loader.programs.reserve(nprogs);
+    loader.program_summaries.reserve(nprogs);
+  }
   for (std::uint32_t i = 0; i < nprogs; ++i) {
-    ProgramSummary p;
-    TRY(name, r.str("program name"));
-    TRY(section, r.str("program section"));
+    const std::string_view name = r.str("program name");
+    const std::string_view section = r.str("program section");
     const std::size_t at = r.offset();
-    TRY(raw, r.u8("program attach method"));
-    TRY(attach, enum_value<object::AttachMethod>(raw, static_cast<std::uint8_t>(object::AttachMethod::kLast), "attach method", at));
-    TRY(eat, r.u32("expected attach type"));
-    TRY(target, r.str("attach target"));
-    p.name = name;
-    p.section = std::move(section);
-    p.attach = attach;
-    p.expected_attach_type = eat;
-    p.attach_target = std::move(target);
-    loader.programs.push_back(std::move(name));
-    loader.program_summaries.push_back(std::move(p));
+    const std::uint8_t raw = r.u8("program attach method");
+    const std::uint32_t eat = r.u32("expected attach type");
+    const std::string_view target = r.str("attach target");
+    if (r.failed()) return r.error();
+    auto attach = enum_value<object::AttachMethod>(raw, static_cast<std::uint8_t>(object::AttachMethod::kLast), "attach method", at);
+    if (!attach) return attach.error();
+    if (out == nullptr) continue;
+    loader.programs.emplace_back(name);
+    loader.program_summaries.push_back({std::string(name), std::string(section), *attach, eat, std::string(target)});
   }
 
-  TRY(nkconfig, r.count("kconfig count", 15));
+  const std::uint32_t nkconfig = r.count("kconfig count", 15);
+  if (r.failed()) return r.error();
   loader.kconfig.clear();
   for (std::uint32_t i = 0; i < nkconfig; ++i) {
-    KconfigValue k;
-    TRY(name, r.str("kconfig name"));
+    const std::string_view name = r.str("kconfig name");
     const std::size_t at = r.offset();
-    TRY(raw, r.u8("kconfig type"));
-    TRY(type, enum_value<object::KconfigType>(raw, static_cast<std::uint8_t>(object::KconfigType::CharArray), "kconfig type", at));
-    TRY(is_signed, r.u8("kconfig signed"));
-    TRY(weak, r.u8("kconfig weak"));
-    TRY(offset, r.u32("kconfig offset"));
-    TRY(size, r.u32("kconfig size"));
+    const std::uint8_t raw = r.u8("kconfig type");
+    const std::uint8_t is_signed = r.u8("kconfig signed");
+    const std::uint8_t weak = r.u8("kconfig weak");
+    const std::uint32_t offset = r.u32("kconfig offset");
+    const std::uint32_t size = r.u32("kconfig size");
+    if (r.failed()) return r.error();
+    auto type = enum_value<object::KconfigType>(raw, static_cast<std::uint8_t>(object::KconfigType::CharArray), "kconfig type", at);
+    if (!type) return type.error();
     if (is_signed > 1 || weak > 1) return bad_input("manifest: kconfig '{}': flag bytes must be 0 or 1", name);
     if (static_cast<std::uint64_t>(offset) + size > kconfig_size) {
       return bad_input("manifest: kconfig '{}' at [{}, +{}) lies outside the {}-byte kconfig area", name, offset, size, kconfig_size);
     }
-    k.name = std::move(name);
-    k.type = type;
-    k.is_signed = is_signed != 0;
-    k.weak = weak != 0;
-    k.offset = offset;
-    k.size = size;
-    loader.kconfig.push_back(std::move(k));
+    if (out != nullptr) loader.kconfig.push_back({std::string(name), *type, is_signed != 0, weak != 0, offset, size});
   }
   if (!r.at_end()) return bad_input("manifest: {} trailing bytes at offset {}", data.size() - r.offset(), r.offset());
   return Ok{};
 }
 
-#undef TRY
+}  // namespace
+
+Status parse_manifest(Bytes data, LoaderProgram& loader) { return parse_into(data, &loader); }
+
+Status check_manifest_format(Bytes data) { return parse_into(data, nullptr); }
 
 }  // namespace bpfsign::loader

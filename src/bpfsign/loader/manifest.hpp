@@ -25,5 +25,7 @@ std::vector<std::uint8_t> serialize_manifest(const LoaderProgram& loader);
 // Strict: unknown versions, enum values out of range, names longer than
 // 4096 bytes, counts that cannot fit the input and trailing bytes are refused.
 Status parse_manifest(Bytes data, LoaderProgram& loader);
+// The checks of parse_manifest, keeping nothing.
+Status check_manifest_format(Bytes data);
 
 }  // namespace bpfsign::loader

@@ -87,7 +87,7 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
   report.signer_key = cert->public_key_description();
   const bool keyid_ok = cert->subject_key_id() == b.signer_key_id;
   add("signer_certificate", "signer's certificate and key id", keyid_ok,
-      keyid_ok ? cert->subject() : "the recorded key id is not the certificate's subjectKeyIdentifier");
+      keyid_ok ? report.signer_subject : "the recorded key id is not the certificate's subjectKeyIdentifier");
 
   // Trust: the signer is a given certificate, or is issued by a given CA.
   {
