@@ -131,6 +131,7 @@ Result<Certificate> Certificate::from_der(Bytes der, const std::string& what) {
   Certificate out;
   out.cert_ = own(cert);
   if (p != der.data() + der.size()) return bad_input("{}: {} bytes after the certificate", what, der.data() + der.size() - p);
+  out.der_ = std::make_shared<const std::vector<std::uint8_t>>(der.begin(), der.end());
   return out;
 }
 
@@ -142,19 +143,20 @@ Result<Certificate> Certificate::load(const std::filesystem::path& path) {
   if (X509* cert = bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr) {
     Certificate out;
     out.cert_ = own(cert);
+    unsigned char* buf = nullptr;
+    const int len = i2d_X509(cert, &buf);
+    if (len <= 0) return openssl_error(ErrorKind::BadInput, path.string() + ": certificate cannot be encoded as DER");
+    out.der_ = std::make_shared<const std::vector<std::uint8_t>>(buf, buf + len);
+    OPENSSL_free(buf);
     return out;
   }
   ERR_clear_error();
   return from_der(*bytes, path.string());
 }
 
-std::vector<std::uint8_t> Certificate::der() const {
-  unsigned char* buf = nullptr;
-  const int len = i2d_X509(cert_.get(), &buf);
-  if (len <= 0) internal_error("i2d_X509 failed on a parsed certificate");
-  std::vector<std::uint8_t> out(buf, buf + len);
-  OPENSSL_free(buf);
-  return out;
+const std::vector<std::uint8_t>& Certificate::der() const {
+  if (!der_) internal_error("certificate without its DER encoding");
+  return *der_;
 }
 
 Status Certificate::write_pem(const std::filesystem::path& path) const {

@@ -45,7 +45,7 @@ class Certificate {
   static Result<Certificate> load(const std::filesystem::path& path);  // PEM or DER
   static Result<Certificate> from_der(Bytes der, const std::string& what);
 
-  std::vector<std::uint8_t> der() const;
+  const std::vector<std::uint8_t>& der() const;  // as read (kept: comparing certificates need not re-encode)
   Status write_pem(const std::filesystem::path& path) const;
   // The subjectKeyIdentifier extension: how the kernel finds the key.
   std::vector<std::uint8_t> subject_key_id() const;
@@ -58,6 +58,7 @@ class Certificate {
 
  private:
   std::shared_ptr<x509_st> cert_;
+  std::shared_ptr<const std::vector<std::uint8_t>> der_;
 };
 
 struct CertificateRequest {

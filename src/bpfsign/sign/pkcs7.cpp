@@ -84,16 +84,9 @@ SignatureShape shape_of(CMS_ContentInfo* cms) {
   return shape;
 }
 
-Status kernel_rules(CMS_ContentInfo* cms, const Certificate& cert) {
-  const SignatureShape shape = shape_of(cms);
-  if (shape.signers != 1) return bad_input("signature: {} signers; the kernel takes exactly one", shape.signers);
-  if (shape.digest != "SHA256") return bad_input("signature: digest {}; the kernel's BPF signatures use SHA-256", shape.digest);
-  if (shape.signed_attributes) return bad_input("signature: carries signed attributes; the kernel expects none");
-  if (shape.signer_key_id.empty()) return bad_input("signature: the signer is not named by subject key identifier");
-  if (shape.signer_key_id != cert.subject_key_id()) {
-    return bad_input("signature: names key id {}, the certificate {} has {}", to_hex(shape.signer_key_id), cert.subject(),
-                     to_hex(cert.subject_key_id()));
-  }
+// The kernel's rules on the signer's key: RSA of 2048 bits or more, or
+// ECDSA on P-256 or P-384. They depend on the certificate alone.
+Status key_rules(const Certificate& cert) {
   const EVP_PKEY* key = X509_get0_pubkey(cert.get());
   if (key == nullptr) return bad_input("certificate {}: no usable public key", cert.subject());
   if (EVP_PKEY_is_a(key, "RSA")) {
@@ -109,6 +102,25 @@ Status kernel_rules(CMS_ContentInfo* cms, const Certificate& cert) {
     return bad_input("certificate {}: ECDSA curve {} is not one the kernel's PKCS#7 code takes (P-256, P-384)", cert.subject(), g);
   }
   return bad_input("certificate {}: key type {} cannot sign BPF programs for the kernel", cert.subject(), cert.public_key_description());
+}
+
+// The kernel's rules on the signature's structure, for a signer whose
+// certificate has `key_id` as its subjectKeyIdentifier.
+Status shape_rules(CMS_ContentInfo* cms, const Certificate& cert, const std::vector<std::uint8_t>& key_id) {
+  const SignatureShape shape = shape_of(cms);
+  if (shape.signers != 1) return bad_input("signature: {} signers; the kernel takes exactly one", shape.signers);
+  if (shape.digest != "SHA256") return bad_input("signature: digest {}; the kernel's BPF signatures use SHA-256", shape.digest);
+  if (shape.signed_attributes) return bad_input("signature: carries signed attributes; the kernel expects none");
+  if (shape.signer_key_id.empty()) return bad_input("signature: the signer is not named by subject key identifier");
+  if (shape.signer_key_id != key_id) {
+    return bad_input("signature: names key id {}, the certificate {} has {}", to_hex(shape.signer_key_id), cert.subject(), to_hex(key_id));
+  }
+  return Ok{};
+}
+
+Status kernel_rules(CMS_ContentInfo* cms, const Certificate& cert) {
+  if (auto s = shape_rules(cms, cert, cert.subject_key_id()); !s) return s;
+  return key_rules(cert);
 }
 
 // The signature in the kernel's form, checked as the kernel and OpenSSL's
@@ -214,14 +226,17 @@ Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer
   return verify_parsed(cms->get(), std::span<const Bytes>(&payload, 1), signer);
 }
 
-SignatureVerifier::SignatureVerifier(const Certificate& signer) : signer_(signer) {}
+SignatureVerifier::SignatureVerifier(const Certificate& signer)
+    : signer_(signer), key_id_(signer.subject_key_id()), key_rules_(key_rules(signer)) {}
 
 SignatureVerifier::~SignatureVerifier() { EVP_PKEY_CTX_free(ctx_); }
 
 SignatureCheck SignatureVerifier::check(Bytes signature, std::span<const Bytes> payload, const Sha256* payload_hash) {
   auto cms = parse_cms(signature);
   if (!cms) return {cms.error(), cms.error()};
-  return {kernel_rules(cms->get(), signer_), verify_parsed(cms->get(), payload, signer_, payload_hash, &ctx_)};
+  Status rules = shape_rules(cms->get(), signer_, key_id_);
+  if (rules.ok()) rules = key_rules_;
+  return {std::move(rules), verify_parsed(cms->get(), payload, signer_, payload_hash, &ctx_)};
 }
 
 Status verify_issued_by(const Certificate& cert, const std::vector<Certificate>& trusted) {

@@ -64,7 +64,9 @@ class SignatureVerifier {
 
  private:
   const Certificate& signer_;
-  evp_pkey_ctx_st* ctx_ = nullptr;  // ready for EVP_PKEY_verify; made on first use
+  std::vector<std::uint8_t> key_id_;  // the certificate's subjectKeyIdentifier
+  Status key_rules_;                  // the kernel's rules on the key: the certificate's alone
+  evp_pkey_ctx_st* ctx_ = nullptr;    // ready for EVP_PKEY_verify; made on first use
 };
 
 // `cert` chains to `ca` (one level or through certificates in `ca` file

@@ -74,7 +74,7 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
   // reused (decoding a public key is most of a small bundle's verification).
   std::optional<sign::Certificate> trusted_copy;
   for (const auto& c : trust.certificates) {
-    const auto der = c.der();
+    const auto& der = c.der();
     if (std::equal(der.begin(), der.end(), b.signer_certificate.begin(), b.signer_certificate.end())) trusted_copy = c;
   }
   auto cert = trusted_copy ? Result<sign::Certificate>(*trusted_copy) : sign::Certificate::from_der(b.signer_certificate, "signer certificate");
