@@ -173,19 +173,19 @@ Result<Bundle> parse_bundle(Bytes data, const std::string& what) {
     if (std::any_of(padding->begin(), padding->end(), [](std::uint8_t x) { return x != 0; })) {
       return fail(bad_input("record {} at offset {}: non-zero padding", i, at));
     }
-    const std::string where = fmt::format("record {} at offset {}", i, at);
+    auto where = [&] { return fmt::format("record {} at offset {}", i, at); };  // only when refusing
     // Records come in one canonical order (type, then variant or scheme),
     // checked before a body is read: repeated records cannot hide.
     std::uint32_t sub = 0;
     const bool keyed = *type == static_cast<std::uint32_t>(RecordType::Loader) || *type == static_cast<std::uint32_t>(RecordType::Signature);
     if (keyed && body->size() >= 4) std::memcpy(&sub, body->data(), 4);
     const std::uint64_t key = record_key(*type, sub);
-    if (key <= last_key) return fail(bad_input("{}: record type {} out of order or repeated", where, *type));
+    if (key <= last_key) return fail(bad_input("{}: record type {} out of order or repeated", where(), *type));
     last_key = key;
     ByteReader br(*body);
     switch (static_cast<RecordType>(*type)) {
       case RecordType::Source: {
-        if (body->size() < 32 || body->size() > 32 + 4096) return fail(bad_input("{}: source record of {} bytes", where, body->size()));
+        if (body->size() < 32 || body->size() > 32 + 4096) return fail(bad_input("{}: source record of {} bytes", where(), body->size()));
         b.source_sha256 = take_sha(br);
         b.source_name.assign(body->begin() + 32, body->end());
         seen_source = true;
@@ -193,7 +193,7 @@ Result<Bundle> parse_bundle(Bytes data, const std::string& what) {
       }
       case RecordType::Metadata:
         if (body->empty() || body->size() > kMaxMetadata || body->size() % 8 != 0) {
-          return fail(bad_input("{}: metadata of {} bytes (expected a non-empty multiple of 8 up to {})", where, body->size(), kMaxMetadata));
+          return fail(bad_input("{}: metadata of {} bytes (expected a non-empty multiple of 8 up to {})", where(), body->size(), kMaxMetadata));
         }
         b.metadata.assign(body->begin(), body->end());
         seen_metadata = true;
@@ -205,11 +205,11 @@ Result<Bundle> parse_bundle(Bytes data, const std::string& what) {
       case RecordType::Loader: {
         auto variant = br.read<std::uint32_t>("loader variant");
         auto zero = br.read<std::uint32_t>("loader reserved");
-        if (!zero) return fail(zero.error().with_context(where));
-        if (*zero != 0) return fail(bad_input("{}: reserved field is {}, expected 0", where, *zero));
+        if (!zero) return fail(zero.error().with_context(where()));
+        if (*zero != 0) return fail(bad_input("{}: reserved field is {}, expected 0", where(), *zero));
         const Bytes code = body->subspan(8);
         if (code.empty() || code.size() % 8 != 0 || code.size() > kMaxLoader) {
-          return fail(bad_input("{}: loader of {} bytes (expected a non-empty multiple of 8 up to {})", where, code.size(), kMaxLoader));
+          return fail(bad_input("{}: loader of {} bytes (expected a non-empty multiple of 8 up to {})", where(), code.size(), kMaxLoader));
         }
         if (*variant == static_cast<std::uint32_t>(LoaderVariant::Plain)) {
           b.loader_plain.assign(code.begin(), code.end());
@@ -218,20 +218,20 @@ Result<Bundle> parse_bundle(Bytes data, const std::string& what) {
         } else if (*variant == static_cast<std::uint32_t>(LoaderVariant::MetadataCheckHashOnly)) {
           b.loader_checked_hash_only.assign(code.begin(), code.end());
         } else {
-          return fail(bad_input("{}: unknown loader variant {}", where, *variant));
+          return fail(bad_input("{}: unknown loader variant {}", where(), *variant));
         }
         break;
       }
       case RecordType::Signature: {
         auto raw = br.read<std::uint32_t>("signature scheme");
         auto zero = br.read<std::uint32_t>("signature reserved");
-        if (!zero) return fail(zero.error().with_context(where));
-        if (*zero != 0) return fail(bad_input("{}: reserved field is {}, expected 0", where, *zero));
+        if (!zero) return fail(zero.error().with_context(where()));
+        if (*zero != 0) return fail(bad_input("{}: reserved field is {}, expected 0", where(), *zero));
         auto scheme = sign::parse_scheme(*raw);
-        if (!scheme) return fail(scheme.error().with_context(where));
+        if (!scheme) return fail(scheme.error().with_context(where()));
         const Bytes der = body->subspan(8);
         if (der.empty() || der.size() > sign::kMaxSignatureSize) {
-          return fail(bad_input("{}: signature of {} bytes (expected 1 to {})", where, der.size(), sign::kMaxSignatureSize));
+          return fail(bad_input("{}: signature of {} bytes (expected 1 to {})", where(), der.size(), sign::kMaxSignatureSize));
         }
         b.signatures.push_back({*scheme, {der.begin(), der.end()}});
         break;
@@ -239,10 +239,10 @@ Result<Bundle> parse_bundle(Bytes data, const std::string& what) {
       case RecordType::ChainLinks: {
         auto n = br.read<std::uint32_t>("chain map count");
         auto zero = br.read<std::uint32_t>("chain reserved");
-        if (!zero) return fail(zero.error().with_context(where));
-        if (*zero != 0) return fail(bad_input("{}: reserved field is {}, expected 0", where, *zero));
+        if (!zero) return fail(zero.error().with_context(where()));
+        if (*zero != 0) return fail(bad_input("{}: reserved field is {}, expected 0", where(), *zero));
         if (*n == 0 || *n > 64 || body->size() != 8 + 32 * (static_cast<std::uint64_t>(*n) + 2)) {
-          return fail(bad_input("{}: chain of {} maps in {} bytes (expected 1 to 64 maps, 8 + 32 x (maps + 2) bytes)", where, *n, body->size()));
+          return fail(bad_input("{}: chain of {} maps in {} bytes (expected 1 to 64 maps, 8 + 32 x (maps + 2) bytes)", where(), *n, body->size()));
         }
         ChainLinkRecord c;
         c.insns = take_sha(br);
@@ -253,19 +253,19 @@ Result<Bundle> parse_bundle(Bytes data, const std::string& what) {
       }
       case RecordType::Signer: {
         auto n = br.read<std::uint32_t>("key id length");
-        if (!n) return fail(n.error().with_context(where));
-        if (*n == 0 || *n > 64) return fail(bad_input("{}: key id of {} bytes (expected 1 to 64)", where, *n));
+        if (!n) return fail(n.error().with_context(where()));
+        if (*n == 0 || *n > 64) return fail(bad_input("{}: key id of {} bytes (expected 1 to 64)", where(), *n));
         auto keyid = br.take(*n, "key id");
-        if (!keyid) return fail(keyid.error().with_context(where));
+        if (!keyid) return fail(keyid.error().with_context(where()));
         b.signer_key_id.assign(keyid->begin(), keyid->end());
         const Bytes cert = body->subspan(4 + *n);
-        if (cert.empty()) return fail(bad_input("{}: no certificate", where));
+        if (cert.empty()) return fail(bad_input("{}: no certificate", where()));
         b.signer_certificate.assign(cert.begin(), cert.end());
         seen_signer = true;
         break;
       }
       default:
-        return fail(bad_input("{}: unknown record type {} (this bpfsign reads bundle version {})", where, *type, kVersion));
+        return fail(bad_input("{}: unknown record type {} (this bpfsign reads bundle version {})", where(), *type, kVersion));
     }
   }
   if (!r.at_end()) return fail(bad_input("{} bytes after the last record at offset {}", r.remaining(), r.offset()));
