@@ -18,7 +18,9 @@ namespace {
 // hash (nothing else hidden in it), followed by the plain loader.
 Result<Sha256> embedded_metadata_hash(const bundle::Bundle& b, const std::vector<std::uint8_t>& code, bool check_exclusive) {
   // Only the check is decoded; the rest must equal the plain loader byte for byte.
-  const std::size_t n = loader::metadata_check(Sha256{}, check_exclusive).size();
+  static const std::size_t kCheckLength[2] = {loader::metadata_check(Sha256{}, false).size(),
+                                              loader::metadata_check(Sha256{}, true).size()};
+  const std::size_t n = kCheckLength[check_exclusive ? 1 : 0];
   auto decoded = isa::decode_program(code, n);
   if (!decoded) return decoded.error().with_context("loader-checked loader");
   if (decoded->size() < n) return bad_input("loader-checked loader is shorter than its metadata check");
