@@ -28,6 +28,29 @@ Result<CmsPtr> parse_cms(Bytes signature) {
   return cms;
 }
 
+// Whether `der` ends with `value` encoded as a primitive DER OCTET STRING
+// (tag 0x04, definite length): then its last value.size() bytes are the
+// value itself and nothing else.
+bool ends_with_octet_string(Bytes der, Bytes value) {
+  std::vector<std::uint8_t> header{0x04};
+  if (value.size() < 0x80) {
+    header.push_back(static_cast<std::uint8_t>(value.size()));
+  } else {
+    std::vector<std::uint8_t> len;
+    for (std::size_t n = value.size(); n != 0; n >>= 8) len.insert(len.begin(), static_cast<std::uint8_t>(n & 0xff));
+    header.push_back(static_cast<std::uint8_t>(0x80 | len.size()));
+    header.insert(header.end(), len.begin(), len.end());
+  }
+  if (der.size() < header.size() + value.size()) return false;
+  const auto tail = der.last(header.size() + value.size());
+  return std::equal(header.begin(), header.end(), tail.begin()) &&
+         std::equal(value.begin(), value.end(), tail.begin() + static_cast<std::ptrdiff_t>(header.size()));
+}
+
+Error refused_by(const Certificate& signer) {
+  return openssl_error(ErrorKind::BadInput, fmt::format("signature does not verify with the key of {}", signer.subject()));
+}
+
 }  // namespace
 
 Result<std::vector<std::uint8_t>> sign_detached(const PrivateKey& key, const Certificate& cert, Bytes payload) {
@@ -123,14 +146,12 @@ Status kernel_rules(CMS_ContentInfo* cms, const Certificate& cert) {
   return key_rules(cert);
 }
 
-// The signature in the kernel's form, checked as the kernel and OpenSSL's
-// own CMS code check it when there are no signed attributes: the signer's
-// signature over SHA-256 of the content, with the certificate's key. Taking
-// the digest in one pass (not through CMS_verify's 4 KiB BIO reads) is what
-// lets verification run at the speed of the cryptography. nullopt: not the
-// kernel's form (the caller then asks CMS_verify).
-std::optional<Status> verify_kernel_form(CMS_ContentInfo* cms, std::span<const Bytes> payload, const Certificate& signer,
-                                         const Sha256* payload_hash, EVP_PKEY_CTX** cache) {
+// The signature value of a signature in the kernel's form: signedData,
+// detached id-data content, one signer named as `signer`, SHA-256, no signed
+// attributes, RSA or ECDSA matching the certificate's key. nullopt when the
+// signature is not in that form (the caller then asks CMS_verify); an error
+// when it names another signer.
+std::optional<Result<Bytes>> kernel_form_value(CMS_ContentInfo* cms, const Certificate& signer) {
   if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) return std::nullopt;
   if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data) return std::nullopt;
   ASN1_OCTET_STRING** content = CMS_get0_content(cms);
@@ -153,12 +174,20 @@ std::optional<Status> verify_kernel_form(CMS_ContentInfo* cms, std::span<const B
   const bool rsa = (sig_nid == NID_rsaEncryption || sig_nid == NID_sha256WithRSAEncryption) && EVP_PKEY_is_a(key, "RSA");
   const bool ecdsa = (sig_nid == NID_X9_62_id_ecPublicKey || sig_nid == NID_ecdsa_with_SHA256) && EVP_PKEY_is_a(key, "EC");
   if (!rsa && !ecdsa) return std::nullopt;
-  auto refused = [&] {
-    return openssl_error(ErrorKind::BadInput, fmt::format("signature does not verify with the key of {}", signer.subject()));
-  };
-  if (CMS_SignerInfo_cert_cmp(si, signer.get()) != 0) return refused();  // names another signer
   const ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(si);
-  if (sig == nullptr) return refused();
+  if (CMS_SignerInfo_cert_cmp(si, signer.get()) != 0 || sig == nullptr) return Result<Bytes>(refused_by(signer));
+  return Result<Bytes>(Bytes(ASN1_STRING_get0_data(sig), static_cast<std::size_t>(ASN1_STRING_length(sig))));
+}
+
+// A kernel-form signature value checked as the kernel and OpenSSL's own CMS
+// code check it when there are no signed attributes: the signer's signature
+// over SHA-256 of the content, with the certificate's key. Taking the digest
+// in one pass (not through CMS_verify's 4 KiB BIO reads) is what lets
+// verification run at the speed of the cryptography.
+Status verify_value(Bytes value, std::span<const Bytes> payload, const Certificate& signer, const Sha256* payload_hash,
+                    EVP_PKEY_CTX** cache) {
+  EVP_PKEY* key = X509_get0_pubkey(signer.get());
+  if (key == nullptr) return refused_by(signer);
   const Sha256 digest = payload_hash != nullptr ? *payload_hash : sha256(payload);
   // One set-up per signer serves all its signatures (the key, and so RSA
   // or ECDSA, and SHA-256 are the same for each).
@@ -167,22 +196,18 @@ std::optional<Status> verify_kernel_form(CMS_ContentInfo* cms, std::span<const B
   if (ctx == nullptr) {
     owned.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
     if (!owned || EVP_PKEY_verify_init(owned.get()) != 1 || EVP_PKEY_CTX_set_signature_md(owned.get(), EVP_sha256()) != 1 ||
-        (rsa && EVP_PKEY_CTX_set_rsa_padding(owned.get(), RSA_PKCS1_PADDING) != 1)) {
+        (EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_CTX_set_rsa_padding(owned.get(), RSA_PKCS1_PADDING) != 1)) {
       return openssl_error(ErrorKind::Internal, "setting up signature verification");
     }
     ctx = owned.get();
     if (cache != nullptr) *cache = owned.release();
   }
-  if (EVP_PKEY_verify(ctx, ASN1_STRING_get0_data(sig), static_cast<std::size_t>(ASN1_STRING_length(sig)), digest.data(),
-                      digest.size()) != 1) {
-    return refused();
-  }
-  return Status(Ok{});
+  if (EVP_PKEY_verify(ctx, value.data(), value.size(), digest.data(), digest.size()) != 1) return refused_by(signer);
+  return Ok{};
 }
 
-Status verify_parsed(CMS_ContentInfo* cms, std::span<const Bytes> parts, const Certificate& signer,
-                     const Sha256* payload_hash = nullptr, EVP_PKEY_CTX** cache = nullptr) {
-  if (auto fast = verify_kernel_form(cms, parts, signer, payload_hash, cache)) return *fast;
+// Any other signature: OpenSSL's CMS_verify decides.
+Status verify_with_cms(CMS_ContentInfo* cms, std::span<const Bytes> parts, const Certificate& signer) {
   std::vector<std::uint8_t> joined;
   for (Bytes part : parts) joined.insert(joined.end(), part.begin(), part.end());
   const Bytes payload = parts.size() == 1 ? parts[0] : Bytes(joined);
@@ -204,6 +229,14 @@ Status verify_parsed(CMS_ContentInfo* cms, std::span<const Bytes> parts, const C
     return openssl_error(ErrorKind::BadInput, fmt::format("signature does not verify with the key of {}", signer.subject()));
   }
   return Ok{};
+}
+
+Status verify_parsed(CMS_ContentInfo* cms, std::span<const Bytes> parts, const Certificate& signer) {
+  if (auto value = kernel_form_value(cms, signer)) {
+    if (!*value) return value->error();
+    return verify_value(**value, parts, signer, nullptr, nullptr);
+  }
+  return verify_with_cms(cms, parts, signer);
 }
 
 }  // namespace
@@ -232,11 +265,28 @@ SignatureVerifier::SignatureVerifier(const Certificate& signer)
 SignatureVerifier::~SignatureVerifier() { EVP_PKEY_CTX_free(ctx_); }
 
 SignatureCheck SignatureVerifier::check(Bytes signature, std::span<const Bytes> payload, const Sha256* payload_hash) {
+  if (shaped_like_first_ && signature.size() == first_.size() &&
+      std::equal(signature.begin(), signature.end() - static_cast<std::ptrdiff_t>(first_value_size_), first_.begin())) {
+    return {first_rules_, verify_value(signature.last(first_value_size_), payload, signer_, payload_hash, &ctx_)};
+  }
   auto cms = parse_cms(signature);
   if (!cms) return {cms.error(), cms.error()};
   Status rules = shape_rules(cms->get(), signer_, key_id_);
   if (rules.ok()) rules = key_rules_;
-  return {std::move(rules), verify_parsed(cms->get(), payload, signer_, payload_hash, &ctx_)};
+  auto value = kernel_form_value(cms->get(), signer_);
+  if (!value) return {std::move(rules), verify_with_cms(cms->get(), payload, signer_)};
+  if (!*value) return {std::move(rules), value->error()};
+  const Bytes v = **value;
+  // When the DER ends with the value as a primitive OCTET STRING (nothing,
+  // such as unsigned attributes, after it), this signature can stand for
+  // the next ones.
+  if (!shaped_like_first_ && ends_with_octet_string(signature, v)) {
+    first_.assign(signature.begin(), signature.end());
+    first_value_size_ = v.size();
+    first_rules_ = rules;
+    shaped_like_first_ = true;
+  }
+  return {std::move(rules), verify_value(v, payload, signer_, payload_hash, &ctx_)};
 }
 
 Status verify_issued_by(const Certificate& cert, const std::vector<Certificate>& trusted) {

@@ -67,6 +67,13 @@ class SignatureVerifier {
   std::vector<std::uint8_t> key_id_;  // the certificate's subjectKeyIdentifier
   Status key_rules_;                  // the kernel's rules on the key: the certificate's alone
   evp_pkey_ctx_st* ctx_ = nullptr;    // ready for EVP_PKEY_verify; made on first use
+  // The first kernel-form signature checked. A later one whose bytes equal
+  // it up to its signature value (RSA: same length) has the same structure,
+  // DER being canonical: it needs no parse of its own, only its value checked.
+  bool shaped_like_first_ = false;
+  std::vector<std::uint8_t> first_;
+  std::size_t first_value_size_ = 0;
+  Status first_rules_ = Ok{};
 };
 
 // `cert` chains to `ca` (one level or through certificates in `ca` file
