@@ -101,6 +101,38 @@ TEST_P(EveryAlgorithm, TamperingIsCaught) {
   EXPECT_FALSE(check_kernel_rules(*sig, other.cert).ok()) << "key id of another certificate";
 }
 
+// One verifier checks all of a signer's signatures, and later signatures
+// shaped like the first skip their parse: every verdict must still be the
+// one a fresh, full check gives, whichever byte of a later signature changes.
+TEST_P(EveryAlgorithm, VerifierGivesEachSignatureItsOwnVerdict) {
+  const Identity id = make_identity(GetParam());
+  std::vector<std::vector<std::uint8_t>> payloads;
+  std::vector<std::vector<std::uint8_t>> sigs;
+  for (std::uint8_t i = 0; i < 3; ++i) {
+    payloads.push_back(kPayload);
+    payloads.back()[0] = i;
+    auto sig = sign_detached(id.key, id.cert, payloads.back());
+    ASSERT_TRUE(sig.ok());
+    sigs.push_back(std::move(sig).value());
+  }
+  auto one = [](const std::vector<std::uint8_t>& p) { return std::vector<Bytes>{Bytes(p)}; };
+  SignatureVerifier verifier(id.cert);
+  for (std::size_t i = 0; i < sigs.size(); ++i) {
+    auto [rules, verified] = verifier.check(sigs[i], one(payloads[i]));
+    EXPECT_TRUE(rules.ok() && verified.ok()) << i;
+  }
+  // Another signature's payload, then every single-byte change of a later
+  // signature: refused exactly when a fresh full check refuses.
+  EXPECT_FALSE(verifier.check(sigs[2], one(payloads[1])).signature.ok());
+  for (std::size_t b = 0; b < sigs[1].size(); ++b) {
+    auto changed = sigs[1];
+    changed[b] ^= 0x01;
+    const bool fresh = verify_detached(changed, payloads[1], id.cert).ok() && check_kernel_rules(changed, id.cert).ok();
+    auto [rules, verified] = verifier.check(changed, one(payloads[1]));
+    EXPECT_EQ(rules.ok() && verified.ok(), fresh) << "byte " << b;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Keys, EveryAlgorithm,
                          ::testing::Values(KeyAlgorithm::Rsa2048, KeyAlgorithm::Rsa3072, KeyAlgorithm::Rsa4096, KeyAlgorithm::EcdsaP256,
                                            KeyAlgorithm::EcdsaP384),
