@@ -65,8 +65,8 @@ constexpr auto kRefShapes = [] {
   return t;
 }();
 
-// A walk over one type's by-value references; 32 bytes, so that the
-// search's stack of them stays cheap to push.
+// Where the walk over one type's by-value references stands: the current
+// run, then the second; 32 bytes, so that the search's stack stays cheap.
 struct ValueRefs {
   const std::uint32_t* at;
   const std::uint32_t* then;
@@ -86,16 +86,6 @@ struct ValueRefs {
     then_left = shape.second.fixed + shape.second.per_vlen * vlen;
   }
   bool done() const { return left == 0 && then_left == 0; }
-  std::uint32_t next() {  // only while !done()
-    if (left == 0) {
-      at = then, stride = then_stride, left = then_left;
-      then_left = 0;
-    }
-    const std::uint32_t ref = *at;
-    at += stride;
-    --left;
-    return ref;
-  }
 };
 static_assert(sizeof(ValueRefs) == 32);
 
@@ -217,19 +207,39 @@ Status check_types(const Btf& btf, const std::uint32_t* offsets) {
     if (colour[root] != kWhite) continue;
     if (!meet(root, status)) return status;
     while (!stack.empty()) {
+      // The top type's references are walked in local variables (kept in
+      // registers) up to the first not yet settled, and the position saved
+      // once: walking the frame in memory stalls on every step, its
+      // fields being stored and reloaded at different widths.
       ValueRefs& top = stack.back();
-      if (top.done()) {
+      const std::uint32_t* at = top.at;
+      std::uint32_t left = top.left;
+      std::uint32_t stride = top.stride;
+      std::uint32_t next = 0;
+      for (;;) {
+        while (left != 0) {
+          const std::uint32_t ref = *at;
+          at += stride;
+          --left;
+          const std::uint8_t c = colour[ref];
+          if (c == kBlack) continue;
+          if (c == kGrey) {
+            return bad_input("type [{}] ({}) is part of a reference loop that no pointer breaks", ref, kind_name(btf.kind(ref)));
+          }
+          next = ref;
+          break;
+        }
+        if (next != 0 || top.then_left == 0) break;
+        at = top.then, left = top.then_left, stride = top.then_stride;
+        top.then_left = 0;
+      }
+      if (next == 0) {
         colour[top.id] = kBlack;
         stack.pop_back();
         continue;
       }
-      const std::uint32_t ref = top.next();
-      const std::uint8_t c = colour[ref];
-      if (c == kBlack) continue;
-      if (c == kGrey) {
-        return bad_input("type [{}] ({}) is part of a reference loop that no pointer breaks", ref, kind_name(btf.kind(ref)));
-      }
-      if (!meet(ref, status)) return status;  // `top` is invalid from here
+      top.at = at, top.left = left, top.stride = static_cast<std::uint8_t>(stride);
+      if (!meet(next, status)) return status;
     }
   }
   return Ok{};
