@@ -188,13 +188,21 @@ Status check_types(const Btf& btf, const std::uint32_t* offsets) {
   std::vector<std::uint8_t> colour(n, kWhite);
   colour[0] = kBlack;  // void
   std::vector<ValueRefs> stack;
-  // Checks a type met for the first time; true when it contains nothing
-  // by value (then it is done with at once, not pushed).
+  // Whether a run of references is all settled (loop-free) already.
+  auto settled = [&](const std::uint32_t* at, std::uint32_t left, std::uint32_t stride) {
+    for (; left != 0; --left, at += stride) {
+      if (colour[*at] != kBlack) return false;
+    }
+    return true;
+  };
+  // Checks a type met for the first time. One whose by-value references
+  // are all settled (most: clang numbers shared types first) is settled at
+  // once; the others are pushed, to be searched.
   auto meet = [&](std::uint32_t id, Status& status) {
     status = check_type(btf, id, std::uint64_t{offsets[id]} * 4);
     if (!status) return false;
-    ValueRefs refs(btf, id);
-    if (refs.done()) {
+    const ValueRefs refs(btf, id);
+    if (settled(refs.at, refs.left, refs.stride) && settled(refs.then, refs.then_left, refs.then_stride)) {
       colour[id] = kBlack;
       return true;
     }
