@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdarg>
 #include <filesystem>
+#include <optional>
 
 #include "bpfsign/btf/btf.hpp"
 #include "bpfsign/object/elf_file.hpp"
@@ -103,30 +104,45 @@ void BM_LibbpfOpenLoadNoKernel(benchmark::State& state) {
   }
 }
 
-// Both readers in turn within each iteration, each timed on its own: slow
-// phases of this VM (they last seconds) then hit both sides alike, and the
-// `ratio` counter (ours / libbpf's open) is what the target is judged by.
+// Both readers in turn within each iteration (in alternating order), each
+// timed on its own: slow phases of this VM (they last seconds) then hit both
+// sides alike, and the `ratio` counter (ours / libbpf's open) is what the
+// target is judged by.
 void BM_ReadVsOpenPaired(benchmark::State& state) {
   using Clock = std::chrono::steady_clock;
   const auto path = object_for(static_cast<int>(state.range(0)));
   state.SetLabel(path.filename().string());
   libbpf_set_print(silent);
   Clock::duration ours{}, theirs{};
+  bool ours_first = true;  // the order alternates: neither always runs after the other's frees
   for (auto _ : state) {
-    const auto t0 = Clock::now();
-    auto model = bpfsign::object::read_object_file(path);
-    const auto t1 = Clock::now();
-    bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);
-    const auto t2 = Clock::now();
-    if (!model || obj == nullptr) {
+    std::optional<bpfsign::Result<bpfsign::object::ObjectModel>> model;
+    bpf_object* obj = nullptr;
+    auto run_ours = [&] {
+      const auto t0 = Clock::now();
+      model.emplace(bpfsign::object::read_object_file(path));
+      ours += Clock::now() - t0;
+    };
+    auto run_theirs = [&] {
+      const auto t0 = Clock::now();
+      obj = bpf_object__open_file(path.c_str(), nullptr);
+      theirs += Clock::now() - t0;
+    };
+    if (ours_first) {
+      run_ours();
+      run_theirs();
+    } else {
+      run_theirs();
+      run_ours();
+    }
+    ours_first = !ours_first;
+    if (!*model || obj == nullptr) {
       state.SkipWithError("a reader failed");
       bpf_object__close(obj);
       return;
     }
-    benchmark::DoNotOptimize(model->programs.data());
+    benchmark::DoNotOptimize((**model).programs.data());
     bpf_object__close(obj);
-    ours += t1 - t0;
-    theirs += t2 - t1;
   }
   const auto n = static_cast<double>(state.iterations());
   state.counters["ours_us"] = std::chrono::duration<double, std::micro>(ours).count() / n;
