@@ -85,7 +85,6 @@ struct ValueRefs {
     then_stride = shape.second.stride;
     then_left = shape.second.fixed + shape.second.per_vlen * vlen;
   }
-  bool done() const { return left == 0 && then_left == 0; }
 };
 static_assert(sizeof(ValueRefs) == 32);
 
