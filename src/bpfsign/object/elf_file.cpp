@@ -190,7 +190,7 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
   // the largest section after the debug information.
   for (auto& s : file.sections_) {
     if (s.type != SHT_REL || !s.loaded) continue;
-    const ElfSection* target = s.info == 0 || s.info > file.sections_.size() ? nullptr : &file.sections_[s.info - 1];
+    const ElfSection* target = file.section_by_index(s.info);
     if (target != nullptr && (!target->loaded || target->name == ".BTF" || target->name == ".BTF.ext")) s.loaded = false;
   }
 
