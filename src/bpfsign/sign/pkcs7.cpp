@@ -225,9 +225,7 @@ Status verify_with_cms(CMS_ContentInfo* cms, std::span<const Bytes> parts, const
   // The certificate is checked separately (verify_issued_by); here only the
   // signature over the payload, with exactly this certificate's key.
   const unsigned flags = CMS_BINARY | CMS_DETACHED | CMS_NO_SIGNER_CERT_VERIFY | CMS_NOINTERN;
-  if (CMS_verify(cms, certs.get(), nullptr, content.get(), nullptr, flags) != 1) {
-    return openssl_error(ErrorKind::BadInput, fmt::format("signature does not verify with the key of {}", signer.subject()));
-  }
+  if (CMS_verify(cms, certs.get(), nullptr, content.get(), nullptr, flags) != 1) return refused_by(signer);
   return Ok{};
 }
 
