@@ -263,7 +263,7 @@ SignatureVerifier::SignatureVerifier(const Certificate& signer)
 SignatureVerifier::~SignatureVerifier() { EVP_PKEY_CTX_free(ctx_); }
 
 SignatureCheck SignatureVerifier::check(Bytes signature, std::span<const Bytes> payload, const Sha256* payload_hash) {
-  if (shaped_like_first_ && signature.size() == first_.size() &&
+  if (!first_.empty() && signature.size() == first_.size() &&
       std::equal(signature.begin(), signature.end() - static_cast<std::ptrdiff_t>(first_value_size_), first_.begin())) {
     return {first_rules_, verify_value(signature.last(first_value_size_), payload, signer_, payload_hash, &ctx_)};
   }
@@ -278,11 +278,10 @@ SignatureCheck SignatureVerifier::check(Bytes signature, std::span<const Bytes> 
   // When the DER ends with the value as a primitive OCTET STRING (nothing,
   // such as unsigned attributes, after it), this signature can stand for
   // the next ones.
-  if (!shaped_like_first_ && ends_with_octet_string(signature, v)) {
+  if (first_.empty() && ends_with_octet_string(signature, v)) {
     first_.assign(signature.begin(), signature.end());
     first_value_size_ = v.size();
     first_rules_ = rules;
-    shaped_like_first_ = true;
   }
   return {std::move(rules), verify_value(v, payload, signer_, payload_hash, &ctx_)};
 }

@@ -70,8 +70,7 @@ class SignatureVerifier {
   // The first kernel-form signature checked. A later one whose bytes equal
   // it up to its signature value (RSA: same length) has the same structure,
   // DER being canonical: it needs no parse of its own, only its value checked.
-  bool shaped_like_first_ = false;
-  std::vector<std::uint8_t> first_;
+  std::vector<std::uint8_t> first_;  // empty until such a first signature is seen
   std::size_t first_value_size_ = 0;
   Status first_rules_ = Ok{};
 };
