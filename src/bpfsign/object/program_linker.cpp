@@ -103,23 +103,16 @@ struct LinkScratch {
   std::vector<Frame> stack;
 };
 
-// The outcome of scanning one program: its functions in placement order and
-// the calls to patch, kept from the first pass for the second.
-struct Plans {
-  std::vector<std::size_t> order;
-  std::vector<std::pair<std::uint32_t, std::size_t>> calls;
-  struct Range {
-    std::size_t order_begin, order_end, calls_begin, calls_end;
-  };
-  std::vector<Range> of;  // by entry program, in link order
-};
-
-// Where one program's parts lie in ProgramStorage; views are made once all
+// Where one program's parts end in ProgramStorage; views are made once all
 // programs are linked (the buffers grow until then).
 struct Extents {
   std::size_t insns = 0, relocations = 0, functions = 0, func_info = 0, line_info = 0, core_relos = 0;
 };
 
+// Links one entry program: a scan decides where each function goes, then
+// its parts are appended to the storage in one go. One pass per program:
+// the storage grows geometrically, which costs less than scanning every
+// program twice to size it exactly.
 class Linker {
  public:
   Linker(const ReaderContext& ctx, ProgramStorage& out, const ExtBuckets& ext, std::size_t entry, LinkScratch& scratch)
@@ -135,37 +128,11 @@ class Linker {
   Linker(const Linker&) = delete;
   Linker& operator=(const Linker&) = delete;
 
-  // The sizes of the program's parts, without producing them: a first pass
-  // over all programs lets the storage be allocated once.
-  Result<Extents> measure(Plans& plans) {
-    if (auto s = scan(); !s) return s.error().with_context(fmt::format("program '{}'", ctx_.functions[entry_].name));
-    plans.of.push_back({plans.order.size(), plans.order.size() + order_.size(), plans.calls.size(),
-                        plans.calls.size() + calls_.size()});
-    plans.order.insert(plans.order.end(), order_.begin(), order_.end());
-    plans.calls.insert(plans.calls.end(), calls_.begin(), calls_.end());
-    Extents e;
-    e.insns = total_;
-    e.functions = order_.size();
-    for (std::size_t fi : order_) {
-      e.relocations += ctx_.code_relocs[fi].size();
-      e.func_info += ext_.func_info.of.empty() ? 0 : ext_.func_info.of[fi].size();
-      e.line_info += ext_.line_info.of.empty() ? 0 : ext_.line_info.of[fi].size();
-      e.core_relos += ext_.core_relos.of.empty() ? 0 : ext_.core_relos.of[fi].size();
-    }
-    return e;
-  }
-
   // Appends the linked program's parts to the storage; returns where the
   // parts end (they begin where the previous program's ended).
-  Result<Extents> link(const Plans& plans, const Plans::Range& plan) {
-    const Function& main = ctx_.functions[entry_];
-    auto context = [&] { return fmt::format("program '{}'", main.name); };
-    // Replay the first pass's placement instead of scanning again.
-    for (std::size_t k = plan.order_begin; k < plan.order_end; ++k) {
-      if (!place(plans.order[k])) return too_long().with_context(context());
-    }
-    calls_.assign(plans.calls.begin() + static_cast<std::ptrdiff_t>(plan.calls_begin),
-                  plans.calls.begin() + static_cast<std::ptrdiff_t>(plan.calls_end));
+  Result<Extents> link() {
+    auto context = [&] { return fmt::format("program '{}'", ctx_.functions[entry_].name); };
+    if (auto s = scan(); !s) return s.error().with_context(context());
     // The instructions, copied once now that every position is known.
     base_ = out_.insns.size();
     for (std::size_t fi : order_) {
@@ -350,13 +317,13 @@ class Linker {
         }
         return bad_input("subprogram '{}' has no {} records while its caller has", ctx_.functions[fi].name, what);
       }
-      // Moved to the function's place as they are copied (the storage was
-      // reserved in full by the first pass).
+      // Copied in one block, then moved to the function's place.
       const std::uint32_t from = ctx_.functions[fi].start;
       const std::uint32_t to = placed_at_[fi];
-      for (Record r : recs) {
-        r.insn_off = (r.insn_off / static_cast<std::uint32_t>(isa::kInsnSize) - from + to) * unit;
-        out.push_back(r);
+      const std::size_t at = out.size();
+      out.insert(out.end(), recs.begin(), recs.end());
+      for (auto r = out.begin() + static_cast<std::ptrdiff_t>(at); r != out.end(); ++r) {
+        r->insn_off = (r->insn_off / static_cast<std::uint32_t>(isa::kInsnSize) - from + to) * unit;
       }
     }
     return Ok{};
@@ -420,30 +387,13 @@ Status link_programs(ReaderContext& ctx) {
   // Program types by section: many programs share one section.
   std::vector<std::optional<SectionKind>> kinds(ctx.roles.size());
   std::vector<bool> classified(ctx.roles.size(), false);
-  Extents total;
-  Plans plans;
-  for (std::size_t fi = 0; fi < ctx.functions.size(); ++fi) {
-    if (ctx.functions[fi].is_subprogram) continue;
-    auto e = Linker(ctx, ctx.model.storage, ext, fi, scratch).measure(plans);
-    if (!e) return e.error();
-    total.insns += e->insns;
-    total.relocations += e->relocations;
-    total.functions += e->functions;
-    total.func_info += e->func_info;
-    total.line_info += e->line_info;
-    total.core_relos += e->core_relos;
-  }
   ProgramStorage& st_out = ctx.model.storage;
   st_out.function_names.reserve(ctx.functions.size());
   for (const Function& f : ctx.functions) st_out.function_names.emplace_back(f.name);
-  st_out.insns.reserve(total.insns);
-  st_out.relocations.reserve(total.relocations);
-  st_out.functions.reserve(total.functions);
-  st_out.func_info.reserve(total.func_info);
-  st_out.line_info.reserve(total.line_info);
-  st_out.core_relos.reserve(total.core_relos);
-  ctx.model.programs.reserve(static_cast<std::size_t>(
-      std::count_if(ctx.functions.begin(), ctx.functions.end(), [](const Function& f) { return !f.is_subprogram; })));
+  const auto entries = static_cast<std::size_t>(
+      std::count_if(ctx.functions.begin(), ctx.functions.end(), [](const Function& f) { return !f.is_subprogram; }));
+  ctx.model.programs.reserve(entries);
+  ends.reserve(entries);
   for (std::size_t fi = 0; fi < ctx.functions.size(); ++fi) {
     const Function& f = ctx.functions[fi];
     if (f.is_subprogram) continue;
@@ -454,14 +404,13 @@ Status link_programs(ReaderContext& ctx) {
     }
     const auto& kind = kinds[f.section];
     if (!kind) return bad_input("program '{}': section '{}' names no program type (libbpf's SEC() conventions)", f.name, section);
-    auto extents = Linker(ctx, ctx.model.storage, ext, fi, scratch).link(plans, plans.of[ctx.model.programs.size()]);
+    auto extents = Linker(ctx, ctx.model.storage, ext, fi, scratch).link();
     if (!extents) return extents.error();
-    Program program;
+    Program& program = ctx.model.programs.emplace_back();
     program.name = f.name;
     program.section = section;
     program.section_offset = std::uint64_t{f.start} * isa::kInsnSize;
     program.kind = *kind;
-    ctx.model.programs.push_back(std::move(program));
     ends.push_back(*extents);
   }
   // Views into the storage, now that it no longer grows.
