@@ -13,6 +13,8 @@
 namespace bpfsign::btf {
 namespace {
 
+using namespace std::string_view_literals;
+
 // Builds a BTF blob from type words and a string section.
 std::vector<std::uint8_t> blob(const std::vector<std::uint32_t>& types, const std::string& strings) {
   std::vector<std::uint8_t> out(24 + types.size() * 4 + strings.size());
@@ -47,6 +49,26 @@ TEST(Btf, ParsesAndSerializesBackTheSameBytes) {
   EXPECT_EQ(btf->kind(2), Kind::Ptr);
   EXPECT_EQ(*btf->resolve_size(2), 8u);
   EXPECT_EQ(btf->serialize(), b);
+}
+
+// Name comparison in place must mean exactly string_at(offset) == wanted,
+// for every offset (inside a name, on a NUL, past the end) and for names
+// that are prefixes or extensions of others.
+TEST(Btf, StringIsAgreesWithStringAtEverywhere) {
+  const std::string strings("\0int\0in\0a\0.data\0.data.x\0", 25);
+  auto btf = Btf::parse(blob(kInt, strings));
+  ASSERT_TRUE(btf.ok()) << btf.error().message;
+  const std::string_view wanted[] = {"", "int", "in", "i", "nt", "a", ".data", ".data.x", ".dat", "int\0in"sv};
+  for (std::uint32_t off = 0; off < strings.size() + 3; ++off) {
+    for (std::string_view w : wanted) {
+      EXPECT_EQ(btf->string_is(off, w), off < strings.size() && btf->string_at(off) == w) << "offset " << off << " '" << w << "'";
+    }
+  }
+  EXPECT_EQ(btf->find_any("int"), 1u);
+  EXPECT_EQ(btf->find("int", Kind::Int), 1u);
+  EXPECT_FALSE(btf->find("int", Kind::Ptr));
+  EXPECT_FALSE(btf->find_any("in"));
+  EXPECT_FALSE(btf->find_any("int\0in"sv));
 }
 
 TEST(Btf, RefusesMalformedHeadersAndSections) {

@@ -357,14 +357,14 @@ std::string_view Btf::string_at(std::uint32_t offset) const {
 
 std::optional<std::uint32_t> Btf::find(std::string_view wanted, Kind k) const {
   for (std::uint32_t id = 1; id <= type_count(); ++id) {
-    if (kind(id) == k && name(id) == wanted) return id;
+    if (kind(id) == k && string_is(name_off(id), wanted)) return id;
   }
   return std::nullopt;
 }
 
 std::optional<std::uint32_t> Btf::find_any(std::string_view wanted) const {
   for (std::uint32_t id = 1; id <= type_count(); ++id) {
-    if (name(id) == wanted) return id;
+    if (string_is(name_off(id), wanted)) return id;
   }
   return std::nullopt;
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <utility>
@@ -66,6 +67,16 @@ class Btf {
 
   // A string of the string section; "" for an offset that is not inside it.
   std::string_view string_at(std::uint32_t offset) const;
+  // string_at(offset) == wanted, compared in place: searches over every
+  // type's name ask this once per type, and most names differ in length
+  // or first byte, so no length is taken and nothing is called for them.
+  bool string_is(std::uint32_t offset, std::string_view wanted) const {
+    if (offset >= strings_.size() || strings_.size() - offset <= wanted.size()) return false;
+    const char* s = strings_.data() + offset;
+    if (s[wanted.size()] != '\0' || (!wanted.empty() && s[0] != wanted[0])) return false;
+    return std::memcmp(s, wanted.data(), wanted.size()) == 0 &&
+           std::memchr(s, '\0', wanted.size()) == nullptr;  // a NUL inside `wanted` would end the string early
+  }
   bool valid_string(std::uint32_t offset) const { return offset < strings_.size(); }
 
   std::optional<std::uint32_t> find(std::string_view name, Kind kind) const;

@@ -23,9 +23,13 @@ const ElfSymbol* find_global_object(const ElfFile& elf, std::string_view name) {
 }
 
 void sort_vars_by_offset(btf::Btf& b, std::uint32_t sec) {
+  const std::uint32_t n = b.vlen(sec);
+  std::uint32_t i = 1;
+  while (i < n && b.word(sec, 4 + 3 * (i - 1)) <= b.word(sec, 4 + 3 * i)) ++i;
+  if (i >= n) return;  // sorted already, as clang writes most
   auto vars = b.datasec_vars(sec);
   stable_sort_vector(vars, [](const auto& x, const auto& y) { return x.offset < y.offset; });
-  for (std::uint32_t i = 0; i < vars.size(); ++i) {
+  for (i = 0; i < vars.size(); ++i) {
     b.set_word(sec, 3 + 3 * i, vars[i].type);
     b.set_word(sec, 4 + 3 * i, vars[i].offset);
     b.set_word(sec, 5 + 3 * i, vars[i].size);
@@ -49,9 +53,8 @@ Status fix_up_datasec(ReaderContext& ctx, std::uint32_t sec) {
     b.set_word(sec, 2, static_cast<std::uint32_t>(elf_sec->size));
     fix_offsets = true;
   }
-  const auto vars = b.datasec_vars(sec);
-  for (std::uint32_t i = 0; i < vars.size(); ++i) {
-    const std::uint32_t var = vars[i].type;
+  for (std::uint32_t i = 0; i < b.vlen(sec); ++i) {
+    const std::uint32_t var = b.word(sec, 3 + 3 * i);
     if (b.kind(var) != Kind::Var) return fail(bad_input("entry {} is a {}, not a VAR", i, btf::kind_name(b.kind(var))));
     const auto linkage = b.var_linkage(var);
     if (linkage == btf::VarLinkage::Static || linkage == btf::VarLinkage::GlobalExtern) continue;

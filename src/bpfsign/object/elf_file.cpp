@@ -155,6 +155,7 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
   std::size_t shstrndx = 0;
   if (elf_getshdrstrndx(elf, &shstrndx) != 0) return fail(elf_failure("section name table index"));
 
+  file.sections_.reserve(static_cast<std::size_t>(shnum));  // bounded: the table fits in the file
   for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
     GElf_Shdr sh;
     ElfSection s;
@@ -204,6 +205,7 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
     std::size_t at;  // in the buffer
   };
   std::vector<ElfSection*> wanted;
+  wanted.reserve(file.sections_.size());
   for (auto& s : file.sections_) {
     if (s.loaded && s.size != 0) wanted.push_back(&s);
   }

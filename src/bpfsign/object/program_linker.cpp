@@ -45,12 +45,12 @@ template <typename Record>
 void bucket(const ReaderContext& ctx, const std::vector<btf::ExtSection<Record>>& sections, RecordsByFunction<Record>& out) {
   auto by_offset = [](const Record& x, const Record& y) { return x.insn_off < y.insn_off; };
   out.of.assign(ctx.functions.size(), {});
-  out.sorted_copies.reserve(sections.size());  // spans into these must not move
   for (const auto& s : sections) {
     const ElfSection* sec = ctx.elf.find_section(s.section);
     if (sec == nullptr) continue;  // refused by check_records before
     std::span<const Record> records(s.records);
     if (!std::is_sorted(records.begin(), records.end(), by_offset)) {
+      if (out.sorted_copies.empty()) out.sorted_copies.reserve(sections.size());  // spans into these must not move
       out.sorted_copies.push_back(s.records);
       stable_sort_vector(out.sorted_copies.back(), by_offset);
       records = out.sorted_copies.back();
@@ -88,7 +88,10 @@ struct CallSite {
 // subprogram shared by a thousand programs is scanned once, not a thousand
 // times.
 struct LinkScratch {
-  explicit LinkScratch(std::size_t functions) : placed_at(functions, kNotPlaced), sites_of(functions, kNotScanned) {}
+  explicit LinkScratch(std::size_t functions) : placed_at(functions, kNotPlaced), sites_of(functions, kNotScanned) {
+    order.reserve(functions);  // a program places each function at most once
+    stack.reserve(functions);  // and each frame is a placed function
+  }
   static constexpr std::pair<std::size_t, std::size_t> kNotScanned{1, 0};  // begin > end: not scanned yet
   std::vector<std::uint32_t> placed_at;  // all kNotPlaced between programs
   std::vector<std::size_t> order;        // functions in placement order
@@ -384,9 +387,10 @@ Status link_programs(ReaderContext& ctx) {
   }
   LinkScratch scratch(ctx.functions.size());
   std::vector<Extents> ends;
-  // Program types by section: many programs share one section.
-  std::vector<std::optional<SectionKind>> kinds(ctx.roles.size());
-  std::vector<bool> classified(ctx.roles.size(), false);
+  // Program types by section: many programs share one section, and
+  // functions come sorted by section, so each is classified once.
+  std::size_t kind_of_section = 0;  // no code section has index 0
+  std::optional<SectionKind> kind;
   ProgramStorage& st_out = ctx.model.storage;
   st_out.function_names.reserve(ctx.functions.size());
   for (const Function& f : ctx.functions) st_out.function_names.emplace_back(f.name);
@@ -394,15 +398,31 @@ Status link_programs(ReaderContext& ctx) {
       std::count_if(ctx.functions.begin(), ctx.functions.end(), [](const Function& f) { return !f.is_subprogram; }));
   ctx.model.programs.reserve(entries);
   ends.reserve(entries);
+  // Room for every function once: exact when no subprogram is shared, and
+  // a start that spares the usual object all regrowth.
+  std::size_t slots = 0;
+  for (const Function& f : ctx.functions) slots += f.size;
+  st_out.insns.reserve(slots);
+  st_out.functions.reserve(ctx.functions.size());
+  st_out.relocations.reserve(ctx.all_code_relocs.size());
+  if (ctx.btf_ext) {
+    auto records = [](const auto& sections) {
+      std::size_t n = 0;
+      for (const auto& s : sections) n += s.records.size();
+      return n;
+    };
+    st_out.func_info.reserve(records(ctx.btf_ext->func_info));
+    st_out.line_info.reserve(records(ctx.btf_ext->line_info));
+    st_out.core_relos.reserve(records(ctx.btf_ext->core_relos));
+  }
   for (std::size_t fi = 0; fi < ctx.functions.size(); ++fi) {
     const Function& f = ctx.functions[fi];
     if (f.is_subprogram) continue;
     const std::string& section = ctx.section(f.section).name;
-    if (!classified[f.section]) {
-      kinds[f.section] = classify_section(section);
-      classified[f.section] = true;
+    if (f.section != kind_of_section) {
+      kind = classify_section(section);
+      kind_of_section = f.section;
     }
-    const auto& kind = kinds[f.section];
     if (!kind) return bad_input("program '{}': section '{}' names no program type (libbpf's SEC() conventions)", f.name, section);
     auto extents = Linker(ctx, ctx.model.storage, ext, fi, scratch).link();
     if (!extents) return extents.error();
