@@ -88,58 +88,64 @@ struct ValueRefs {
 };
 static_assert(sizeof(ValueRefs) == 32);
 
-// The structural rules of one type. Member and parameter lists are checked
-// with plain comparisons; an Error is built only for the one that fails.
-Status check_type(const Btf& btf, std::uint32_t id, std::uint64_t byte_offset) {
-  auto fail = [&](const Error& e) -> Status {
-    return e.with_context(fmt::format("type [{}] ({}) at offset {}", id, kind_name(btf.kind(id)), byte_offset));
+// The structural rules of one type. Every type is first checked without
+// explaining (no Error built, no message formatted: the `why` lambdas are
+// never called); only a type that fails is checked again to say why. One
+// set of rules, paid for in full only once.
+template <bool kExplain>
+bool check_type(const Btf& btf, std::uint32_t id, std::uint64_t byte_offset, Error* why) {
+  auto fail = [&](auto&& make_error) {
+    if constexpr (kExplain) {
+      *why = make_error().with_context(fmt::format("type [{}] ({}) at offset {}", id, kind_name(btf.kind(id)), byte_offset));
+    }
+    return false;
   };
   const std::uint32_t* w = btf.words(id);
   const std::uint32_t info = w[1];
-  if ((info & 0x60ff0000u) != 0) return fail(bad_input("reserved bits set in info 0x{:08x}", info));
+  if ((info & 0x60ff0000u) != 0) return fail([&] { return bad_input("reserved bits set in info 0x{:08x}", info); });
   if (!btf.valid_string(w[0])) {
-    return fail(bad_input("name offset {} is outside the {}-byte string section", w[0], btf.string_section_size()));
+    return fail([&] { return bad_input("name offset {} is outside the {}-byte string section", w[0], btf.string_section_size()); });
   }
   const Kind k = btf.kind(id);
   const std::uint32_t vlen = btf.vlen(id);
   auto bad_ref = [&](std::uint32_t ref, const char* what) {
-    return fail(bad_input("{} refers to type [{}], but only {} types exist", what, ref, btf.type_count()));
+    return fail([&] { return bad_input("{} refers to type [{}], but only {} types exist", what, ref, btf.type_count()); });
   };
   auto bad_name = [&](std::uint32_t off, const char* what) {
-    return fail(bad_input("{} name offset {} is outside the string section", what, off));
+    return fail([&] { return bad_input("{} name offset {} is outside the string section", what, off); });
   };
   const bool vlen_must_be_zero = k == Kind::Int || k == Kind::Ptr || k == Kind::Array || k == Kind::Fwd ||
                                  is_modifier(k) || k == Kind::Var || k == Kind::Float || k == Kind::DeclTag;
-  if (vlen_must_be_zero && vlen != 0) return fail(bad_input("vlen {} must be 0", vlen));
+  if (vlen_must_be_zero && vlen != 0) return fail([&] { return bad_input("vlen {} must be 0", vlen); });
   switch (k) {
     case Kind::Int: {
       const std::uint32_t size = w[2];
       const std::uint32_t enc = w[3];
       const std::uint32_t bits = enc & 0xff, offset = (enc >> 16) & 0xff;
       if ((enc & 0xf000ff00u) != 0 || bits > 128 || size > 16 || bits + offset > size * 8) {
-        return fail(bad_input("invalid INT encoding 0x{:08x} for size {}", enc, size));
+        return fail([&] { return bad_input("invalid INT encoding 0x{:08x} for size {}", enc, size); });
       }
-      return Ok{};
+      return true;
     }
     case Kind::Ptr: case Kind::Typedef: case Kind::Volatile: case Kind::Const: case Kind::Restrict:
     case Kind::TypeTag: case Kind::DeclTag:
       if (!btf.valid_id(w[2])) return bad_ref(w[2], "type");
-      return Ok{};
+      return true;
     case Kind::Func:
-      if (vlen > 2) return fail(bad_input("FUNC linkage {} is not static, global or extern", vlen));
+      if (vlen > 2) return fail([&] { return bad_input("FUNC linkage {} is not static, global or extern", vlen); });
       if (!btf.valid_id(w[2])) return bad_ref(w[2], "type");
       if (w[2] == 0 || btf.kind(w[2]) != Kind::FuncProto) {
-        return fail(bad_input("FUNC must refer to a FUNC_PROTO, not type [{}]", w[2]));
+        return fail([&] { return bad_input("FUNC must refer to a FUNC_PROTO, not type [{}]", w[2]); });
       }
-      return Ok{};
+      return true;
     case Kind::Var:
-      if (w[3] > 2) return fail(bad_input("VAR linkage {} is unknown", w[3]));
+      if (w[3] > 2) return fail([&] { return bad_input("VAR linkage {} is unknown", w[3]); });
       if (!btf.valid_id(w[2])) return bad_ref(w[2], "type");
-      return Ok{};
+      return true;
     case Kind::Array:
       if (!btf.valid_id(w[3])) return bad_ref(w[3], "element type");
       if (!btf.valid_id(w[4])) return bad_ref(w[4], "index type");
-      return Ok{};
+      return true;
     case Kind::Struct: case Kind::Union: case Kind::FuncProto: {
       const std::uint32_t stride = k == Kind::FuncProto ? 2 : 3;
       const char* what = k == Kind::FuncProto ? "parameter" : "member";
@@ -149,31 +155,31 @@ Status check_type(const Btf& btf, std::uint32_t id, std::uint64_t byte_offset) {
         if (!btf.valid_string(m[0])) return bad_name(m[0], "member");
       }
       if (k == Kind::FuncProto && !btf.valid_id(w[2])) return bad_ref(w[2], "return type");
-      return Ok{};
+      return true;
     }
     case Kind::Enum: case Kind::Enum64: {
       const std::uint32_t size = w[2];
-      if (size != 1 && size != 2 && size != 4 && size != 8) return fail(bad_input("enum size {} is not 1, 2, 4 or 8", size));
+      if (size != 1 && size != 2 && size != 4 && size != 8) return fail([&] { return bad_input("enum size {} is not 1, 2, 4 or 8", size); });
       const std::uint32_t stride = k == Kind::Enum ? 2 : 3;
       const std::uint32_t* e = w + 3;
       for (std::uint32_t i = 0; i < vlen; ++i, e += stride) {
         if (!btf.valid_string(e[0])) return bad_name(e[0], "enumerator");
       }
-      return Ok{};
+      return true;
     }
     case Kind::Datasec: {
       const std::uint32_t* v = w + 3;  // type, offset, size
       for (std::uint32_t i = 0; i < vlen; ++i, v += 3) {
         if (!btf.valid_id(v[0])) return bad_ref(v[0], "section variable");
       }
-      return Ok{};
+      return true;
     }
     case Kind::Fwd: case Kind::Float:
-      return Ok{};
+      return true;
     case Kind::Void:
       break;
   }
-  return fail(bad_input("unknown kind"));
+  return fail([&] { return bad_input("unknown kind"); });
 }
 
 // Checks every type's fields, and that no type contains itself by value,
@@ -198,8 +204,12 @@ Status check_types(const Btf& btf, const std::uint32_t* offsets) {
   // are all settled (most: clang numbers shared types first) is settled at
   // once; the others are pushed, to be searched.
   auto meet = [&](std::uint32_t id, Status& status) {
-    status = check_type(btf, id, std::uint64_t{offsets[id]} * 4);
-    if (!status) return false;
+    if (!check_type<false>(btf, id, 0, nullptr)) {
+      Error why;
+      check_type<true>(btf, id, std::uint64_t{offsets[id]} * 4, &why);
+      status = std::move(why);
+      return false;
+    }
     const ValueRefs refs(btf, id);
     if (settled(refs.at, refs.left, refs.stride) && settled(refs.then, refs.then_left, refs.then_stride)) {
       colour[id] = kBlack;
