@@ -41,15 +41,36 @@ struct ExtBuckets {
   RecordsByFunction<btf::CoreRelo> core_relos;
 };
 
+// Checks that every record points at an instruction of a code section and
+// buckets the records by function, in one pass over each section's records.
 template <typename Record>
-void bucket(const ReaderContext& ctx, const std::vector<btf::ExtSection<Record>>& sections, RecordsByFunction<Record>& out) {
+Status bucket(const ReaderContext& ctx, const std::vector<btf::ExtSection<Record>>& sections, const char* what,
+              RecordsByFunction<Record>& out) {
   auto by_offset = [](const Record& x, const Record& y) { return x.insn_off < y.insn_off; };
   out.of.assign(ctx.functions.size(), {});
   for (const auto& s : sections) {
     const ElfSection* sec = ctx.elf.find_section(s.section);
-    if (sec == nullptr) continue;  // refused by check_records before
+    if (sec == nullptr || ctx.roles[sec->index] != SectionRole::Code) {
+      return bad_input(".BTF.ext {}: section '{}' is not a code section of this object", what, s.section);
+    }
+    bool in_range = true, sorted = true;
+    std::uint32_t previous = 0;
+    for (const Record& r : s.records) {
+      in_range &= r.insn_off % isa::kInsnSize == 0 && r.insn_off < sec->size;
+      sorted &= r.insn_off >= previous;
+      previous = r.insn_off;
+    }
+    if (!in_range) {
+      for (std::size_t i = 0; i < s.records.size(); ++i) {
+        const std::uint32_t off = s.records[i].insn_off;
+        if (off % isa::kInsnSize != 0 || off >= sec->size) {
+          return bad_input(".BTF.ext {}: section '{}' record {}: instruction offset {} is not an instruction of the {}-byte section",
+                           what, s.section, i, off, sec->size);
+        }
+      }
+    }
     std::span<const Record> records(s.records);
-    if (!std::is_sorted(records.begin(), records.end(), by_offset)) {
+    if (!sorted) {
       if (out.sorted_copies.empty()) out.sorted_copies.reserve(sections.size());  // spans into these must not move
       out.sorted_copies.push_back(s.records);
       stable_sort_vector(out.sorted_copies.back(), by_offset);
@@ -70,6 +91,7 @@ void bucket(const ReaderContext& ctx, const std::vector<btf::ExtSection<Record>>
       out.of[static_cast<std::size_t>(f - ctx.functions.begin())] = std::span<const Record>(lo, rec);
     }
   }
+  return Ok{};
 }
 
 constexpr std::uint32_t kNotPlaced = 0xffffffffu;
@@ -352,38 +374,14 @@ class Linker {
   std::uint32_t total_ = 0;  // slots placed so far
 };
 
-// Every .BTF.ext record must point at an instruction of a code section.
-template <typename Record>
-Status check_records(const ReaderContext& ctx, const std::vector<btf::ExtSection<Record>>& sections, const char* what) {
-  for (const auto& s : sections) {
-    const ElfSection* sec = ctx.elf.find_section(s.section);
-    if (sec == nullptr || ctx.roles[sec->index] != SectionRole::Code) {
-      return bad_input(".BTF.ext {}: section '{}' is not a code section of this object", what, s.section);
-    }
-    for (std::size_t i = 0; i < s.records.size(); ++i) {
-      const std::uint32_t off = s.records[i].insn_off;
-      if (off % isa::kInsnSize != 0 || off >= sec->size) {
-        return bad_input(".BTF.ext {}: section '{}' record {}: instruction offset {} is not an instruction of the {}-byte section",
-                         what, s.section, i, off, sec->size);
-      }
-    }
-  }
-  return Ok{};
-}
-
 }  // namespace
 
 Status link_programs(ReaderContext& ctx) {
-  if (ctx.btf_ext) {
-    if (auto s = check_records(ctx, ctx.btf_ext->func_info, "func_info"); !s) return s;
-    if (auto s = check_records(ctx, ctx.btf_ext->line_info, "line_info"); !s) return s;
-    if (auto s = check_records(ctx, ctx.btf_ext->core_relos, "core_relo"); !s) return s;
-  }
   ExtBuckets ext;
   if (ctx.btf_ext) {
-    bucket(ctx, ctx.btf_ext->func_info, ext.func_info);
-    bucket(ctx, ctx.btf_ext->line_info, ext.line_info);
-    bucket(ctx, ctx.btf_ext->core_relos, ext.core_relos);
+    if (auto s = bucket(ctx, ctx.btf_ext->func_info, "func_info", ext.func_info); !s) return s;
+    if (auto s = bucket(ctx, ctx.btf_ext->line_info, "line_info", ext.line_info); !s) return s;
+    if (auto s = bucket(ctx, ctx.btf_ext->core_relos, "core_relo", ext.core_relos); !s) return s;
   }
   LinkScratch scratch(ctx.functions.size());
   std::vector<Extents> ends;
