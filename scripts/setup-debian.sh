@@ -11,7 +11,7 @@ packages=(
   libssl-dev openssl libelf-dev zlib1g-dev libkeyutils-dev keyutils
   libcli11-dev nlohmann-json3-dev libfmt-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev valgrind
   # BPF toolchain: corpus compiler, llvm-objdump/llvm-mc oracles, sanitizer
   # and libFuzzer runtimes for clang builds
   clang-19 llvm-19 libclang-rt-19-dev

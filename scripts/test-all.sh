@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: the g++ build (warnings as errors), the clang-19 build under
+# Runs every test: the g++ build (warnings as errors), the object reader under
+# valgrind memcheck, the clang-19 build under
 # AddressSanitizer and UndefinedBehaviorSanitizer, every libFuzzer target for
 # a bounded time, the signed bundles on real Debian kernels under qemu, and a
 # short benchmark run that proves the benchmarks work.
@@ -11,6 +12,9 @@ fuzz_seconds=${BPFSIGN_FUZZ_SECONDS:-60}
 echo "== g++ $(g++ -dumpversion): build and test"
 build_tree "$repo_root/build/gcc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc
 ctest --test-dir "$repo_root/build/gcc" -j "$jobs" --output-on-failure
+
+echo "== memcheck: the reader reads no byte of its partial file image that it did not fill"
+"$repo_root/scripts/memcheck.sh" "$repo_root/build/gcc"
 
 echo "== clang-19 with ASan and UBSan: build and test"
 build_tree "$repo_root/build/asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-19 -DCMAKE_C_COMPILER=clang-19 \

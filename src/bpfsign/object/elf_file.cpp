@@ -97,6 +97,10 @@ Status check_layout(const std::vector<ElfSection>& sections, std::uint64_t shoff
 
 // Loaded sections at most this far apart are read with one call.
 constexpr std::uint64_t kReadGap = 4096;
+// Read with the ELF header: the code sections clang writes right after it.
+constexpr std::uint64_t kHeadRead = 4096;
+// Read with the section header table, before it: the string table.
+constexpr std::uint64_t kTailRead = 4096;
 
 // Debug information is large (most of a `clang -g` object) and never needed
 // to load a program; it is not read at all.
@@ -106,30 +110,52 @@ bool is_debug_section(std::string_view name) {
 
 }  // namespace
 
-Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& read_at, std::string display_name) {
+Result<ElfFile> ElfFile::load(std::uint64_t file_size, const ReadAt& read_at, std::string display_name) {
   ElfFile file;
   file.name_ = std::move(display_name);
   file.file_size_ = file_size;
   auto fail = [&](const Error& e) -> Result<ElfFile> { return e.with_context(file.name_); };
 
-  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF) return fail(bad_input("not an ELF file"));
-  const char* ident = elf_getident(elf, nullptr);
-  if (ident == nullptr) return fail(elf_failure("ELF identification"));
+  // The file's image: every byte at its file offset, but only the bytes
+  // something reads are filled — the ELF header, the section header table,
+  // the section name table and the loaded sections. libelf parses the
+  // image in memory, so its reads cost no system calls, and it is handed
+  // the image only once the headers it reads eagerly are filled. Bytes
+  // never filled are never read (by libelf either: checked under
+  // valgrind's memcheck, see docs/object-model.md).
+  file.image_.reset(new std::uint8_t[std::max<std::uint64_t>(file_size, 1)]);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> filled;  // [begin, end) ranges read so far
+  auto fill = [&](std::uint64_t offset, std::uint64_t length) -> Status {
+    const std::uint64_t end = offset + length;  // callers checked the range against the file size
+    for (const auto& [b, e] : filled) {
+      if (b <= offset && end <= e) return Ok{};
+    }
+    if (auto r = read_at(offset, static_cast<std::size_t>(length), file.image_.get() + offset); !r) return r;
+    filled.emplace_back(offset, end);
+    return Ok{};
+  };
+
+  // The identification and header are checked before libelf sees the
+  // image: a 32-bit or big-endian header would have it read a table at
+  // offsets this reader never filled.
+  if (file_size < sizeof(Elf64_Ehdr)) return fail(bad_input("not an ELF file"));  // nor a header's worth of bytes
+  if (auto r = fill(0, std::min<std::uint64_t>(file_size, kHeadRead)); !r) return fail(r.error());
+  const std::uint8_t* ident = file.image_.get();
+  if (std::memcmp(ident, ELFMAG, SELFMAG) != 0) return fail(bad_input("not an ELF file"));
   if (ident[EI_CLASS] != ELFCLASS64) return fail(bad_input("ELF class {}: BPF objects are 64-bit (ELFCLASS64)", int{ident[EI_CLASS]}));
   if (ident[EI_DATA] != ELFDATA2LSB) {
     return fail(bad_input("ELF data encoding {}: only little-endian BPF objects are supported", int{ident[EI_DATA]}));
   }
-  GElf_Ehdr ehdr;
-  if (gelf_getehdr(elf, &ehdr) == nullptr) return fail(elf_failure("ELF header"));
+  Elf64_Ehdr ehdr;
+  std::memcpy(&ehdr, file.image_.get(), sizeof ehdr);
   if (ehdr.e_machine != kMachineBpf) {
     return fail(bad_input("ELF machine {}: expected {} (EM_BPF)", ehdr.e_machine, kMachineBpf));
   }
   if (ehdr.e_type != ET_REL) return fail(bad_input("ELF type {}: expected a relocatable object (ET_REL)", ehdr.e_type));
 
-  // libelf reads section headers lazily and tolerates a table cut short by
-  // truncation; check that the whole table lies inside the file first.
-  // The header's own count, not libelf's, which reads 0 for a cut table.
-  // e_shnum == 0 with a table present means the count is in section 0.
+  // The whole section header table must lie inside the file. The header's
+  // own count; e_shnum == 0 with a table present means the count is in
+  // section 0.
   std::uint64_t shnum = ehdr.e_shnum;
   if (ehdr.e_shoff != 0 && ehdr.e_shentsize != sizeof(Elf64_Shdr)) {
     return fail(bad_input("ELF header: section header size {} (expected {})", ehdr.e_shentsize, sizeof(Elf64_Shdr)));
@@ -138,8 +164,9 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
     if (!range_fits(ehdr.e_shoff, sizeof(Elf64_Shdr), file_size)) {
       return fail(bad_input("ELF header: section header 0 at offset {} is past the end of the {}-byte file", ehdr.e_shoff, file_size));
     }
+    if (auto r = fill(ehdr.e_shoff, sizeof(Elf64_Shdr)); !r) return fail(r.error());
     Elf64_Shdr sh0;
-    if (auto r = read_at(ehdr.e_shoff, sizeof sh0, reinterpret_cast<std::uint8_t*>(&sh0)); !r) return fail(r.error());
+    std::memcpy(&sh0, file.image_.get() + ehdr.e_shoff, sizeof sh0);
     shnum = sh0.sh_size;
   }
   auto table = checked_mul(shnum, sizeof(Elf64_Shdr));
@@ -147,6 +174,18 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
     return fail(bad_input("ELF header: {} section headers at offset {} extend past the end of the {}-byte file",
                           shnum, ehdr.e_shoff, file_size));
   }
+  if (ehdr.e_shoff != 0 && *table != 0) {
+    // clang writes the string table just before the header table: one
+    // read takes both.
+    const std::uint64_t from = ehdr.e_shoff > kTailRead ? ehdr.e_shoff - kTailRead : 0;
+    if (auto r = fill(from, ehdr.e_shoff + *table - from); !r) return fail(r.error());
+  }
+
+  if (elf_version(EV_CURRENT) == EV_NONE) return fail(elf_failure("libelf initialisation"));
+  // elf_memory takes a non-const pointer but, opened read-only, does not write.
+  ElfHandle handle(elf_memory(reinterpret_cast<char*>(file.image_.get()), static_cast<std::size_t>(file_size)));
+  Elf* elf = handle.get();
+  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF) return fail(bad_input("not an ELF file"));
   std::size_t libelf_shnum = 0;
   if (elf_getshdrnum(elf, &libelf_shnum) != 0 || libelf_shnum != shnum) {
     return fail(bad_input("ELF header: section count {} could not be read consistently", shnum));
@@ -154,6 +193,16 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
 
   std::size_t shstrndx = 0;
   if (elf_getshdrstrndx(elf, &shstrndx) != 0) return fail(elf_failure("section name table index"));
+  if (Elf_Scn* names = elf_getscn(elf, shstrndx); names != nullptr) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(names, &sh) != nullptr && sh.sh_type != SHT_NOBITS) {
+      if (!range_fits(sh.sh_offset, sh.sh_size, file_size)) {
+        return fail(bad_input("section {} (section names): data range [{}, +{}) exceeds the {} bytes available", shstrndx,
+                              sh.sh_offset, sh.sh_size, file_size));
+      }
+      if (auto r = fill(sh.sh_offset, sh.sh_size); !r) return fail(r.error());
+    }
+  }
 
   file.sections_.reserve(static_cast<std::size_t>(shnum));  // bounded: the table fits in the file
   for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
@@ -195,47 +244,39 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
     if (target != nullptr && (!target->loaded || target->name == ".BTF" || target->name == ".BTF.ext")) s.loaded = false;
   }
 
-  // One buffer for every loaded section; spans into it stay valid because
-  // it is never resized afterwards (and a move keeps it in place). Sections
+  // Loaded sections are read into the image at their offsets; sections
   // that lie close together in the file are read with one call: an object
   // has a few dozen small sections, and system calls cost more than
   // reading the few unused bytes between them.
-  struct Run {
-    std::uint64_t begin, end;
-    std::size_t at;  // in the buffer
-  };
   std::vector<ElfSection*> wanted;
   wanted.reserve(file.sections_.size());
   for (auto& s : file.sections_) {
     if (s.loaded && s.size != 0) wanted.push_back(&s);
   }
   std::sort(wanted.begin(), wanted.end(), [](const ElfSection* a, const ElfSection* b) { return a->offset < b->offset; });
-  std::vector<Run> runs;
-  std::uint64_t buffered = 0;  // bounded by the file size: no overflow
-  for (const ElfSection* s : wanted) {
-    // check_layout refused overlaps, so each section starts at or after the previous one's end.
-    if (!runs.empty() && s->offset - runs.back().end <= kReadGap) {
-      buffered += s->offset + s->size - runs.back().end;
-      runs.back().end = s->offset + s->size;
-    } else {
-      runs.push_back({s->offset, s->offset + s->size, static_cast<std::size_t>(buffered)});
-      buffered += s->size;
-    }
-  }
-  file.storage_size_ = static_cast<std::size_t>(buffered);
-  file.storage_.reset(new std::uint8_t[file.storage_size_]);  // not zero-filled: every byte is read below
-  std::size_t run = 0;
+  std::uint64_t run_begin = 0, run_end = 0;
   for (ElfSection* s : wanted) {
-    while (s->offset >= runs[run].end) ++run;
-    s->data = Bytes(file.storage_.get() + runs[run].at + (s->offset - runs[run].begin), static_cast<std::size_t>(s->size));
+    // check_layout refused overlaps, so each section starts at or after the previous one's end.
+    if (run_end != 0 && s->offset - run_end <= kReadGap) {
+      run_end = s->offset + s->size;
+    } else {
+      if (run_end != 0) {
+        if (auto r = fill(run_begin, run_end - run_begin); !r) {
+          return fail(r.error().with_context(fmt::format("sections at bytes {}..{}", run_begin, run_end)));
+        }
+      }
+      run_begin = s->offset;
+      run_end = s->offset + s->size;
+    }
+    s->data = Bytes(file.image_.get() + s->offset, static_cast<std::size_t>(s->size));
+  }
+  if (run_end != 0) {
+    if (auto r = fill(run_begin, run_end - run_begin); !r) {
+      return fail(r.error().with_context(fmt::format("sections at bytes {}..{}", run_begin, run_end)));
+    }
   }
   for (auto& s : file.sections_) {
-    if (s.loaded && s.size == 0) s.data = Bytes(file.storage_.get(), 0);
-  }
-  for (const Run& r : runs) {
-    if (auto read = read_at(r.begin, static_cast<std::size_t>(r.end - r.begin), file.storage_.get() + r.at); !read) {
-      return fail(read.error().with_context(fmt::format("sections at bytes {}..{}", r.begin, r.end)));
-    }
+    if (s.loaded && s.size == 0) s.data = Bytes(file.image_.get(), 0);
   }
 
   const ElfSection* symtab = nullptr;
@@ -265,15 +306,13 @@ Result<ElfFile> ElfFile::load(Elf* elf, std::uint64_t file_size, const ReadAt& r
 }
 
 Result<ElfFile> ElfFile::parse(std::vector<std::uint8_t> bytes, std::string display_name) {
-  if (elf_version(EV_CURRENT) == EV_NONE) return elf_failure("libelf initialisation").with_context(display_name);
-  // elf_memory takes a non-const pointer but, opened read-only, does not write.
-  ElfHandle elf(elf_memory(reinterpret_cast<char*>(bytes.data()), bytes.size()));
+  // The same partial image as a file gives: only what is read is copied.
   const ReadAt read_at = [&bytes](std::uint64_t offset, std::size_t length, std::uint8_t* out) -> Status {
     if (!range_fits(offset, length, bytes.size())) return bad_input("read of {} bytes at offset {} is past the end", length, offset);
-    std::memcpy(out, bytes.data() + offset, length);
+    if (length != 0) std::memcpy(out, bytes.data() + offset, length);
     return Ok{};
   };
-  return load(elf.get(), bytes.size(), read_at, std::move(display_name));
+  return load(bytes.size(), read_at, std::move(display_name));
 }
 
 Result<ElfFile> ElfFile::open(const std::filesystem::path& path) {
@@ -288,8 +327,6 @@ Result<ElfFile> ElfFile::open(const std::filesystem::path& path) {
   if (size > kMaxInputFileSize) {
     return io_error("{}: {} bytes is larger than the {} bytes bpfsign reads", path.string(), size, kMaxInputFileSize);
   }
-  if (elf_version(EV_CURRENT) == EV_NONE) return elf_failure("libelf initialisation").with_context(path.string());
-  ElfHandle elf(elf_begin(fd.get(), ELF_C_READ, nullptr));
   const ReadAt read_at = [&fd, &path](std::uint64_t offset, std::size_t length, std::uint8_t* out) -> Status {
     std::size_t done = 0;
     while (done < length) {
@@ -301,7 +338,7 @@ Result<ElfFile> ElfFile::open(const std::filesystem::path& path) {
     }
     return Ok{};
   };
-  return load(elf.get(), size, read_at, path.string());
+  return load(size, read_at, path.string());
 }
 
 const ElfSection* ElfFile::section_by_index(std::size_t index) const {

@@ -64,7 +64,6 @@ class ElfFile {
 
   const std::string& name() const { return name_; }
   std::uint64_t file_size() const { return file_size_; }
-  Bytes storage() const { return Bytes(storage_.get(), storage_size_); }  // every loaded section's bytes, and the few between close neighbours
   const std::vector<ElfSection>& sections() const { return sections_; }
   const std::vector<ElfSymbol>& symbols() const { return symbols_; }
   const ElfSection* find_section(std::string_view name) const;
@@ -73,14 +72,14 @@ class ElfFile {
  private:
   ElfFile() = default;
   using ReadAt = std::function<Status(std::uint64_t offset, std::size_t length, std::uint8_t* out)>;
-  static Result<ElfFile> load(Elf* elf, std::uint64_t file_size, const ReadAt& read_at, std::string display_name);
+  static Result<ElfFile> load(std::uint64_t file_size, const ReadAt& read_at, std::string display_name);
 
   std::string name_;
   std::uint64_t file_size_ = 0;
-  // Sections' data spans point in here. Every byte is read from the file,
-  // so the buffer is not zero-filled first.
-  std::unique_ptr<std::uint8_t[]> storage_;
-  std::size_t storage_size_ = 0;
+  // The file's bytes at their offsets, filled only where something reads
+  // (headers, section names, loaded sections); sections' data spans point
+  // in here. Never zero-filled, never read where not filled.
+  std::unique_ptr<std::uint8_t[]> image_;
   std::vector<ElfSection> sections_;
   std::vector<ElfSymbol> symbols_;
 };
