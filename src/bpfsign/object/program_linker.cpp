@@ -342,13 +342,17 @@ class Linker {
         }
         return bad_input("subprogram '{}' has no {} records while its caller has", ctx_.functions[fi].name, what);
       }
-      // Copied in one block, then moved to the function's place.
+      // Moved to the function's place as they are copied: each record is
+      // read once, from the source, and written once.
       const std::uint32_t from = ctx_.functions[fi].start;
       const std::uint32_t to = placed_at_[fi];
       const std::size_t at = out.size();
-      out.insert(out.end(), recs.begin(), recs.end());
-      for (auto r = out.begin() + static_cast<std::ptrdiff_t>(at); r != out.end(); ++r) {
-        r->insn_off = (r->insn_off / static_cast<std::uint32_t>(isa::kInsnSize) - from + to) * unit;
+      out.resize(at + recs.size());
+      Record* dst = out.data() + at;
+      for (const Record& r : recs) {
+        Record moved = r;
+        moved.insn_off = (r.insn_off / static_cast<std::uint32_t>(isa::kInsnSize) - from + to) * unit;
+        *dst++ = moved;
       }
     }
     return Ok{};
