@@ -138,7 +138,7 @@ struct ProgramStorage {
   std::vector<isa::RawInsn> insns;
   std::vector<Relocation> relocations;
   std::vector<PlacedFunction> functions;
-  std::vector<std::string> function_names;  // each function of the object once, filled before any view
+  std::vector<char> function_names;  // each function's name of the object once, back to back; filled before any view
   std::vector<btf::FuncInfo> func_info;
   std::vector<btf::LineInfo> line_info;
   std::vector<btf::CoreRelo> core_relos;

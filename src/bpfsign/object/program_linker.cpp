@@ -126,6 +126,7 @@ struct LinkScratch {
     std::size_t end;
   };
   std::vector<Frame> stack;
+  std::vector<std::string_view> names;  // by function: its name in ProgramStorage::function_names
 };
 
 // Where one program's parts end in ProgramStorage; views are made once all
@@ -162,7 +163,7 @@ class Linker {
     base_ = out_.insns.size();
     for (std::size_t fi : order_) {
       const Function& f = ctx_.functions[fi];
-      out_.functions.push_back({out_.function_names[fi], placed_at_[fi], f.size});
+      out_.functions.push_back({scratch_.names[fi], placed_at_[fi], f.size});
       out_.insns.insert(out_.insns.end(), f.insns.begin(), f.insns.end());
     }
     for (const auto& [at, callee] : calls_) {
@@ -220,7 +221,7 @@ class Linker {
       const CodeReloc* reloc = reloc_at(ctx_.code_relocs[fi], i);
       // clang emits kfunc calls as BPF_PSEUDO_CALL with an extern relocation.
       if (reloc != nullptr && reloc->kind == RelocKind::KfuncCall) continue;
-      auto callee = callee_of(fi, i, insn);
+      auto callee = callee_of(fi, i, insn, reloc);
       if (!callee) return callee.error().with_context(fmt::format("function '{}' instruction {}", fn.name, i));
       scratch_.sites.push_back({i, *callee});
     }
@@ -240,9 +241,9 @@ class Linker {
   static Error too_long() { return bad_input("linked program exceeds {} instructions", kMaxProgramSlots); }
 
   // The .text function a call or function reference at slot `i` of `fi` targets.
-  Result<std::size_t> callee_of(std::size_t fi, std::uint32_t i, const isa::RawInsn& insn) const {
+  // `r` is the relocation at that slot, if any.
+  Result<std::size_t> callee_of(std::size_t fi, std::uint32_t i, const isa::RawInsn& insn, const CodeReloc* r) const {
     const Function& fn = ctx_.functions[fi];
-    const CodeReloc* r = reloc_at(ctx_.code_relocs[fi], i);
     std::int64_t target = 0;
     if (r != nullptr && r->kind != RelocKind::SubprogCall && r->kind != RelocKind::SubprogAddr) {
       return bad_input("unexpected {} relocation on a call", reloc_kind_name(r->kind));
@@ -394,8 +395,17 @@ Status link_programs(ReaderContext& ctx) {
   std::size_t kind_of_section = 0;  // no code section has index 0
   std::optional<SectionKind> kind;
   ProgramStorage& st_out = ctx.model.storage;
-  st_out.function_names.reserve(ctx.functions.size());
-  for (const Function& f : ctx.functions) st_out.function_names.emplace_back(f.name);
+  // Every function's name in one buffer (one allocation, not one string
+  // per function), sized first so that views into it stay valid.
+  std::size_t name_bytes = 0;
+  for (const Function& f : ctx.functions) name_bytes += f.name.size();
+  st_out.function_names.reserve(name_bytes);
+  scratch.names.reserve(ctx.functions.size());
+  for (const Function& f : ctx.functions) {
+    const std::size_t at = st_out.function_names.size();
+    st_out.function_names.insert(st_out.function_names.end(), f.name.begin(), f.name.end());
+    scratch.names.emplace_back(st_out.function_names.data() + at, f.name.size());
+  }
   const auto entries = static_cast<std::size_t>(
       std::count_if(ctx.functions.begin(), ctx.functions.end(), [](const Function& f) { return !f.is_subprogram; }));
   ctx.model.programs.reserve(entries);
