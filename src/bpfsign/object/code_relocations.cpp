@@ -107,6 +107,13 @@ Result<CodeReloc> classify(const ReaderContext& ctx, const Function& fn, std::ui
 }  // namespace
 
 Status collect_code_relocations(ReaderContext& ctx) {
+  std::size_t entries = 0;
+  for (const ElfSection& rel : ctx.elf.sections()) {
+    if (ctx.roles[rel.index] == SectionRole::Relocations && ctx.roles[rel.info] == SectionRole::Code) {
+      entries += static_cast<std::size_t>(rel.size / sizeof(Elf64_Rel));
+    }
+  }
+  ctx.all_code_relocs.reserve(entries);
   for (const ElfSection& rel : ctx.elf.sections()) {
     if (ctx.roles[rel.index] != SectionRole::Relocations || ctx.roles[rel.info] != SectionRole::Code) continue;
     const ElfSection& code = ctx.section(rel.info);

@@ -29,28 +29,24 @@ using ElfHandle = std::unique_ptr<Elf, ElfCloser>;
 
 Error elf_failure(const char* what) { return bad_input("{}: {}", what, elf_errmsg(-1)); }
 
-Result<ElfSymbol> make_symbol(const ElfSection& symtab, const ElfSection& strtab, const Elf64_Sym& sym, std::size_t i) {
-  // Names come from the string table as loaded; each must end inside it.
-  if (sym.st_name >= strtab.data.size()) {
+// A symbol's name: the string at `st_name` of the string table as loaded,
+// which must end inside it. False when it does not (symbol_name_error says
+// why): symbols are many, and the check costs no Error unless one fails.
+bool symbol_name(const ElfSection& strtab, std::uint32_t st_name, std::string_view& out) {
+  if (st_name >= strtab.data.size()) return false;
+  const char* begin = reinterpret_cast<const char*>(strtab.data.data()) + st_name;
+  const char* end = static_cast<const char*>(std::memchr(begin, 0, strtab.data.size() - st_name));
+  if (end == nullptr) return false;
+  out = std::string_view(begin, static_cast<std::size_t>(end - begin));
+  return true;
+}
+
+Error symbol_name_error(const ElfSection& symtab, const ElfSection& strtab, std::uint32_t st_name, std::size_t i) {
+  if (st_name >= strtab.data.size()) {
     return bad_input("section {} ({}): symbol {} has name offset {} outside the string table ({} bytes)", symtab.index,
-                     symtab.name, i, sym.st_name, strtab.data.size());
+                     symtab.name, i, st_name, strtab.data.size());
   }
-  const char* begin = reinterpret_cast<const char*>(strtab.data.data()) + sym.st_name;
-  const char* end = static_cast<const char*>(std::memchr(begin, 0, strtab.data.size() - sym.st_name));
-  if (end == nullptr) {
-    return bad_input("section {} ({}): symbol {} name at offset {} is not NUL-terminated", symtab.index, symtab.name, i,
-                     sym.st_name);
-  }
-  ElfSymbol s;
-  s.index = i;
-  s.name = std::string_view(begin, static_cast<std::size_t>(end - begin));
-  s.section = sym.st_shndx;
-  s.value = sym.st_value;
-  s.size = sym.st_size;
-  s.type = static_cast<std::uint8_t>(ELF64_ST_TYPE(sym.st_info));
-  s.bind = static_cast<std::uint8_t>(ELF64_ST_BIND(sym.st_info));
-  s.visibility = static_cast<std::uint8_t>(ELF64_ST_VISIBILITY(sym.st_other));
-  return s;
+  return bad_input("section {} ({}): symbol {} name at offset {} is not NUL-terminated", symtab.index, symtab.name, i, st_name);
 }
 
 }  // namespace
@@ -297,9 +293,15 @@ Result<ElfFile> ElfFile::load(std::uint64_t file_size, const ReadAt& read_at, st
     for (std::size_t i = 0; i < count; ++i) {
       Elf64_Sym sym;
       std::memcpy(&sym, symtab->data.data() + i * sizeof sym, sizeof sym);
-      auto s = make_symbol(*symtab, strtab, sym, i);
-      if (!s) return fail(s.error());
-      file.symbols_.push_back(std::move(s).value());
+      ElfSymbol& s = file.symbols_.emplace_back();
+      if (!symbol_name(strtab, sym.st_name, s.name)) return fail(symbol_name_error(*symtab, strtab, sym.st_name, i));
+      s.index = i;
+      s.section = sym.st_shndx;
+      s.value = sym.st_value;
+      s.size = sym.st_size;
+      s.type = static_cast<std::uint8_t>(ELF64_ST_TYPE(sym.st_info));
+      s.bind = static_cast<std::uint8_t>(ELF64_ST_BIND(sym.st_info));
+      s.visibility = static_cast<std::uint8_t>(ELF64_ST_VISIBILITY(sym.st_other));
     }
   }
   return file;

@@ -106,6 +106,8 @@ Status collect_functions(ReaderContext& ctx) {
     slots.resize(static_cast<std::size_t>(s.size / isa::kInsnSize));
     for (std::size_t i = 0; i < slots.size(); ++i) slots[i] = isa::raw_from_bytes(s.data.data() + i * isa::kInsnSize);
   }
+  ctx.functions.reserve(static_cast<std::size_t>(std::count_if(ctx.elf.symbols().begin(), ctx.elf.symbols().end(),
+                                                               [](const ElfSymbol& sym) { return sym.type == STT_FUNC; })));
   for (const ElfSymbol& sym : ctx.elf.symbols()) {
     if (sym.type != STT_FUNC || sym.section == SHN_UNDEF || sym.section >= SHN_LORESERVE) continue;
     if (!ctx.section_exists(sym.section) || ctx.roles[sym.section] != SectionRole::Code) continue;
