@@ -121,13 +121,20 @@ Result<ElfFile> ElfFile::load(std::uint64_t file_size, const ReadAt& read_at, st
   // valgrind's memcheck, see docs/object-model.md).
   file.image_.reset(new std::uint8_t[std::max<std::uint64_t>(file_size, 1)]);
   std::vector<std::pair<std::uint64_t, std::uint64_t>> filled;  // [begin, end) ranges read so far
-  auto fill = [&](std::uint64_t offset, std::uint64_t length) -> Status {
-    const std::uint64_t end = offset + length;  // callers checked the range against the file size
-    for (const auto& [b, e] : filled) {
-      if (b <= offset && end <= e) return Ok{};
+  auto fill = [&](std::uint64_t begin, std::uint64_t length) -> Status {
+    std::uint64_t end = begin + length;  // callers checked the range against the file size
+    // What earlier reads hold at either end is not read again (a range
+    // held only in its middle is read whole: rare, and harmless).
+    for (bool trimmed = true; trimmed && begin < end;) {
+      trimmed = false;
+      for (const auto& [b, e] : filled) {
+        if (b <= begin && begin < e) begin = std::min(e, end), trimmed = true;
+        if (begin < end && b < end && end <= e) end = std::max(b, begin), trimmed = true;
+      }
     }
-    if (auto r = read_at(offset, static_cast<std::size_t>(length), file.image_.get() + offset); !r) return r;
-    filled.emplace_back(offset, end);
+    if (begin >= end) return Ok{};
+    if (auto r = read_at(begin, static_cast<std::size_t>(end - begin), file.image_.get() + begin); !r) return r;
+    filled.emplace_back(begin, end);
     return Ok{};
   };
 
@@ -224,8 +231,11 @@ Result<ElfFile> ElfFile::load(std::uint64_t file_size, const ReadAt& read_at, st
         return fail(bad_input("section {} ({}): section data range [{}, +{}) exceeds the {} bytes available", s.index,
                               s.name, s.offset, s.size, file_size));
       }
-      // Symbol and string tables are always read, whatever their name.
-      s.loaded = !is_debug_section(s.name) || s.type == SHT_SYMTAB || s.type == SHT_STRTAB;
+      // Symbol and string tables are always read, whatever their name;
+      // sections of other types than these (.llvm_addrsig, notes, ...)
+      // never are: nothing reads them. RELA is read to be refused.
+      const bool readable = s.type == SHT_PROGBITS || s.type == SHT_REL || s.type == SHT_RELA;
+      s.loaded = (readable && !is_debug_section(s.name)) || s.type == SHT_SYMTAB || s.type == SHT_STRTAB;
     }
     file.sections_.push_back(std::move(s));
   }
