@@ -347,13 +347,11 @@ class Linker {
       // read once, from the source, and written once.
       const std::uint32_t from = ctx_.functions[fi].start;
       const std::uint32_t to = placed_at_[fi];
-      const std::size_t at = out.size();
-      out.resize(at + recs.size());
-      Record* dst = out.data() + at;
+      if (out.capacity() - out.size() < recs.size()) out.reserve(std::max(out.size() + recs.size(), 2 * out.capacity()));
       for (const Record& r : recs) {
         Record moved = r;
         moved.insn_off = (r.insn_off / static_cast<std::uint32_t>(isa::kInsnSize) - from + to) * unit;
-        *dst++ = moved;
+        out.push_back(moved);
       }
     }
     return Ok{};
