@@ -101,6 +101,8 @@ constexpr std::uint64_t kTailRead = 4096;
 // Debug information is large (most of a `clang -g` object) and never needed
 // to load a program; it is not read at all.
 bool is_debug_section(std::string_view name) {
+  // Two bytes rule out most names before any comparison is called.
+  if (name.size() < 6 || name[0] != '.' || (name[1] != 'd' && name[1] != 'r')) return false;
   return name.starts_with(".debug") || name.starts_with(".rel.debug") || name.starts_with(".rela.debug");
 }
 
@@ -260,27 +262,26 @@ Result<ElfFile> ElfFile::load(std::uint64_t file_size, const ReadAt& read_at, st
     if (s.loaded && s.size != 0) wanted.push_back(&s);
   }
   std::sort(wanted.begin(), wanted.end(), [](const ElfSection* a, const ElfSection* b) { return a->offset < b->offset; });
-  std::uint64_t run_begin = 0, run_end = 0;
+  std::uint64_t run_begin = 0, run_end = 0;  // the run being gathered; empty while run_end == run_begin
+  auto read_run = [&]() -> Status {
+    if (run_end == run_begin) return Ok{};
+    if (auto r = fill(run_begin, run_end - run_begin); !r) {
+      return r.error().with_context(fmt::format("sections at bytes {}..{}", run_begin, run_end));
+    }
+    return Ok{};
+  };
   for (ElfSection* s : wanted) {
     // check_layout refused overlaps, so each section starts at or after the previous one's end.
-    if (run_end != 0 && s->offset - run_end <= kReadGap) {
+    if (run_end != run_begin && s->offset - run_end <= kReadGap) {
       run_end = s->offset + s->size;
     } else {
-      if (run_end != 0) {
-        if (auto r = fill(run_begin, run_end - run_begin); !r) {
-          return fail(r.error().with_context(fmt::format("sections at bytes {}..{}", run_begin, run_end)));
-        }
-      }
+      if (auto r = read_run(); !r) return fail(r.error());
       run_begin = s->offset;
       run_end = s->offset + s->size;
     }
     s->data = Bytes(file.image_.get() + s->offset, static_cast<std::size_t>(s->size));
   }
-  if (run_end != 0) {
-    if (auto r = fill(run_begin, run_end - run_begin); !r) {
-      return fail(r.error().with_context(fmt::format("sections at bytes {}..{}", run_begin, run_end)));
-    }
-  }
+  if (auto r = read_run(); !r) return fail(r.error());
   for (auto& s : file.sections_) {
     if (s.loaded && s.size == 0) s.data = Bytes(file.image_.get(), 0);
   }
