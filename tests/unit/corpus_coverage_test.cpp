@@ -27,7 +27,7 @@ const CorpusIndex& corpus() {
       auto file = ElfFile::open(path);
       if (!file) continue;
       std::size_t programs = 0;
-      for (const auto& s : file->sections()) idx.sections.insert(s.name);
+      for (const auto& s : file->sections()) idx.sections.emplace(s.name);
       for (const auto& sym : file->symbols()) {
         if (sym.section == SHN_UNDEF && !sym.name.empty()) idx.undefined_symbols.emplace(sym.name);
         if (sym.type == STT_FUNC && sym.bind == STB_GLOBAL && sym.section != SHN_UNDEF) {

@@ -56,7 +56,7 @@ TEST(IsaCorpus, DecoderAgreesWithLlvmObjdumpOnEveryInstruction) {
     const auto alu32 = run_objdump(obj, true);
     std::size_t ours_in_object = 0;
     for (const auto& l : *listings) {
-      const auto& name = l.section->name;
+      const std::string name(l.section->name);
       ASSERT_TRUE(plain.count(name)) << "llvm-objdump has no section " << name;
       EXPECT_EQ(l.instructions.size(), plain.at(name).size()) << name;
       for (const auto& p : l.instructions) {

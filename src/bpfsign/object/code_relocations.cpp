@@ -74,7 +74,7 @@ Result<CodeReloc> classify(const ReaderContext& ctx, const Function& fn, std::ui
   }
   if (!ctx.section_exists(sym.section)) return bad_input("symbol '{}' is in section {}, which does not exist", sym.name, sym.section);
   const SectionRole role = ctx.roles[sym.section];
-  const std::string& sec_name = ctx.section(sym.section).name;
+  const std::string_view sec_name = ctx.section(sym.section).name;
   if (role == SectionRole::BtfMaps || role == SectionRole::LegacyMaps) {
     const MapOrigin origin = role == SectionRole::BtfMaps ? MapOrigin::BtfDefined : MapOrigin::Legacy;
     for (std::size_t i = 0; i < ctx.model.maps.size(); ++i) {

@@ -198,6 +198,9 @@ Result<ElfFile> ElfFile::load(std::uint64_t file_size, const ReadAt& read_at, st
 
   std::size_t shstrndx = 0;
   if (elf_getshdrstrndx(elf, &shstrndx) != 0) return fail(elf_failure("section name table index"));
+  // Section names are views into the image's copy of the name table: no
+  // string is built per section.
+  const char* names_at = nullptr;
   if (Elf_Scn* names = elf_getscn(elf, shstrndx); names != nullptr) {
     GElf_Shdr sh;
     if (gelf_getshdr(names, &sh) != nullptr && sh.sh_type != SHT_NOBITS) {
@@ -206,6 +209,7 @@ Result<ElfFile> ElfFile::load(std::uint64_t file_size, const ReadAt& read_at, st
                               sh.sh_offset, sh.sh_size, file_size));
       }
       if (auto r = fill(sh.sh_offset, sh.sh_size); !r) return fail(r.error());
+      names_at = reinterpret_cast<const char*>(file.image_.get() + sh.sh_offset);
     }
   }
 
@@ -215,11 +219,13 @@ Result<ElfFile> ElfFile::load(std::uint64_t file_size, const ReadAt& read_at, st
     ElfSection s;
     s.index = elf_ndxscn(scn);
     if (gelf_getshdr(scn, &sh) == nullptr) return fail(elf_failure(fmt::format("section {} header", s.index).c_str()));
+    // libelf checks the name (inside the table, NUL-terminated there); the
+    // view is of the same bytes in the image.
     const char* name = elf_strptr(elf, shstrndx, sh.sh_name);
-    if (name == nullptr) {
+    if (name == nullptr || names_at == nullptr) {
       return fail(bad_input("section {}: name offset {} is outside the section name table", s.index, sh.sh_name));
     }
-    s.name = name;
+    s.name = std::string_view(names_at + sh.sh_name, std::strlen(name));
     s.type = sh.sh_type;
     s.flags = sh.sh_flags;
     s.offset = sh.sh_offset;

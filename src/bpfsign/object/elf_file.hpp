@@ -21,7 +21,7 @@ namespace bpfsign::object {
 
 struct ElfSection {
   std::size_t index = 0;
-  std::string name;
+  std::string_view name;    // into ElfFile's image of the file
   std::uint32_t type = 0;   // SHT_*
   std::uint64_t flags = 0;  // SHF_*
   std::uint64_t offset = 0;

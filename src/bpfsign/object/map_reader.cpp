@@ -187,12 +187,13 @@ Status collect_legacy_maps(ReaderContext& ctx) {
 // section name (which is given at least 7 characters), except for custom
 // .data.*/.rodata.* sections, which keep their own name; characters the
 // kernel refuses become '_'.
-std::string internal_map_name(const std::string& object_name, const std::string& section) {
+std::string internal_map_name(const std::string& object_name, std::string_view section) {
   std::size_t suffix = std::max<std::size_t>(7, section.size());
   if (suffix >= kObjNameLen) suffix = kObjNameLen - 1;
-  const bool custom = section.find('.', 1) != std::string::npos;
+  const bool custom = section.find('.', 1) != std::string_view::npos;
   const std::size_t prefix = custom ? 0 : std::min(kObjNameLen - suffix - 1, object_name.size());
-  std::string name = object_name.substr(0, prefix) + section.substr(0, suffix);
+  std::string name = object_name.substr(0, prefix);
+  name += section.substr(0, suffix);
   if (name.size() > kObjNameLen - 1) name.resize(kObjNameLen - 1);
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') c = '_';
@@ -200,7 +201,7 @@ std::string internal_map_name(const std::string& object_name, const std::string&
   return name;
 }
 
-void add_internal_map(ReaderContext& ctx, MapOrigin origin, const std::string& section, std::uint64_t size, Bytes data) {
+void add_internal_map(ReaderContext& ctx, MapOrigin origin, std::string_view section, std::uint64_t size, Bytes data) {
   Map map;
   map.name = section;
   map.kernel_name = internal_map_name(ctx.object_name, section);

@@ -428,7 +428,7 @@ Status link_programs(ReaderContext& ctx) {
   for (std::size_t fi = 0; fi < ctx.functions.size(); ++fi) {
     const Function& f = ctx.functions[fi];
     if (f.is_subprogram) continue;
-    const std::string& section = ctx.section(f.section).name;
+    const std::string_view section = ctx.section(f.section).name;
     if (f.section != kind_of_section) {
       kind = classify_section(section);
       kind_of_section = f.section;

@@ -65,7 +65,7 @@ struct ReaderContext {
   const ElfSection& section(std::size_t index) const { return elf.sections()[index - 1]; }
   bool section_exists(std::size_t index) const { return index >= 1 && index <= elf.sections().size(); }
   std::string section_name(std::size_t index) const {
-    return section_exists(index) ? section(index).name : std::string("<none>");
+    return section_exists(index) ? std::string(section(index).name) : std::string("<none>");
   }
   // The function of section `section` that contains slot `slot`, if any.
   std::optional<std::size_t> function_at(std::size_t section, std::uint64_t slot) const;
