@@ -4,7 +4,11 @@
 
 #include <elf.h>
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <string>
+#include <utility>
 
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/object/elf_file.hpp"
@@ -54,6 +58,69 @@ TEST(ElfFile, ReadsEveryCorpusObject) {
     EXPECT_NE(file->find_section(".BTF"), nullptr) << obj;
     EXPECT_FALSE(file->symbols().empty());
   }
+}
+
+// The reader fills a partial image of the file: the first 4 KiB with the
+// header, the 4 KiB before the header table with the table, then the name
+// table and the loaded sections wherever they are. clang's layout puts code
+// and names inside those windows; these variants move everything away from
+// them (padding after the ELF header, padding before the header table), so
+// that every section must be read on its own. Each variant, read from a
+// file, must give the same sections, bytes and symbols as the original read
+// from memory.
+std::vector<std::uint8_t> with_padding(const std::vector<std::uint8_t>& b, std::size_t after_header, std::size_t before_table) {
+  auto h = header_of(b);
+  if (h.e_shoff + std::uint64_t{h.e_shnum} * sizeof(Elf64_Shdr) != b.size()) return {};  // table not last: not clang's layout
+  std::vector<std::uint8_t> out(b.begin(), b.begin() + sizeof(Elf64_Ehdr));
+  out.resize(out.size() + after_header, 0);
+  out.insert(out.end(), b.begin() + sizeof(Elf64_Ehdr), b.begin() + static_cast<std::ptrdiff_t>(h.e_shoff));
+  out.resize(out.size() + before_table, 0);
+  const std::size_t table_at = out.size();
+  out.insert(out.end(), b.begin() + static_cast<std::ptrdiff_t>(h.e_shoff), b.end());
+  for (std::size_t i = 1; i < h.e_shnum; ++i) {
+    Elf64_Shdr sh;
+    std::memcpy(&sh, out.data() + table_at + i * sizeof sh, sizeof sh);
+    if (sh.sh_offset >= sizeof(Elf64_Ehdr)) sh.sh_offset += after_header;
+    std::memcpy(out.data() + table_at + i * sizeof sh, &sh, sizeof sh);
+  }
+  h.e_shoff = table_at;
+  std::memcpy(out.data(), &h, sizeof h);
+  return out;
+}
+
+TEST(ElfFile, ReadsTheSameWhereverSectionsLie) {
+  auto objects = test::corpus_objects();
+  ASSERT_FALSE(objects.empty());
+  const auto dir = test::temp_dir();
+  for (const auto& obj : objects) {
+    auto bytes = read_file(obj);
+    ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+    auto original = ElfFile::parse(*bytes, obj.filename().string());
+    ASSERT_TRUE(original.ok()) << original.error().message;
+    for (const auto& [after_header, before_table] : {std::pair<std::size_t, std::size_t>{0, 0}, {65536, 0}, {0, 65536}, {65536, 65536}}) {
+      const auto variant = with_padding(*bytes, after_header, before_table);
+      ASSERT_FALSE(variant.empty()) << obj << ": the section header table is not at the end";
+      const auto path = dir / "variant.o";
+      ASSERT_TRUE(write_file_atomic(path, variant).ok());
+      auto file = ElfFile::open(path);
+      ASSERT_TRUE(file.ok()) << obj << " +" << after_header << "/+" << before_table << ": " << file.error().message;
+      const std::string where = obj.filename().string() + " +" + std::to_string(after_header) + "/+" + std::to_string(before_table);
+      ASSERT_EQ(file->sections().size(), original->sections().size()) << where;
+      for (std::size_t i = 0; i < original->sections().size(); ++i) {
+        const ElfSection& a = original->sections()[i];
+        const ElfSection& b = file->sections()[i];
+        EXPECT_EQ(b.name, a.name) << where;
+        EXPECT_EQ(b.loaded, a.loaded) << where << " " << a.name;
+        ASSERT_EQ(b.data.size(), a.data.size()) << where << " " << a.name;
+        EXPECT_TRUE(std::equal(a.data.begin(), a.data.end(), b.data.begin())) << where << " " << a.name;
+      }
+      ASSERT_EQ(file->symbols().size(), original->symbols().size()) << where;
+      for (std::size_t i = 0; i < original->symbols().size(); ++i) {
+        EXPECT_EQ(file->symbols()[i].name, original->symbols()[i].name) << where;
+      }
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ElfFile, RefusesEmptyAndNonElfInput) {
