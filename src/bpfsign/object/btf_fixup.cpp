@@ -22,14 +22,18 @@ const ElfSymbol* find_global_object(const ElfFile& elf, std::string_view name) {
   return nullptr;
 }
 
+bool vars_sorted_by_offset(const btf::Btf& b, std::uint32_t sec) {
+  for (std::uint32_t i = 1; i < b.vlen(sec); ++i) {
+    if (b.word(sec, 4 + 3 * (i - 1)) > b.word(sec, 4 + 3 * i)) return false;
+  }
+  return true;
+}
+
 void sort_vars_by_offset(btf::Btf& b, std::uint32_t sec) {
-  const std::uint32_t n = b.vlen(sec);
-  std::uint32_t i = 1;
-  while (i < n && b.word(sec, 4 + 3 * (i - 1)) <= b.word(sec, 4 + 3 * i)) ++i;
-  if (i >= n) return;  // sorted already, as clang writes most
+  if (vars_sorted_by_offset(b, sec)) return;  // as clang writes most: nothing to copy
   auto vars = b.datasec_vars(sec);
   stable_sort_vector(vars, [](const auto& x, const auto& y) { return x.offset < y.offset; });
-  for (i = 0; i < vars.size(); ++i) {
+  for (std::uint32_t i = 0; i < vars.size(); ++i) {
     b.set_word(sec, 3 + 3 * i, vars[i].type);
     b.set_word(sec, 4 + 3 * i, vars[i].offset);
     b.set_word(sec, 5 + 3 * i, vars[i].size);
