@@ -91,7 +91,10 @@ static_assert(sizeof(ValueRefs) == 32);
 // The structural rules of one type. Every type is first checked without
 // explaining (no Error built, no message formatted: the `why` lambdas are
 // never called); only a type that fails is checked again to say why. One
-// set of rules, paid for in full only once.
+// set of rules, paid for in full only once. Two instantiations rather than
+// one that writes an Error on failure: without the formatting at every
+// failure site the hot one stays small (measured: one instantiation made
+// reading the largest corpus object ~4% slower).
 template <bool kExplain>
 bool check_type(const Btf& btf, std::uint32_t id, std::uint64_t byte_offset, Error* why) {
   auto fail = [&](auto&& make_error) {
@@ -206,7 +209,9 @@ Status check_types(const Btf& btf, const std::uint32_t* offsets) {
   auto meet = [&](std::uint32_t id, Status& status) {
     if (!check_type<false>(btf, id, 0, nullptr)) {
       Error why;
-      check_type<true>(btf, id, std::uint64_t{offsets[id]} * 4, &why);
+      if (check_type<true>(btf, id, std::uint64_t{offsets[id]} * 4, &why)) {
+        internal_error("a BTF type check disagrees with itself");
+      }
       status = std::move(why);
       return false;
     }

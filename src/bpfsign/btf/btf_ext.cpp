@@ -24,52 +24,42 @@ constexpr std::uint32_t kCoreHeaderSize = 32;  // adds core_relo_off, core_relo_
 // Records are copied as the kernel's structs they mirror (same size and
 // layout, little-endian like the object), then each is checked against the
 // BTF. Checks are template arguments so that they inline into the loop;
-// they run without explaining first (a bool, no Error built per record),
-// and again, explaining, only for a block that holds a bad record.
-template <bool kExplain>
-bool check_func_info(const FuncInfo& fi, const Btf& btf, Error* why) {
+// each returns a plain bool and sets `why` only when the record fails (a
+// Status per record cost more than the checks).
+bool check_func_info(const FuncInfo& fi, const Btf& btf, Error& why) {
   if (!btf.valid_id(fi.type_id) || btf.kind(fi.type_id) != Kind::Func) {
-    if constexpr (kExplain) *why = bad_input("func_info type [{}] is not a FUNC", fi.type_id);
+    why = bad_input("func_info type [{}] is not a FUNC", fi.type_id);
     return false;
   }
   return true;
 }
 
-template <bool kExplain>
-bool check_line_info(const LineInfo& li, const Btf& btf, Error* why) {
+bool check_line_info(const LineInfo& li, const Btf& btf, Error& why) {
   if (!btf.valid_string(li.file_name_off) || !btf.valid_string(li.line_off)) {
-    if constexpr (kExplain) {
-      *why = bad_input("line_info string offset {} or {} is outside the BTF string section", li.file_name_off, li.line_off);
-    }
+    why = bad_input("line_info string offset {} or {} is outside the BTF string section", li.file_name_off, li.line_off);
     return false;
   }
   return true;
 }
 
-template <bool kExplain>
-bool check_core_relo(const CoreRelo& cr, const Btf& btf, Error* why) {
+bool check_core_relo(const CoreRelo& cr, const Btf& btf, Error& why) {
   if (!btf.valid_id(cr.type_id)) {
-    if constexpr (kExplain) *why = bad_input("CO-RE relocation type [{}] does not exist", cr.type_id);
+    why = bad_input("CO-RE relocation type [{}] does not exist", cr.type_id);
     return false;
   }
   if (!btf.valid_string(cr.access_str_off)) {
-    if constexpr (kExplain) {
-      *why = bad_input("CO-RE relocation access string offset {} is outside the BTF string section", cr.access_str_off);
-    }
+    why = bad_input("CO-RE relocation access string offset {} is outside the BTF string section", cr.access_str_off);
     return false;
   }
   if (static_cast<std::uint32_t>(cr.kind) > kMaxCoreReloKind) {
-    if constexpr (kExplain) *why = bad_input("CO-RE relocation kind {} is unknown", static_cast<std::uint32_t>(cr.kind));
+    why = bad_input("CO-RE relocation kind {} is unknown", static_cast<std::uint32_t>(cr.kind));
     return false;
   }
   return true;
 }
 
-template <typename Record>
-using RecordCheck = bool (*)(const Record&, const Btf&, Error*);
-
 // One info block: a record size, then sections of {name, count, records}.
-template <typename Record, RecordCheck<Record> Check, RecordCheck<Record> Explain>
+template <typename Record, bool (*Check)(const Record&, const Btf&, Error&)>
 Result<std::vector<ExtSection<Record>>> parse_block(Bytes block, const Btf& btf, const char* what) {
   static_assert(std::is_trivially_copyable_v<Record>);
   constexpr std::uint32_t min_size = sizeof(Record);
@@ -112,15 +102,11 @@ Result<std::vector<ExtSection<Record>>> parse_block(Bytes block, const Btf& btf,
         }
       }
     }
-    bool all_ok = true;
-    for (const Record& rec : sec.records) all_ok &= Check(rec, btf, nullptr);
-    if (!all_ok) {
-      for (std::uint32_t i = 0; i < *count; ++i) {
-        if (Error why; !Explain(sec.records[i], btf, &why)) {
-          return why.with_context(fmt::format("{}: section '{}' record {}", what, sec.section, i));
-        }
+    Error why;
+    for (std::uint32_t i = 0; i < *count; ++i) {
+      if (!Check(sec.records[i], btf, why)) {
+        return why.with_context(fmt::format("{}: section '{}' record {}", what, sec.section, i));
       }
-      internal_error("a .BTF.ext record check disagrees with itself");
     }
     out.push_back(std::move(sec));
   }
@@ -163,11 +149,11 @@ Result<BtfExt> BtfExt::parse(Bytes data, const Btf& btf) {
 
   BtfExt ext;
   static_assert(sizeof(FuncInfo) == kFuncInfoSize && sizeof(LineInfo) == kLineInfoSize && sizeof(CoreRelo) == kCoreReloSize);
-  auto f = parse_block<FuncInfo, check_func_info<false>, check_func_info<true>>(*func, btf, "BTF.ext func_info");
+  auto f = parse_block<FuncInfo, check_func_info>(*func, btf, "BTF.ext func_info");
   if (!f) return f.error();
-  auto l = parse_block<LineInfo, check_line_info<false>, check_line_info<true>>(*line, btf, "BTF.ext line_info");
+  auto l = parse_block<LineInfo, check_line_info>(*line, btf, "BTF.ext line_info");
   if (!l) return l.error();
-  auto c = parse_block<CoreRelo, check_core_relo<false>, check_core_relo<true>>(*core, btf, "BTF.ext core_relo");
+  auto c = parse_block<CoreRelo, check_core_relo>(*core, btf, "BTF.ext core_relo");
   if (!c) return c.error();
   ext.func_info = std::move(f).value();
   ext.line_info = std::move(l).value();
