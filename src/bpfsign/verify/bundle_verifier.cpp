@@ -149,7 +149,8 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
 
   bool chain_signature_verified = false;
   sign::SignatureVerifier verifier(*cert);
-  for (const auto& s : b.signatures) {
+  for (std::size_t i = 0; i < b.signatures.size(); ++i) {
+    const auto& s = b.signatures[i];
     const std::string name = sign::scheme_name(s.scheme);
     // What the scheme signs (sign::signed_payload), in parts: the chain's T;
     // the instructions and the metadata's value area; or the instructions.
@@ -164,7 +165,7 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
       case sign::Scheme::LoaderChecked:
       case sign::Scheme::LoaderCheckedHashOnly:
         payload = {b.loader_for(s.scheme)};
-        known_hash = &loader_hashes[static_cast<std::size_t>(&s - b.signatures.data())];
+        known_hash = &loader_hashes[i];
         break;
     }
     auto [rules, verified] = verifier.check(s.der, payload, known_hash);
