@@ -53,17 +53,18 @@ Status bucket(const ReaderContext& ctx, const std::vector<btf::ExtSection<Record
     if (sec == nullptr || ctx.roles[sec->index] != SectionRole::Code) {
       return bad_input(".BTF.ext {}: section '{}' is not a code section of this object", what, s.section);
     }
+    auto is_insn = [&](std::uint32_t off) { return off % isa::kInsnSize == 0 && off < sec->size; };
     bool in_range = true, sorted = true;
     std::uint32_t previous = 0;
     for (const Record& r : s.records) {
-      in_range &= r.insn_off % isa::kInsnSize == 0 && r.insn_off < sec->size;
+      in_range &= is_insn(r.insn_off);
       sorted &= r.insn_off >= previous;
       previous = r.insn_off;
     }
     if (!in_range) {
       for (std::size_t i = 0; i < s.records.size(); ++i) {
         const std::uint32_t off = s.records[i].insn_off;
-        if (off % isa::kInsnSize != 0 || off >= sec->size) {
+        if (!is_insn(off)) {
           return bad_input(".BTF.ext {}: section '{}' record {}: instruction offset {} is not an instruction of the {}-byte section",
                            what, s.section, i, off, sec->size);
         }
@@ -347,7 +348,6 @@ class Linker {
       // read once, from the source, and written once.
       const std::uint32_t from = ctx_.functions[fi].start;
       const std::uint32_t to = placed_at_[fi];
-      if (out.capacity() - out.size() < recs.size()) out.reserve(std::max(out.size() + recs.size(), 2 * out.capacity()));
       for (const Record& r : recs) {
         Record moved = r;
         moved.insn_off = (r.insn_off / static_cast<std::uint32_t>(isa::kInsnSize) - from + to) * unit;
