@@ -107,17 +107,19 @@ Result<CodeReloc> classify(const ReaderContext& ctx, const Function& fn, std::ui
 }  // namespace
 
 Status collect_code_relocations(ReaderContext& ctx) {
+  auto relocates_code = [&](const ElfSection& rel) {
+    return ctx.roles[rel.index] == SectionRole::Relocations && ctx.roles[rel.info] == SectionRole::Code;
+  };
+  auto entries_of = [](const ElfSection& rel) { return static_cast<std::size_t>(rel.size / sizeof(Elf64_Rel)); };
   std::size_t entries = 0;
   for (const ElfSection& rel : ctx.elf.sections()) {
-    if (ctx.roles[rel.index] == SectionRole::Relocations && ctx.roles[rel.info] == SectionRole::Code) {
-      entries += static_cast<std::size_t>(rel.size / sizeof(Elf64_Rel));
-    }
+    if (relocates_code(rel)) entries += entries_of(rel);
   }
   ctx.all_code_relocs.reserve(entries);
   for (const ElfSection& rel : ctx.elf.sections()) {
-    if (ctx.roles[rel.index] != SectionRole::Relocations || ctx.roles[rel.info] != SectionRole::Code) continue;
+    if (!relocates_code(rel)) continue;
     const ElfSection& code = ctx.section(rel.info);
-    const std::size_t count = static_cast<std::size_t>(rel.size / sizeof(Elf64_Rel));
+    const std::size_t count = entries_of(rel);
     for (std::size_t i = 0; i < count; ++i) {
       Elf64_Rel r;
       std::memcpy(&r, rel.data.data() + i * sizeof r, sizeof r);
