@@ -5,12 +5,12 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "bpfsign/bundle/bundle_builder.hpp"
+#include "bpfsign/bundle/bundle.hpp"
+#include "bpfsign/load/load_plan.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/keyring.hpp"
 #include "bpfsign/load/scheme_probe.hpp"
-#include "bpfsign/sign/pkcs7.hpp"
 #include "bpfsign/verify/bundle_verifier.hpp"
 #include "bpfsign/load/attach.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
@@ -37,73 +37,35 @@ struct LoadOptions {
   std::vector<std::string> cas;
 };
 
-// What was loaded and who checked it, for the report.
-struct Prepared {
-  loader::LoaderProgram loader;
-  load::RunOptions run;
-  std::string scheme = "none (unsigned object)";
-  std::string checked_by;  // in plain words
-  bool kernel_checked = false;
-  bool offline_checked = false;
-};
-
-Result<Prepared> prepare_object(const LoadOptions& opt) {
-  auto model = object::read_object_file(opt.object);
-  if (!model) return model.error();
-  auto loader = loader::generate_loader(*model);
-  if (!loader) return loader.error();
-  Prepared p;
-  p.loader = std::move(loader).value();
-  p.checked_by = "nothing: an object is loaded unsigned, through a loader generated on the spot";
-  return p;
-}
-
-Result<Prepared> prepare_bundle(const LoadOptions& opt, const std::vector<std::uint8_t>& bytes) {
+// The plan for a bundle: read and parsed, the kernel probed, the trust
+// options read; then the decision (load/load_plan.hpp) makes no system call.
+Result<load::LoadPlan> plan_bundle(const LoadOptions& opt, const std::vector<std::uint8_t>& bytes) {
   auto b = bundle::parse_bundle(bytes, opt.object);
   if (!b) return b.error();
   auto probe = load::probe_scheme();
   if (!probe) return probe.error();
-  if (!probe->scheme) return Error{ErrorKind::Kernel, "this kernel has no signed-loader scheme bpfsign knows: " + probe->scheme_evidence};
-  const sign::Scheme scheme = *probe->scheme;
-  const auto* sig = b->signature_for(scheme);
-  if (sig == nullptr) return bad_input("{}: no {} signature, which this kernel needs ({})", opt.object, sign::scheme_name(scheme), probe->scheme_evidence);
-  // The kernel's own rules on a signature (form, algorithm, size) are
-  // checked here, so a refusal says what is wrong rather than an errno.
-  auto signer = sign::Certificate::from_der(b->signer_certificate, opt.object + ": signer certificate");
-  if (!signer) return signer.error();
-  if (auto rules = sign::check_kernel_rules(sig->der, *signer); !rules) return rules.error().with_context(opt.object);
-  auto loader = bundle::loader_from_bundle(*b, scheme);
-  if (!loader) return loader.error().with_context(opt.object);
-  Prepared p;
-  p.loader = std::move(loader).value();
-  p.run.scheme = scheme;
-  p.scheme = sign::scheme_name(scheme);
-  if (probe->checks_signatures) {
-    if (opt.keyring.empty()) return bad_input("this kernel checks signatures: name the keyring holding the signer's certificate (--keyring)");
+  load::TrustOptions trust;
+  auto t = verify::load_trust(opt.certs, opt.cas);
+  if (!t) return t.error();
+  trust.trust = std::move(t).value();
+  trust.offline_verified = opt.offline_verified;
+  if (!opt.keyring.empty()) {
     auto keyring = kernel::resolve_keyring(opt.keyring, false);
     if (!keyring) return keyring.error();
-    p.run.signature = sig->der;
-    p.run.keyring_id = *keyring;
-    p.kernel_checked = true;
-    p.checked_by = fmt::format("the kernel verified the {} signature with keyring {} before the loader ran", p.scheme, *keyring);
-  } else {
-    if (!opt.offline_verified) {
-      return Error{ErrorKind::Kernel, fmt::format("this kernel does not check signatures ({}); refusing to load a signed bundle unchecked. "
-                                                  "Pass --offline-verified with --cert or --ca to rely on bpfsign's offline check instead",
-                                                  probe->signature_evidence)};
-    }
-    auto trust = verify::load_trust(opt.certs, opt.cas);
-    if (!trust) return trust.error();
-    if (trust->certificates.empty() && trust->authorities.empty()) return bad_input("--offline-verified needs --cert or --ca");
-    const auto report = verify::verify_bundle(*b, *trust);
-    for (const auto& c : report.checks) {
-      if (!c.ok) return Error{ErrorKind::BadInput, fmt::format("{}: offline verification failed: {}: {}", opt.object, c.what, c.detail)};
-    }
-    p.offline_checked = true;
-    p.checked_by = fmt::format("bpfsign verified every signature offline (signer {}); this kernel checked NO signature{}", report.signer_subject,
-                               sign::loader_checks_metadata(scheme) ? ", but the loader's own metadata check ran in the kernel" : "");
+    trust.keyring = *keyring;
   }
-  return p;
+  return load::plan_bundle_load(*b, opt.object, *probe, trust);
+}
+
+Result<load::LoadPlan> plan_object(const LoadOptions& opt) {
+  if (!opt.certs.empty() || !opt.cas.empty() || opt.offline_verified) {
+    return bad_input("{}: --cert, --ca and --offline-verified verify a signed bundle; an object carries no signature", opt.object);
+  }
+  auto model = object::read_object_file(opt.object);
+  if (!model) return model.error();
+  auto loader = loader::generate_loader(*model);
+  if (!loader) return loader.error();
+  return load::plan_object_load(std::move(loader).value());
 }
 
 std::uint32_t prog_id(int fd) {
@@ -119,23 +81,25 @@ int run_load(const LoadOptions& opt) {
   auto bytes = read_file(opt.object);
   if (!bytes) return report(bytes.error());
   const bool is_bundle = bytes->size() >= bundle::kMagic.size() && std::equal(bundle::kMagic.begin(), bundle::kMagic.end(), bytes->begin());
-  auto prepared = is_bundle ? prepare_bundle(opt, *bytes) : prepare_object(opt);
-  if (!prepared) return report(prepared.error());
-  const loader::LoaderProgram* loader = &prepared->loader;
-  auto loaded = load::run_loader(*loader, prepared->run);
-  if (!loaded) return report(loaded.error());
+  auto plan = is_bundle ? plan_bundle(opt, *bytes) : plan_object(opt);
+  if (!plan) return report(plan.error());
+  auto executed = load::execute_plan(*plan);
+  if (!executed) return report(executed.error());
+  const loader::LoaderProgram* loader = &executed->loader;
+  const load::LoadedObject* loaded = &executed->object;
+  const std::string scheme = plan->scheme ? sign::scheme_name(*plan->scheme) : "none (unsigned object)";
   std::vector<load::Attachment> attachments;
   if (opt.attach) {
     load::AttachOptions ao;
     ao.iface = opt.iface;
     ao.cgroup = opt.cgroup;
-    auto a = load::attach_programs(loader->program_summaries, *loaded, ao);
+    auto a = load::attach_programs(loader->program_summaries, executed->object, ao);
     if (!a) return report(a.error());
     attachments = std::move(a).value();
   }
   std::vector<std::filesystem::path> pinned;
   if (!opt.pin.empty()) {
-    auto p = load::pin_object(opt.pin, *loaded, attachments);
+    auto p = load::pin_object(opt.pin, executed->object, attachments);
     if (!p) return report(p.error());
     pinned = std::move(p).value();
   }
@@ -146,10 +110,13 @@ int run_load(const LoadOptions& opt) {
     nlohmann::json j{{"object", opt.object},
                      {"loader_insns", loader->code.size() / 8},
                      {"blob_bytes", loader->blob.size()},
-                     {"scheme", prepared->scheme},
-                     {"kernel_checked_signature", prepared->kernel_checked},
-                     {"offline_verified", prepared->offline_checked},
-                     {"checked_by", prepared->checked_by}};
+                     {"scheme", scheme},
+                     {"kernel_checked_signature", plan->kernel_verifies_signature},
+                     {"offline_verified", plan->offline_verified},
+                     {"checked_by", plan->checked_by()},
+                     {"checks", nlohmann::json::array()},
+                     {"notes", plan->notes}};
+    for (const auto& c : plan->checks) j["checks"].push_back({{"id", c.id}, {"by", load::check_by_name(c.by)}, {"what", c.what}});
     for (std::size_t i = 0; i < loaded->maps.size(); ++i) {
       j["maps"].push_back({{"name", loaded->map_names[i]}, {"id", map_id(loaded->maps[i].get())}});
     }
@@ -163,8 +130,10 @@ int run_load(const LoadOptions& opt) {
     return kExitOk;
   }
   fmt::print("loaded {} through its loader ({} instructions, {}-byte metadata), scheme {}\n", opt.object, loader->code.size() / 8,
-             loader->blob.size(), prepared->scheme);
-  fmt::print("checked by: {}\n", prepared->checked_by);
+             loader->blob.size(), scheme);
+  fmt::print("checked by: {}\n", plan->checked_by());
+  for (const auto& c : plan->checks) fmt::print("  check   {:<8} {}\n", load::check_by_name(c.by), c.what);
+  for (const auto& n : plan->notes) fmt::print("  note    {}\n", n);
   for (std::size_t i = 0; i < loaded->maps.size(); ++i) fmt::print("  map     {:<24} id {}\n", loaded->map_names[i], map_id(loaded->maps[i].get()));
   for (std::size_t i = 0; i < loaded->programs.size(); ++i) {
     fmt::print("  program {:<24} id {}\n", loaded->program_names[i], prog_id(loaded->programs[i].get()));

@@ -5,10 +5,8 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "bpfsign/bundle/bundle_builder.hpp"
+#include "bpfsign/bundle/sign_object.hpp"
 #include "bpfsign/common/file_io.hpp"
-#include "bpfsign/object/elf_file.hpp"
-#include "bpfsign/object/object_reader.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 
@@ -32,34 +30,22 @@ Result<sign::Scheme> scheme_by_name(const std::string& name) {
 int run_sign(const SignOptions& opt) {
   auto bytes = read_file(opt.object);
   if (!bytes) return report(bytes.error());
-  // The model is read from the very bytes whose digest the bundle records.
-  auto elf = object::ElfFile::parse(*bytes, opt.object);
-  if (!elf) return report(elf.error());
-  auto model = object::read_object(*elf);
-  if (!model) return report(model.error());
-  auto loader = loader::generate_loader(*model);
-  if (!loader) return report(loader.error());
   // The PIN of a token key comes from the environment, never the command line.
   const char* pin = std::getenv("BPFSIGN_PKCS11_PIN");
   auto key = sign::PrivateKey::load(opt.key, opt.pkcs11_module, pin != nullptr ? pin : "");
   if (!key) return report(key.error());
   auto cert = sign::Certificate::load(opt.cert);
   if (!cert) return report(cert.error());
-  bundle::BuildRequest req;
-  req.loader = &*loader;
-  req.object = *bytes;
-  req.source_name = std::filesystem::path(opt.object).filename().string();
-  req.key = &*key;
-  req.cert = &*cert;
+  std::vector<sign::Scheme> schemes(std::begin(sign::kAllSchemes), std::end(sign::kAllSchemes));
   if (!opt.schemes.empty()) {
-    req.schemes.clear();
+    schemes.clear();
     for (const auto& n : opt.schemes) {
       auto s = scheme_by_name(n);
       if (!s) return report(s.error());
-      req.schemes.push_back(*s);
+      schemes.push_back(*s);
     }
   }
-  auto b = bundle::build_bundle(req);
+  auto b = bundle::sign_object(*bytes, std::filesystem::path(opt.object).filename().string(), *key, *cert, schemes);
   if (!b) return report(b.error());
   const auto out = bundle::serialize_bundle(*b);
   if (auto s = write_file_atomic(opt.output, out); !s) return report(s.error());

@@ -11,13 +11,13 @@
 
 #include <filesystem>
 
-#include "bpfsign/bundle/bundle_builder.hpp"
+#include "bpfsign/bundle/sign_object.hpp"
+#include "bpfsign/load/load_plan.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/probe.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
 #include "bpfsign/load/scheme_probe.hpp"
-#include "bpfsign/object/object_reader.hpp"
 
 namespace bpfsign::load {
 namespace {
@@ -32,30 +32,38 @@ bool loader_checked_generation() {
   if (!loader_checked_generation()) GTEST_SKIP() << "not a kernel whose struct bpf_map has excl at 32"
 
 bundle::Bundle make_bundle(const std::string& stem) {
-  const auto path = std::filesystem::path(BPFSIGN_CORPUS_DIR) / (stem + ".bpf.o");
   static const auto key = sign::PrivateKey::generate(sign::KeyAlgorithm::EcdsaP256);
   static const auto cert = sign::make_certificate(*key, {});
-  auto bytes = read_file(path);
-  auto model = object::read_object_file(path);
-  EXPECT_TRUE(model.ok());
-  auto loader = loader::generate_loader(*model);
-  EXPECT_TRUE(loader.ok());
-  bundle::BuildRequest req;
-  req.loader = &*loader;
-  req.object = *bytes;
-  req.source_name = stem;
-  req.key = &*key;
-  req.cert = &*cert;
-  auto b = bundle::build_bundle(req);
+  auto bytes = read_file(std::filesystem::path(BPFSIGN_CORPUS_DIR) / (stem + ".bpf.o"));
+  EXPECT_TRUE(bytes.ok());
+  auto b = bundle::sign_object(*bytes, stem, *key, *cert);
   EXPECT_TRUE(b.ok()) << b.error().message;
   return std::move(b).value();
 }
 
-Result<LoadedObject> run_checked(const bundle::Bundle& b, RunOptions options = {}) {
-  auto l = bundle::loader_from_bundle(b, sign::Scheme::LoaderChecked);
+// The plan this kernel (which checks no signature) makes for `scheme` when
+// the user vouches through offline verification; signed by make_bundle's key.
+Result<LoadPlan> plan_for(const bundle::Bundle& b, sign::Scheme scheme) {
+  SchemeProbe kernel;
+  kernel.checks_signatures = false;
+  kernel.scheme = scheme;
+  TrustOptions trust;
+  trust.offline_verified = true;
+  auto cert = sign::Certificate::from_der(b.signer_certificate, "signer");
+  if (!cert) return cert.error();
+  trust.trust.certificates.push_back(*cert);
+  return plan_bundle_load(b, "test bundle", kernel, trust);
+}
+
+// The plan's loader and metadata as the kernel gets them, run with the
+// context `manifest_of` describes: skips the runtime's own authentication,
+// to show what the loader's in-kernel check does with altered metadata.
+Result<LoadedObject> run_in_kernel(const LoadPlan& plan, const LoadPlan& manifest_of, RunOptions options = {}) {
+  auto l = authenticated_loader(manifest_of);
   if (!l) return l.error();
-  options.scheme = sign::Scheme::LoaderChecked;
-  return run_loader(*l, options);
+  auto in_kernel = load_loader(plan, options);
+  if (!in_kernel) return in_kernel.error();
+  return run_loaded(*in_kernel, *l, options);
 }
 
 TEST(SchemeProbe, ThisKernelIsLoaderCheckedAndChecksNoSignature) {
@@ -76,22 +84,38 @@ TEST(SignedLoad, LoaderCheckedLoadersOfTheCorpusLoadWithTheirMetadata) {
   for (const char* stem : {"global_data", "subprogs", "maps_btf", "maps_legacy", "net_progs", "isa_v4", "many_progs", "core_reads"}) {
     SCOPED_TRACE(stem);
     const auto b = make_bundle(stem);
-    auto loaded = run_checked(b);
+    auto plan = plan_for(b, sign::Scheme::LoaderChecked);
+    ASSERT_TRUE(plan.ok()) << plan.error().message;
+    auto loaded = execute_plan(*plan);
     ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-    for (const auto& fd : loaded->programs) EXPECT_TRUE(std::holds_alternative<kernel::ProgInfo>(kernel::prog_info(fd.get())));
-    EXPECT_FALSE(loaded->programs.empty());
+    for (const auto& fd : loaded->object.programs) EXPECT_TRUE(std::holds_alternative<kernel::ProgInfo>(kernel::prog_info(fd.get())));
+    EXPECT_FALSE(loaded->object.programs.empty());
   }
+}
+
+TEST(SignedLoad, ChangedMetadataIsRefusedBeforeAnythingLoads) {
+  const auto b = make_bundle("global_data");
+  auto plan = plan_for(b, sign::Scheme::LoaderChecked);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  LoadPlan changed = *plan;
+  changed.metadata[changed.metadata.size() / 2] ^= 0x40;
+  auto l = authenticated_loader(changed);
+  ASSERT_FALSE(l.ok());
+  EXPECT_NE(l.error().message.find("metadata altered"), std::string::npos) << l.error().message;
 }
 
 TEST(SignedLoad, KernelRunsTheLoadersMetadataCheckAndRefusesChangedMetadata) {
   BPFSIGN_REQUIRE_LOADERS();
   REQUIRE_LOADER_CHECKED_GENERATION();
-  auto b = make_bundle("global_data");
+  const auto b = make_bundle("global_data");
+  auto plan = plan_for(b, sign::Scheme::LoaderChecked);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
   // A byte in the middle of the metadata (an initial value or an attr),
   // not the manifest digest at its end.
-  b.metadata[b.metadata.size() / 2] ^= 0x40;
+  LoadPlan changed = *plan;
+  changed.metadata[changed.metadata.size() / 2] ^= 0x40;
   const std::size_t before = test::open_fds();
-  auto loaded = run_checked(b);
+  auto loaded = run_in_kernel(changed, *plan);
   ASSERT_FALSE(loaded.ok());
   EXPECT_NE(loaded.error().message.find("refused its metadata"), std::string::npos) << loaded.error().message;
   EXPECT_NE(loaded.error().message.find("EKEYREJECTED"), std::string::npos) << loaded.error().message;
@@ -103,17 +127,14 @@ TEST(SignedLoad, KernelRunsTheLoadersMetadataCheckAndRefusesChangedMetadata) {
 TEST(SignedLoad, HashOnlyLoaderLoadsAndRefusesChangedMetadata) {
   BPFSIGN_REQUIRE_LOADERS();
   REQUIRE_LOADER_CHECKED_GENERATION();
-  auto b = make_bundle("subprogs");
-  auto l = bundle::loader_from_bundle(b, sign::Scheme::LoaderCheckedHashOnly);
-  ASSERT_TRUE(l.ok());
-  RunOptions o;
-  o.scheme = sign::Scheme::LoaderCheckedHashOnly;
-  auto loaded = run_loader(*l, o);
+  const auto b = make_bundle("subprogs");
+  auto plan = plan_for(b, sign::Scheme::LoaderCheckedHashOnly);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  auto loaded = execute_plan(*plan);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-  b.metadata[b.metadata.size() / 3] ^= 2;
-  auto changed = bundle::loader_from_bundle(b, sign::Scheme::LoaderCheckedHashOnly);
-  ASSERT_TRUE(changed.ok());
-  auto refused = run_loader(*changed, o);
+  LoadPlan changed = *plan;
+  changed.metadata[changed.metadata.size() / 3] ^= 2;
+  auto refused = run_in_kernel(changed, *plan);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().message.find("refused its metadata"), std::string::npos) << refused.error().message;
 }
@@ -122,9 +143,11 @@ TEST(SignedLoad, MetadataMapThatIsNotExclusiveIsRefusedByTheLoader) {
   BPFSIGN_REQUIRE_LOADERS();
   REQUIRE_LOADER_CHECKED_GENERATION();
   const auto b = make_bundle("subprogs");
+  auto plan = plan_for(b, sign::Scheme::LoaderChecked);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
   RunOptions o;
   o.exclusive_metadata = false;
-  auto loaded = run_checked(b, o);
+  auto loaded = execute_plan(*plan, o);
   ASSERT_FALSE(loaded.ok());
   EXPECT_NE(loaded.error().message.find("not exclusive"), std::string::npos) << loaded.error().message;
 }
@@ -133,11 +156,13 @@ TEST(SignedLoad, MetadataMapThatIsNotFrozenHasNoHashAndIsRefused) {
   BPFSIGN_REQUIRE_LOADERS();
   REQUIRE_LOADER_CHECKED_GENERATION();
   const auto b = make_bundle("subprogs");
+  auto plan = plan_for(b, sign::Scheme::LoaderChecked);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
   // The kernel refuses to hash an unfrozen map, so map->sha stays zero and
   // the loader's comparison fails.
   RunOptions o;
   o.freeze_metadata = false;
-  auto loaded = run_checked(b, o);
+  auto loaded = execute_plan(*plan, o);
   ASSERT_FALSE(loaded.ok());
   EXPECT_NE(loaded.error().message.find("refused its metadata"), std::string::npos) << loaded.error().message;
 }
@@ -148,23 +173,20 @@ TEST(SignedLoad, SignedLoadIsRefusedByAKernelThatCannotCheckIt) {
   ASSERT_TRUE(p.ok());
   if (p->checks_signatures) GTEST_SKIP() << "this kernel checks signatures: the qemu matrix covers it";
   const auto b = make_bundle("subprogs");
-  RunOptions o;
-  o.signature = b.signature_for(sign::Scheme::LoaderChecked)->der;
-  o.keyring_id = 1;
-  auto loaded = run_checked(b, o);
+  auto plan = plan_for(b, sign::Scheme::LoaderChecked);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  plan->signature = b.signature_for(sign::Scheme::LoaderChecked)->der;
+  plan->keyring_id = 1;
+  auto loaded = execute_plan(*plan);
   ASSERT_FALSE(loaded.ok());
   EXPECT_NE(loaded.error().message.find("errno 95"), std::string::npos) << loaded.error().message;  // EOPNOTSUPP
 }
 
 TEST(SignedLoad, HashChainIsNotSentToARealKernel) {
   const auto b = make_bundle("subprogs");
-  auto l = bundle::loader_from_bundle(b, sign::Scheme::HashChain);
-  ASSERT_TRUE(l.ok());
-  RunOptions o;
-  o.scheme = sign::Scheme::HashChain;
-  auto loaded = run_loader(*l, o);
-  ASSERT_FALSE(loaded.ok());
-  EXPECT_NE(loaded.error().message.find("no kernel implements"), std::string::npos);
+  auto plan = plan_for(b, sign::Scheme::HashChain);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.error().message.find("no kernel implements"), std::string::npos);
 }
 
 }  // namespace

@@ -133,7 +133,13 @@ Result<std::vector<std::uint8_t>> encode_kconfig(const std::vector<loader::Kconf
                                                  const std::string& release, std::uint32_t size) {
   std::vector<std::uint8_t> out(size, 0);
   for (const auto& v : values) {
-    if (std::uint64_t{v.offset} + v.size > size) return Error{ErrorKind::Internal, "kconfig value outside its area"};
+    // The manifest parser holds values to these rules already; they are
+    // checked again where the bytes are written, so that no caller can make
+    // this function write or read outside the value it encodes.
+    if (!object::kconfig_size_fits(v.type, v.size)) {
+      return bad_input("kconfig {}: a {} value cannot be {} bytes", v.name, object::kconfig_type_name(v.type), v.size);
+    }
+    if (std::uint64_t{v.offset} + v.size > size) return bad_input("kconfig {}: [{}, +{}) lies outside the {}-byte area", v.name, v.offset, v.size, size);
     std::string raw;
     if (v.name == "LINUX_KERNEL_VERSION") {
       raw = std::to_string(kernel_version(release));

@@ -1,5 +1,7 @@
 #include "bpfsign/load/loader_runtime.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include <sys/utsname.h>
@@ -7,6 +9,8 @@
 
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/load/kernel_config.hpp"
+#include "bpfsign/bundle/bundle.hpp"
+#include "bpfsign/loader/manifest.hpp"
 #include "bpfsign/loader/metadata_check.hpp"
 #include "bpfsign/common/sha256.hpp"
 
@@ -28,33 +32,33 @@ struct Attempt {
 
 }  // namespace
 
-Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOptions& options) {
+Result<KernelLoader> load_loader(const LoadPlan& plan, const RunOptions& options) {
   // The metadata map: one array element holding the blob.
+  if (plan.metadata.empty() || plan.metadata.size() > bundle::kMaxMetadata) {
+    return bad_input("metadata of {} bytes: a metadata map holds 1 to {} bytes", plan.metadata.size(), bundle::kMaxMetadata);
+  }
   kernel::MapCreateAttr attr;
   attr.map_type = kernel::kMapTypeArray;
   attr.key_size = 4;
-  attr.value_size = static_cast<std::uint32_t>(loader.blob.size());
+  attr.value_size = static_cast<std::uint32_t>(plan.metadata.size());
   attr.max_entries = 1;
   std::memcpy(attr.map_name, "bpfsign_meta", 12);
-  const Sha256 loader_digest = sha256(loader.code);
-  if (options.scheme) {
-    if (*options.scheme == sign::Scheme::HashChain) {
-      return bad_input("no kernel implements the hash-chain scheme (the seed patchset was not merged): verify it offline or in the kernel model");
-    }
-    // The loader's digest: its instructions as they are (they refer to maps
-    // by fd_array index, whose immediates the kernel does not zero).
-    if (options.exclusive_metadata) {
-      attr.excl_prog_hash = reinterpret_cast<std::uintptr_t>(loader_digest.data());
-      attr.excl_prog_hash_size = static_cast<std::uint32_t>(loader_digest.size());
-    }
+  // The loader's digest: its instructions as they are (they refer to maps
+  // by fd_array index, whose immediates the kernel does not zero).
+  const Sha256 loader_digest = sha256(plan.loader_code);
+  if (plan.scheme && options.exclusive_metadata) {
+    attr.excl_prog_hash = reinterpret_cast<std::uintptr_t>(loader_digest.data());
+    attr.excl_prog_hash_size = static_cast<std::uint32_t>(loader_digest.size());
   }
   auto meta = kernel::map_create(attr);
   if (auto* e = std::get_if<kernel::KernelError>(&meta)) return kernel_failure(*e, "metadata map");
-  const int meta_fd = std::get<UniqueFd>(meta).get();
+  KernelLoader out;
+  out.metadata_map = std::move(std::get<UniqueFd>(meta));
+  const int meta_fd = out.metadata_map.get();
   const std::uint32_t key = 0;
-  auto filled = kernel::map_update(meta_fd, &key, loader.blob.data());
+  auto filled = kernel::map_update(meta_fd, &key, plan.metadata.data());
   if (auto* e = std::get_if<kernel::KernelError>(&filled)) return kernel_failure(*e, "metadata map");
-  if (options.scheme && options.freeze_metadata) {
+  if (plan.scheme && options.freeze_metadata) {
     auto frozen = kernel::map_freeze(meta_fd);
     if (auto* e = std::get_if<kernel::KernelError>(&frozen)) return kernel_failure(*e, "freezing the metadata map");
     // Asking for the frozen map's info makes the kernel compute and keep
@@ -68,16 +72,62 @@ Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOp
   kernel::ProgLoadRequest req;
   req.prog_type = kernel::kProgTypeSyscall;
   req.prog_flags = kernel::kProgFlagSleepable;
-  req.insns = loader.code;
+  req.insns = plan.loader_code;
   req.name = "bpfsign_loader";
   const int fd_array[] = {meta_fd};
   req.fd_array = fd_array;
-  req.signature = options.signature;
-  req.keyring_id = options.keyring_id;
-  req.set_fd_array_cnt = options.scheme == sign::Scheme::KernelChained;
+  req.signature = plan.signature;  // owned by the plan, alive for the call
+  req.keyring_id = plan.keyring_id;
+  req.set_fd_array_cnt = plan.scheme == sign::Scheme::KernelChained;
   auto prog = kernel::prog_load(req);
   if (auto* e = std::get_if<kernel::KernelError>(&prog)) return kernel_failure(*e, "loader program");
+  out.program = std::move(std::get<UniqueFd>(prog));
+  return out;
+}
 
+Result<loader::LoaderProgram> authenticated_loader(const LoadPlan& plan) {
+  if (plan.generated) return *plan.generated;  // generated here from the user's own object
+  if (!plan.scheme || (!plan.kernel_verifies_signature && !plan.offline_verified)) {
+    internal_error("authenticated_loader: a bundle plan that nothing authenticates");
+  }
+  // Loader-checked schemes: the kernel verified the instructions only; the
+  // metadata is the signed one when its hash is the one they check.
+  if (sign::loader_checks_metadata(*plan.scheme)) {
+    if (!plan.embedded_metadata_hash || loader::metadata_map_hash(plan.metadata) != *plan.embedded_metadata_hash) {
+      return bad_input("the metadata's SHA-256 is not the one the signed loader checks: metadata altered; nothing was loaded");
+    }
+  }
+  // The manifest: its digest ends the (now authenticated) metadata; checked
+  // before the manifest is parsed.
+  const Sha256 digest = sha256(plan.manifest);
+  if (plan.metadata.size() < loader::kManifestDigestSize ||
+      !std::equal(digest.begin(), digest.end(), plan.metadata.end() - static_cast<std::ptrdiff_t>(loader::kManifestDigestSize))) {
+    return bad_input("the manifest's SHA-256 is not the one at the end of the metadata: manifest or metadata altered; nothing was loaded");
+  }
+  loader::LoaderProgram out;
+  if (auto ok = loader::parse_manifest(plan.manifest, out); !ok) return ok.error();
+  out.code = plan.loader_code;
+  out.blob = plan.metadata;
+  return out;
+}
+
+Result<LoadedPlan> execute_plan(const LoadPlan& plan, const RunOptions& options) {
+  auto kernel_loader = load_loader(plan, options);
+  if (!kernel_loader) return kernel_loader.error();
+  auto loader = authenticated_loader(plan);
+  if (!loader) return loader.error();
+  auto loaded = run_loaded(*kernel_loader, *loader, options);
+  if (!loaded) return loaded.error();
+  return LoadedPlan{std::move(loader).value(), std::move(loaded).value()};
+}
+
+Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOptions& options) {
+  auto done = execute_plan(plan_object_load(loader), options);
+  if (!done) return done.error();
+  return std::move(done->object);
+}
+
+Result<LoadedObject> run_loaded(const KernelLoader& kernel_loader, const loader::LoaderProgram& loader, const RunOptions& options) {
   // .kconfig values come from the running kernel's configuration.
   std::vector<std::uint8_t> kconfig;
   if (loader.context.kconfig_size != 0) {
@@ -105,7 +155,7 @@ Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOp
     a.header.log_buf = log_level != 0 ? reinterpret_cast<std::uintptr_t>(a.log.data()) : 0;
     std::memcpy(a.ctx.data(), &a.header, sizeof a.header);
     if (!kconfig.empty()) std::memcpy(a.ctx.data() + loader.context.kconfig(), kconfig.data(), kconfig.size());
-    auto run = kernel::prog_test_run(std::get<UniqueFd>(prog).get(), a.ctx);
+    auto run = kernel::prog_test_run(kernel_loader.program.get(), a.ctx);
     if (auto* e = std::get_if<kernel::KernelError>(&run)) return kernel_failure(*e, "running the loader");
     std::memcpy(&a.header, a.ctx.data(), sizeof a.header);
     return a;

@@ -229,6 +229,9 @@ Status parse_into(Bytes data, LoaderProgram* out) {
     auto type = enum_value<object::KconfigType>(raw, static_cast<std::uint8_t>(object::KconfigType::CharArray), "kconfig type", at);
     if (!type) return type.error();
     if (is_signed > 1 || weak > 1) return bad_input("manifest: kconfig '{}': flag bytes must be 0 or 1", name);
+    if (!object::kconfig_size_fits(*type, size)) {
+      return bad_input("manifest: kconfig '{}' at offset {}: a {} value cannot be {} bytes", name, at, object::kconfig_type_name(*type), size);
+    }
     if (static_cast<std::uint64_t>(offset) + size > kconfig_size) {
       return bad_input("manifest: kconfig '{}' at [{}, +{}) lies outside the {}-byte kconfig area", name, offset, size, kconfig_size);
     }

@@ -1,8 +1,10 @@
 #include "bpfsign/loader/metadata_check.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "bpfsign/loader/context_layout.hpp"
+#include "bpfsign/isa/encode.hpp"
 #include "bpfsign/loader/emitter.hpp"
 
 namespace bpfsign::loader {
@@ -53,6 +55,29 @@ std::vector<isa::Instruction> metadata_check(const Sha256& expected, bool check_
   auto insns = e.finish();
   if (!insns) internal_error("metadata check: " + insns.error().message);
   return std::move(insns).value();
+}
+
+std::optional<Sha256> embedded_metadata_hash(Bytes code, bool check_exclusive) {
+  // Where metadata_check() puts the hash: after the map load (2 slots) and,
+  // with the exclusivity test, a load and a jump (2 slots), four groups of
+  // "load 8 bytes of sha[], ld_imm64 r4 (2 slots), jump if different"; the
+  // two 32-bit immediates of group i's ld_imm64 are hash bytes 8i..8i+7.
+  // The candidate read there is then proved by emitting the check for it
+  // and comparing every byte, so a loader that differs anywhere in its
+  // check yields nothing.
+  constexpr std::size_t kSlot = 8;
+  const std::size_t first_group = check_exclusive ? 4 : 2;
+  Sha256 candidate{};
+  for (std::size_t i = 0; i < 4; ++i) {
+    const std::size_t slot = first_group + 4 * i + 1;
+    const std::size_t lo_at = slot * kSlot + 4, hi_at = (slot + 1) * kSlot + 4;
+    if (hi_at + 4 > code.size()) return std::nullopt;
+    std::memcpy(candidate.data() + 8 * i, code.data() + lo_at, 4);
+    std::memcpy(candidate.data() + 8 * i + 4, code.data() + hi_at, 4);
+  }
+  const std::vector<std::uint8_t> expected = isa::encode_program(metadata_check(candidate, check_exclusive));
+  if (code.size() < expected.size() || !std::equal(expected.begin(), expected.end(), code.begin())) return std::nullopt;
+  return candidate;
 }
 
 Sha256 metadata_map_hash(const std::vector<std::uint8_t>& blob) {

@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
+#include "bpfsign/common/byte_reader.hpp"
 #include "bpfsign/common/sha256.hpp"
 #include "bpfsign/isa/instruction.hpp"
 #include "bpfsign/loader/loader_program.hpp"
@@ -34,6 +36,13 @@ inline constexpr std::int32_t kErrMetadataNotExclusive = -1;  // -EPERM, likewis
 // With `check_exclusive` false (kernels whose struct bpf_map has no `excl`,
 // 6.19 and 7.0) only the hash is compared.
 std::vector<isa::Instruction> metadata_check(const Sha256& expected_map_hash, bool check_exclusive = true);
+
+// The metadata hash that the encoded loader `code` checks, if `code` begins
+// with exactly the check metadata_check(hash, check_exclusive) emits; empty
+// otherwise. The runtime uses it on loader-checked kernels: once the kernel
+// has accepted `code`'s signature, metadata whose SHA-256 equals this value
+// is the metadata the signer signed.
+std::optional<Sha256> embedded_metadata_hash(Bytes code, bool check_exclusive);
 
 // SHA-256 the kernel computes for a one-element array map holding `blob`:
 // over round_up(value_size, 8) bytes, padding included.

@@ -35,6 +35,18 @@ const char* kconfig_type_name(KconfigType type) {
   return "unknown";
 }
 
+bool kconfig_size_fits(KconfigType type, std::uint32_t size) {
+  switch (type) {
+    case KconfigType::None: return false;
+    case KconfigType::Bool:
+    case KconfigType::Char: return size == 1;
+    case KconfigType::Int: return size == 1 || size == 2 || size == 4 || size == 8;
+    case KconfigType::Tristate: return size == 4;
+    case KconfigType::CharArray: return size >= 1;
+  }
+  return false;
+}
+
 const char* reloc_kind_name(RelocKind kind) {
   switch (kind) {
     case RelocKind::MapFd: return "map_fd";

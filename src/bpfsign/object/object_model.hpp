@@ -75,6 +75,10 @@ const char* extern_kind_name(ExternKind kind);
 // How a .kconfig value is stored (libbpf's kcfg_type).
 enum class KconfigType : std::uint8_t { None, Bool, Char, Int, Tristate, CharArray };
 const char* kconfig_type_name(KconfigType type);
+// Whether a value of `type` can be `size` bytes, as libbpf sizes them: bool,
+// char 1; int 1, 2, 4 or 8; tristate 4; char array 1 or more. The reader
+// derives sizes from BTF; a manifest carries them, and is held to this rule.
+bool kconfig_size_fits(KconfigType type, std::uint32_t size);
 
 struct Extern {
   std::string name;

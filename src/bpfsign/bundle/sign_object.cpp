@@ -1,0 +1,28 @@
+#include "bpfsign/bundle/sign_object.hpp"
+
+#include "bpfsign/bundle/bundle_builder.hpp"
+#include "bpfsign/loader/loader_program.hpp"
+#include "bpfsign/object/elf_file.hpp"
+#include "bpfsign/object/object_reader.hpp"
+
+namespace bpfsign::bundle {
+
+Result<Bundle> sign_object(Bytes object, const std::string& source_name, const sign::PrivateKey& key, const sign::Certificate& cert,
+                           std::span<const sign::Scheme> schemes) {
+  auto elf = object::ElfFile::parse(std::vector<std::uint8_t>(object.begin(), object.end()), source_name);
+  if (!elf) return elf.error();
+  auto model = object::read_object(*elf);
+  if (!model) return model.error();
+  auto loader = loader::generate_loader(*model);
+  if (!loader) return loader.error().with_context(source_name);
+  BuildRequest req;
+  req.loader = &*loader;
+  req.object = object;
+  req.source_name = source_name;
+  req.key = &key;
+  req.cert = &cert;
+  req.schemes.assign(schemes.begin(), schemes.end());
+  return build_bundle(req);
+}
+
+}  // namespace bpfsign::bundle
