@@ -13,4 +13,6 @@ echo "VM-START $(/bin/busybox uname -r)"
 echo "LSM $(/bin/busybox cat /sys/kernel/security/lsm 2>/dev/null)"
 /bin/vm_matrix /data
 echo "VM-EXIT $?"
+/bin/cli_rows /data
+echo "CLI-EXIT $?"
 /bin/busybox poweroff -f
