@@ -34,6 +34,12 @@ for alg in rsa2048 p256; do
     "$bpfsign" sign "$corpus_objs/$stem.bpf.o" -k "$work/$alg.key" -c "$work/$alg.crt" -o "$work/seeds-bundle/$stem-$alg.bundle" >/dev/null
   done
 done
+# The load decision's target reads bundles and bare manifests.
+mkdir -p "$work/seeds-plan"
+cp "$work"/seeds-bundle/* "$work/seeds-plan/"
+for b in "$work"/seeds-bundle/*-rsa2048.bundle; do
+  "$build/tests/tamper_bundle" "$b" "$work/seeds-plan/$(basename "$b" .bundle).manifest" manifest
+done
 
 run() {
   local target=$1 seeds=$2
@@ -54,3 +60,4 @@ run fuzz_btf "$work/seeds-btf"
 run fuzz_isa_decode "$work/seeds-isa"
 run fuzz_bundle "$work/seeds-bundle"
 run fuzz_lskel "$work/seeds-lskel"
+run fuzz_load_plan "$work/seeds-plan"

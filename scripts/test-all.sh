@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: the g++ build (warnings as errors), the object reader under
+# Runs every test: the g++ build (warnings as errors) and a g++ Release
+# build with Debian's hardening flags, the object reader under
 # valgrind memcheck, the clang-19 build under
 # AddressSanitizer and UndefinedBehaviorSanitizer, every libFuzzer target for
-# a bounded time, the signed bundles on real Debian kernels under qemu, and a
+# a bounded time, the signed bundles on real Debian kernels under qemu (the
+# command line, and its ASan/UBSan build, as README shows it), and a
 # short benchmark run that proves the benchmarks work.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -12,6 +14,11 @@ fuzz_seconds=${BPFSIGN_FUZZ_SECONDS:-60}
 echo "== g++ $(g++ -dumpversion): build and test"
 build_tree "$repo_root/build/gcc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc
 ctest --test-dir "$repo_root/build/gcc" -j "$jobs" --output-on-failure
+
+echo "== g++ Release with Debian's hardening flags (dpkg-buildflags): builds warning-free"
+CXXFLAGS="$(dpkg-buildflags --get CXXFLAGS) $(dpkg-buildflags --get CPPFLAGS)" CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)" \
+  LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
+  build_tree "$repo_root/build/release" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc -DBPFSIGN_BUILD_BENCH=OFF
 
 echo "== memcheck: the reader reads no byte of its partial file image that it did not fill"
 "$repo_root/scripts/memcheck.sh" "$repo_root/build/gcc"
@@ -26,7 +33,7 @@ echo "== fuzzing, ${fuzz_seconds}s per target"
 "$repo_root/scripts/fuzz.sh" "$repo_root/build/asan" "$fuzz_seconds"
 
 echo "== real kernels under qemu: signed bundles accepted, tampered ones refused"
-"$repo_root/tests/vm/run-matrix.sh" "$repo_root/build/gcc"
+"$repo_root/tests/vm/run-matrix.sh" "$repo_root/build/gcc" "$repo_root/build/asan"
 
 echo "== benchmarks (smoke run)"
 "$repo_root/build/gcc/bench/bpfsign_bench" --benchmark_min_time=0.01 --benchmark_format=console | tail -n +4

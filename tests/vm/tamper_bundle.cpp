@@ -7,6 +7,8 @@
 //                integer and an empty string) put in the manifest, and the
 //                manifest's new digest written at the end of the metadata:
 //                the bundle is consistent, only no signature covers it
+// and, for the fuzzers' seeds (scripts/fuzz.sh), no defect at all:
+//   manifest     OUT is the bundle's manifest alone
 #include <cstring>
 #include <string>
 
@@ -27,7 +29,7 @@ int fail(const Error& e) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    fmt::print(stderr, "usage: tamper_bundle IN OUT metadata|kconfig-size\n");
+    fmt::print(stderr, "usage: tamper_bundle IN OUT metadata|kconfig-size|manifest\n");
     return 2;
   }
   const std::string kind = argv[3];
@@ -35,6 +37,10 @@ int main(int argc, char** argv) {
   if (!bytes) return fail(bytes.error());
   auto b = bundle::parse_bundle(*bytes, argv[1]);
   if (!b) return fail(b.error());
+  if (kind == "manifest") {
+    if (auto ok = write_file_atomic(argv[2], b->manifest); !ok) return fail(ok.error());
+    return 0;
+  }
   if (kind == "metadata") {
     b->metadata[b->metadata.size() / 2] ^= 0x40;
   } else if (kind == "kconfig-size") {
