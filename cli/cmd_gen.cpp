@@ -1,7 +1,14 @@
-// bpfsign gen skeleton OBJECT [-o FILE] [--name NAME]
+// bpfsign gen skeleton (OBJECT | BUNDLE [--object OBJECT]) [-o FILE] [--name NAME] [--c]
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+
+#include "bpfsign/bundle/bundle.hpp"
+#include "bpfsign/bundle/bundle_builder.hpp"
 #include "bpfsign/common/file_io.hpp"
+#include "bpfsign/verify/reproduce.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 #include "bpfsign/object/object_reader.hpp"
 #include "bpfsign/skeleton/c_skeleton.hpp"
@@ -14,26 +21,66 @@ namespace bpfsign::cli {
 namespace {
 
 struct GenOptions {
-  std::string object;
+  std::string input;   // an object, or a signed bundle
+  std::string object;  // with a bundle: the object it was generated from
   std::string output;
   std::string name;
   bool c = false;
 };
 
-int run_gen_skeleton(const GenOptions& opt) {
-  auto model = object::read_object_file(opt.object);
-  if (!model) return report(model.error());
-  auto loader = loader::generate_loader(*model);
-  if (!loader) return report(loader.error());
-  const std::string name = opt.name.empty() ? model->name : opt.name;
-  auto text = opt.c ? skeleton::c_skeleton(*model, *loader, name) : skeleton::cpp_skeleton(*model, *loader, name);
-  if (!text) return report(text.error());
+Status write_text(const GenOptions& opt, const std::string& text) {
   if (opt.output.empty() || opt.output == "-") {
-    fmt::print("{}", *text);
-    return kExitOk;
+    fmt::print("{}", text);
+    return Ok{};
   }
-  auto written = write_file_atomic(opt.output, std::span(reinterpret_cast<const std::uint8_t*>(text->data()), text->size()), 0644);
-  if (!written) return report(written.error());
+  return write_file_atomic(opt.output, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), 0644);
+}
+
+// A signed skeleton: the whole bundle embedded. With --object, the object
+// must be the one the bundle was generated from (verify::reproduce); it
+// then types the accessors of global data.
+Result<std::string> signed_skeleton(const GenOptions& opt, const std::vector<std::uint8_t>& bytes) {
+  if (opt.c) return bad_input("{}: the C skeleton (--c) is made from an object; a signed bundle makes a C++ skeleton", opt.input);
+  auto b = bundle::parse_bundle(bytes, opt.input);
+  if (!b) return b.error();
+  if (b->signatures.empty()) return bad_input("{}: the bundle carries no signature", opt.input);
+  auto loader = bundle::loader_from_bundle(*b, b->signatures.front().scheme);
+  if (!loader) return loader.error().with_context(opt.input);
+  std::optional<object::ObjectModel> model;
+  if (!opt.object.empty()) {
+    auto object = read_file(opt.object);
+    if (!object) return object.error();
+    auto same = verify::reproduce(*object, opt.object, *b);
+    if (!same) return same.error();
+    for (const auto& c : same->checks) {
+      if (!c.ok) return bad_input("{} was not generated from {}: {}: {}", opt.input, opt.object, c.what, c.detail);
+    }
+    auto m = object::read_object_file(opt.object);
+    if (!m) return m.error();
+    model = std::move(m).value();
+  }
+  std::string name = opt.name;
+  if (name.empty()) name = std::filesystem::path(opt.input).stem().string();
+  return skeleton::cpp_skeleton(model ? &*model : nullptr, *loader, name, bytes);
+}
+
+Result<std::string> object_skeleton(const GenOptions& opt) {
+  if (!opt.object.empty()) return bad_input("--object goes with a bundle: {} is the object already", opt.input);
+  auto model = object::read_object_file(opt.input);
+  if (!model) return model.error();
+  auto loader = loader::generate_loader(*model);
+  if (!loader) return loader.error();
+  const std::string name = opt.name.empty() ? model->name : opt.name;
+  return opt.c ? skeleton::c_skeleton(*model, *loader, name) : skeleton::cpp_skeleton(&*model, *loader, name);
+}
+
+int run_gen_skeleton(const GenOptions& opt) {
+  auto bytes = read_file(opt.input);
+  if (!bytes) return report(bytes.error());
+  const bool is_bundle = bytes->size() >= bundle::kMagic.size() && std::equal(bundle::kMagic.begin(), bundle::kMagic.end(), bytes->begin());
+  auto text = is_bundle ? signed_skeleton(opt, *bytes) : object_skeleton(opt);
+  if (!text) return report(text.error());
+  if (auto written = write_text(opt, *text); !written) return report(written.error());
   return kExitOk;
 }
 
@@ -43,8 +90,9 @@ void register_gen(CLI::App& app, Action& action) {
   auto* gen = app.add_subcommand("gen", "Generate code from a BPF object");
   gen->require_subcommand(1);
   auto opt = std::make_shared<GenOptions>();
-  auto* skel = gen->add_subcommand("skeleton", "A C++ header owning the loaded object, with its loader embedded");
-  skel->add_option("object", opt->object, "BPF ELF object file")->required();
+  auto* skel = gen->add_subcommand("skeleton", "A C++ header owning the loaded object, with its loader (or its signed bundle) embedded");
+  skel->add_option("input", opt->input, "BPF ELF object file, or a bundle made by 'bpfsign sign' (a signed skeleton)")->required();
+  skel->add_option("--object", opt->object, "With a bundle: the object it was generated from (checked), for typed global data");
   skel->add_option("-o,--output", opt->output, "Header to write (atomically); default: standard output");
   skel->add_option("--name", opt->name, "Namespace prefix (default: the object name)");
   skel->add_flag("--c", opt->c, "A self-contained C header instead (loads; attaching is left to the application)");

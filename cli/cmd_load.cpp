@@ -6,11 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "bpfsign/bundle/bundle.hpp"
-#include "bpfsign/load/load_plan.hpp"
+#include "bpfsign/load/load_bundle.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/keyring.hpp"
-#include "bpfsign/load/scheme_probe.hpp"
 #include "bpfsign/verify/bundle_verifier.hpp"
 #include "bpfsign/load/attach.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
@@ -37,13 +36,9 @@ struct LoadOptions {
   std::vector<std::string> cas;
 };
 
-// The plan for a bundle: read and parsed, the kernel probed, the trust
-// options read; then the decision (load/load_plan.hpp) makes no system call.
-Result<load::LoadPlan> plan_bundle(const LoadOptions& opt, const std::vector<std::uint8_t>& bytes) {
-  auto b = bundle::parse_bundle(bytes, opt.object);
-  if (!b) return b.error();
-  auto probe = load::probe_scheme();
-  if (!probe) return probe.error();
+// A bundle's load: the trust options read (certificates, keyring serial),
+// then the library's one call (probe, decision, execution).
+Result<load::LoadedBundle> load_bundle(const LoadOptions& opt, const std::vector<std::uint8_t>& bytes) {
   load::TrustOptions trust;
   auto t = verify::load_trust(opt.certs, opt.cas);
   if (!t) return t.error();
@@ -54,7 +49,7 @@ Result<load::LoadPlan> plan_bundle(const LoadOptions& opt, const std::vector<std
     if (!keyring) return keyring.error();
     trust.keyring = *keyring;
   }
-  return load::plan_bundle_load(*b, opt.object, *probe, trust);
+  return load::load_bundle(bytes, opt.object, trust);
 }
 
 Result<load::LoadPlan> plan_object(const LoadOptions& opt) {
@@ -81,25 +76,33 @@ int run_load(const LoadOptions& opt) {
   auto bytes = read_file(opt.object);
   if (!bytes) return report(bytes.error());
   const bool is_bundle = bytes->size() >= bundle::kMagic.size() && std::equal(bundle::kMagic.begin(), bundle::kMagic.end(), bytes->begin());
-  auto plan = is_bundle ? plan_bundle(opt, *bytes) : plan_object(opt);
-  if (!plan) return report(plan.error());
-  auto executed = load::execute_plan(*plan);
-  if (!executed) return report(executed.error());
-  const loader::LoaderProgram* loader = &executed->loader;
-  const load::LoadedObject* loaded = &executed->object;
+  Result<load::LoadedBundle> done = Error{ErrorKind::Internal, "not loaded"};
+  if (is_bundle) {
+    done = load_bundle(opt, *bytes);
+  } else if (auto plan = plan_object(opt); !plan) {
+    done = plan.error();
+  } else if (auto executed = load::execute_plan(*plan); !executed) {
+    done = executed.error();
+  } else {
+    done = load::LoadedBundle{std::move(plan).value(), std::move(executed->loader), std::move(executed->object)};
+  }
+  if (!done) return report(done.error());
+  const load::LoadPlan* plan = &done->plan;
+  const loader::LoaderProgram* loader = &done->loader;
+  const load::LoadedObject* loaded = &done->object;
   const std::string scheme = plan->scheme ? sign::scheme_name(*plan->scheme) : "none (unsigned object)";
   std::vector<load::Attachment> attachments;
   if (opt.attach) {
     load::AttachOptions ao;
     ao.iface = opt.iface;
     ao.cgroup = opt.cgroup;
-    auto a = load::attach_programs(loader->program_summaries, executed->object, ao);
+    auto a = load::attach_programs(loader->program_summaries, done->object, ao);
     if (!a) return report(a.error());
     attachments = std::move(a).value();
   }
   std::vector<std::filesystem::path> pinned;
   if (!opt.pin.empty()) {
-    auto p = load::pin_object(opt.pin, executed->object, attachments);
+    auto p = load::pin_object(opt.pin, done->object, attachments);
     if (!p) return report(p.error());
     pinned = std::move(p).value();
   }

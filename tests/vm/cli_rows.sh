@@ -132,6 +132,15 @@ refusal_rows() {  # refusal_rows BPFSIGN TAG
 run_keyring /bin/bpfsign ""
 good_rows /bin/bpfsign "" $D/*.rsa.bundle
 refusal_rows /bin/bpfsign ""
+# An application built from a signed skeleton, the kernel verifying it.
+if [ -x /bin/signed_skeleton_app ]; then
+  /bin/bpfsign keyring add $D/skeleton.crt --keyring cli >/dev/null 2>$T/err || row skeleton-keyring-add skeleton.crt FAIL refused "$(said)"
+  if /bin/signed_skeleton_app $K >$T/out 2>$T/err && grep -q 'the kernel verified' $T/out; then
+    row signed-skeleton subprogs PASS "loaded, the kernel verified, counting" "$(tr '\n' ' ' <$T/out)"
+  else
+    row signed-skeleton subprogs FAIL "not loaded, or not verified by the kernel" "$(tr '\n' ' ' <$T/out) $(said)"
+  fi
+fi
 if [ -x /bin/bpfsign-asan ]; then
   export ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
   run_keyring /bin/bpfsign-asan -asan

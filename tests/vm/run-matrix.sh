@@ -59,6 +59,13 @@ for applet in sh mount cat uname echo poweroff ip grep tr cut ls rm mkdir basena
 binaries=("$matrix" "$bpfsign")
 cp "$matrix" "$root/bin/vm_matrix"
 cp "$bpfsign" "$root/bin/bpfsign"
+# The signed skeleton's application and the certificate of its build-time key.
+skeleton_app="$build/tests/skeleton/signed_skeleton_app"
+if [ -x "$skeleton_app" ]; then
+  cp "$skeleton_app" "$root/bin/signed_skeleton_app"
+  cp "$build/tests/skeleton/skeleton-signer.crt" "$data/skeleton.crt"
+  binaries+=("$skeleton_app")
+fi
 if [ -n "$asan_build" ]; then
   cp "$asan_build/cli/bpfsign" "$root/bin/bpfsign-asan"
   binaries+=("$asan_build/cli/bpfsign")

@@ -6,14 +6,21 @@
 
 #include <string>
 
+#include "bpfsign/common/byte_reader.hpp"
 #include "bpfsign/common/error.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 #include "bpfsign/object/object_model.hpp"
 
 namespace bpfsign::skeleton {
 
-// The header's text. `name` becomes the namespace `<name>_skel`.
-Result<std::string> cpp_skeleton(const object::ObjectModel& model, const loader::LoaderProgram& loader, const std::string& name);
+// The header's text. `name` becomes the namespace `<name>_skel`. With a
+// signed `bundle`, the header embeds the whole bundle (every scheme's signed
+// loader) and loads it through load/load_bundle.hpp, the application naming
+// the keyring; `loader` is then the bundle's (its manifest names maps and
+// programs). `model`, when given, must be the object the loader was
+// generated from: it types the accessors of global data (none without it).
+Result<std::string> cpp_skeleton(const object::ObjectModel* model, const loader::LoaderProgram& loader, const std::string& name,
+                                 Bytes bundle = {});
 
 // A C identifier for a map or object name: ".data.custom" → "data_custom".
 std::string identifier(const std::string& name);
