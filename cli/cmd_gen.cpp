@@ -40,7 +40,7 @@ Status write_text(const GenOptions& opt, const std::string& text) {
 // must be the one the bundle was generated from (verify::reproduce); it
 // then types the accessors of global data.
 Result<std::string> signed_skeleton(const GenOptions& opt, const std::vector<std::uint8_t>& bytes) {
-  if (opt.c) return bad_input("{}: the C skeleton (--c) is made from an object; a signed bundle makes a C++ skeleton", opt.input);
+  if (opt.c && opt.object.empty()) return bad_input("{}: a signed C skeleton (--c) needs the bundle's object (--object) for its types", opt.input);
   auto b = bundle::parse_bundle(bytes, opt.input);
   if (!b) return b.error();
   if (b->signatures.empty()) return bad_input("{}: the bundle carries no signature", opt.input);
@@ -61,7 +61,16 @@ Result<std::string> signed_skeleton(const GenOptions& opt, const std::vector<std
   }
   std::string name = opt.name;
   if (name.empty()) name = std::filesystem::path(opt.input).stem().string();
-  return skeleton::cpp_skeleton(model ? &*model : nullptr, *loader, name, bytes);
+  if (!opt.c) return skeleton::cpp_skeleton(model ? &*model : nullptr, *loader, name, bytes);
+  // Every scheme a kernel implements, in the order the skeleton tries them.
+  std::vector<skeleton::SignedLoader> loaders;
+  for (sign::Scheme s : {sign::Scheme::KernelChained, sign::Scheme::LoaderChecked, sign::Scheme::LoaderCheckedHashOnly}) {
+    const auto* sig = b->signature_for(s);
+    if (sig == nullptr) continue;
+    loaders.push_back({sign::scheme_name(s), b->loader_for(s), sig->der, s == sign::Scheme::KernelChained});
+  }
+  if (loaders.empty()) return bad_input("{}: no signature of a scheme a kernel implements", opt.input);
+  return skeleton::c_skeleton(*model, *loader, name, loaders);
 }
 
 Result<std::string> object_skeleton(const GenOptions& opt) {

@@ -141,6 +141,13 @@ if [ -x /bin/signed_skeleton_app ]; then
     row signed-skeleton subprogs FAIL "not loaded, or not verified by the kernel" "$(tr '\n' ' ' <$T/out) $(said)"
   fi
 fi
+if [ -x /bin/c_signed_skeleton_app ]; then
+  if /bin/c_signed_skeleton_app $K >$T/out 2>$T/err && grep -q 'the kernel verified' $T/out; then
+    row signed-c-skeleton subprogs PASS "loaded, the kernel verified" "$(tr '\n' ' ' <$T/out)"
+  else
+    row signed-c-skeleton subprogs FAIL "not loaded, or not verified by the kernel" "$(tr '\n' ' ' <$T/out) $(said)"
+  fi
+fi
 if [ -x /bin/bpfsign-asan ]; then
   export ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
   run_keyring /bin/bpfsign-asan -asan

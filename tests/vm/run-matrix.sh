@@ -66,6 +66,10 @@ if [ -x "$skeleton_app" ]; then
   cp "$build/tests/skeleton/skeleton-signer.crt" "$data/skeleton.crt"
   binaries+=("$skeleton_app")
 fi
+if [ -x "$build/tests/skeleton/c_signed_skeleton_app" ]; then
+  cp "$build/tests/skeleton/c_signed_skeleton_app" "$root/bin/c_signed_skeleton_app"
+  binaries+=("$build/tests/skeleton/c_signed_skeleton_app")
+fi
 if [ -n "$asan_build" ]; then
   cp "$asan_build/cli/bpfsign" "$root/bin/bpfsign-asan"
   binaries+=("$asan_build/cli/bpfsign")

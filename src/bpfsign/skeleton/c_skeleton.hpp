@@ -7,7 +7,10 @@
 // which reads the running kernel's configuration.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "bpfsign/common/error.hpp"
 #include "bpfsign/loader/loader_program.hpp"
@@ -15,6 +18,21 @@
 
 namespace bpfsign::skeleton {
 
-Result<std::string> c_skeleton(const object::ObjectModel& model, const loader::LoaderProgram& loader, const std::string& name);
+// One scheme's signed loader, for a signed C skeleton.
+struct SignedLoader {
+  std::string scheme;                  // "kernel-chained", ...
+  std::vector<std::uint8_t> code;      // its instructions
+  std::vector<std::uint8_t> signature; // DER PKCS#7
+  bool chained = false;                // fd_array_cnt set: the kernel chains the metadata in
+};
+
+// With `signed_loaders` (a bundle's, every scheme a kernel implements), the
+// header embeds each with its signature and the metadata, and
+// <name>__open_and_load(keyring_id) loads the one the running kernel takes:
+// it tries them in turn (a self-contained header has no cryptography to
+// probe with), each with a metadata map exclusive to that loader, frozen
+// and hashed; s->scheme and s->checked_by say which loaded and who checked.
+Result<std::string> c_skeleton(const object::ObjectModel& model, const loader::LoaderProgram& loader, const std::string& name,
+                               std::span<const SignedLoader> signed_loaders = {});
 
 }  // namespace bpfsign::skeleton
