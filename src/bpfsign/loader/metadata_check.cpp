@@ -80,6 +80,10 @@ std::optional<Sha256> embedded_metadata_hash(Bytes code, bool check_exclusive) {
   return candidate;
 }
 
+std::size_t metadata_check_bytes(bool check_exclusive) {
+  return isa::encode_program(metadata_check(Sha256{}, check_exclusive)).size();
+}
+
 Sha256 metadata_map_hash(const std::vector<std::uint8_t>& blob) {
   std::vector<std::uint8_t> padded = blob;
   padded.resize((padded.size() + 7) & ~std::size_t{7}, 0);

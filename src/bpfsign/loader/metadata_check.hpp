@@ -43,6 +43,8 @@ std::vector<isa::Instruction> metadata_check(const Sha256& expected_map_hash, bo
 // has accepted `code`'s signature, metadata whose SHA-256 equals this value
 // is the metadata the signer signed.
 std::optional<Sha256> embedded_metadata_hash(Bytes code, bool check_exclusive);
+// The check's length in bytes of encoded instructions (the same for every hash).
+std::size_t metadata_check_bytes(bool check_exclusive);
 
 // SHA-256 the kernel computes for a one-element array map holding `blob`:
 // over round_up(value_size, 8) bytes, padding included.

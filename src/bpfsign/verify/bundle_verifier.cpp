@@ -5,7 +5,6 @@
 #include <optional>
 
 #include "bpfsign/bundle/bundle_builder.hpp"
-#include "bpfsign/isa/decode.hpp"
 #include "bpfsign/loader/metadata_check.hpp"
 #include "bpfsign/sign/pkcs7.hpp"
 
@@ -14,38 +13,16 @@ namespace bpfsign::verify {
 namespace {
 
 // The metadata hash a loader-checked loader compares, read back from its
-// instructions: the check must be exactly the one bpfsign emits for that
-// hash (nothing else hidden in it), followed by the plain loader.
+// instructions (loader::embedded_metadata_hash: the check must be exactly
+// the one bpfsign emits for that hash), followed by the plain loader.
 Result<Sha256> embedded_metadata_hash(const bundle::Bundle& b, const std::vector<std::uint8_t>& code, bool check_exclusive) {
-  // Only the check is decoded; the rest must equal the plain loader byte for byte.
-  static const std::size_t kCheckLength[2] = {loader::metadata_check(Sha256{}, false).size(),
-                                              loader::metadata_check(Sha256{}, true).size()};
-  const std::size_t n = kCheckLength[check_exclusive ? 1 : 0];
-  auto decoded = isa::decode_program(code, n);
-  if (!decoded) return decoded.error().with_context("loader-checked loader");
-  if (decoded->size() < n) return bad_input("loader-checked loader is shorter than its metadata check");
-  const auto& prefix = *decoded;
-  Sha256 embedded{};
-  int found = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto* ld = std::get_if<isa::LoadImm64>(&prefix[i].insn);
-    if (ld == nullptr || ld->src != isa::PseudoSrc::Imm || found == 4) continue;
-    std::memcpy(embedded.data() + 8 * found, &ld->imm, 4);
-    std::memcpy(embedded.data() + 8 * found + 4, &ld->next_imm, 4);
-    ++found;
-  }
-  const auto expected = loader::metadata_check(embedded, check_exclusive);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!(prefix[i].insn == expected[i])) {
-      return bad_input("instruction {} of the loader-checked loader is not part of bpfsign's metadata check", prefix[i].pc);
-    }
-  }
-  const std::size_t body_at = prefix[n - 1].pc * 8 + isa::slot_count(prefix[n - 1].insn) * 8;
-  const Bytes body = Bytes(code).subspan(std::min(body_at, code.size()));
+  const auto embedded = loader::embedded_metadata_hash(code, check_exclusive);
+  if (!embedded) return bad_input("the loader does not begin with bpfsign's metadata check");
+  const Bytes body = Bytes(code).subspan(loader::metadata_check_bytes(check_exclusive));
   if (!std::equal(body.begin(), body.end(), b.loader_plain.begin(), b.loader_plain.end())) {
     return bad_input("after its metadata check, the loader-checked loader differs from the plain loader");
   }
-  return embedded;
+  return *embedded;
 }
 
 }  // namespace
