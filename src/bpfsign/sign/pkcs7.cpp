@@ -1,8 +1,11 @@
 #include "bpfsign/sign/pkcs7.hpp"
 
+#include <openssl/asn1.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/rsa.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "bpfsign/common/sha256.hpp"
@@ -12,6 +15,8 @@ namespace bpfsign::sign {
 
 namespace {
 
+// The DER bytes as OpenSSL reads them. Which structure they hold is the
+// form check's business (canonical_signature_value).
 Result<CmsPtr> parse_cms(Bytes signature) {
   if (signature.empty()) return bad_input("signature: empty");
   if (signature.size() > kMaxSignatureSize) {
@@ -23,28 +28,7 @@ Result<CmsPtr> parse_cms(Bytes signature) {
   if (p != signature.data() + signature.size()) {
     return bad_input("signature: {} trailing bytes after the PKCS#7 structure", signature.data() + signature.size() - p);
   }
-  if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed) return bad_input("signature: not a SignedData structure");
-  if (CMS_is_detached(cms.get()) != 1) return bad_input("signature: content is embedded; the kernel expects detached content");
   return cms;
-}
-
-// Whether `der` ends with `value` encoded as a primitive DER OCTET STRING
-// (tag 0x04, definite length): then its last value.size() bytes are the
-// value itself and nothing else.
-bool ends_with_octet_string(Bytes der, Bytes value) {
-  std::vector<std::uint8_t> header{0x04};
-  if (value.size() < 0x80) {
-    header.push_back(static_cast<std::uint8_t>(value.size()));
-  } else {
-    std::vector<std::uint8_t> len;
-    for (std::size_t n = value.size(); n != 0; n >>= 8) len.insert(len.begin(), static_cast<std::uint8_t>(n & 0xff));
-    header.push_back(static_cast<std::uint8_t>(0x80 | len.size()));
-    header.insert(header.end(), len.begin(), len.end());
-  }
-  if (der.size() < header.size() + value.size()) return false;
-  const auto tail = der.last(header.size() + value.size());
-  return std::equal(header.begin(), header.end(), tail.begin()) &&
-         std::equal(value.begin(), value.end(), tail.begin() + static_cast<std::ptrdiff_t>(header.size()));
 }
 
 Error refused_by(const Certificate& signer) {
@@ -127,63 +111,228 @@ Status key_rules(const Certificate& cert) {
   return bad_input("certificate {}: key type {} cannot sign BPF programs for the kernel", cert.subject(), cert.public_key_description());
 }
 
-// The kernel's rules on the signature's structure, for a signer whose
-// certificate has `key_id` as its subjectKeyIdentifier.
-Status shape_rules(CMS_ContentInfo* cms, const Certificate& cert, const std::vector<std::uint8_t>& key_id) {
-  const SignatureShape shape = shape_of(cms);
-  if (shape.signers != 1) return bad_input("signature: {} signers; the kernel takes exactly one", shape.signers);
-  if (shape.digest != "SHA256") return bad_input("signature: digest {}; the kernel's BPF signatures use SHA-256", shape.digest);
-  if (shape.signed_attributes) return bad_input("signature: carries signed attributes; the kernel expects none");
-  if (shape.signer_key_id.empty()) return bad_input("signature: the signer is not named by subject key identifier");
-  if (shape.signer_key_id != key_id) {
-    return bad_input("signature: names key id {}, the certificate {} has {}", to_hex(shape.signer_key_id), cert.subject(), to_hex(key_id));
+// --- The one form bpfsign writes and kernels accept -------------------------
+//
+// sign_detached writes, and nothing else is accepted (RFC 5652 names):
+//
+//   ContentInfo { contentType signedData, content [0] SignedData {
+//     version 3,
+//     digestAlgorithms { { sha256 } },             (no parameters)
+//     encapContentInfo { eContentType id-data },   (no eContent: detached)
+//                                                   (no certificates, no crls)
+//     signerInfos { SignerInfo {
+//       version 3,
+//       sid [0] subjectKeyIdentifier,
+//       digestAlgorithm { sha256 },                 (no parameters)
+//                                                   (no signedAttrs)
+//       signatureAlgorithm { rsaEncryption, NULL } for an RSA key,
+//                          { ecdsa-with-SHA256 }   for an EC key,
+//       signature OCTET STRING } } } }              (no unsignedAttrs)
+//
+// in DER, byte for byte what OpenSSL re-encodes from its parse.
+
+// CMSVersion 3: the signer is named by subjectKeyIdentifier (RFC 5652 5.1, 5.3).
+constexpr std::int64_t kSignedDataVersion = 3;
+constexpr std::int64_t kSignerInfoVersion = 3;
+
+// "name (dotted numbers)", or the numbers alone for an OID OpenSSL does not know.
+std::string oid_text(const ASN1_OBJECT* oid) {
+  if (oid == nullptr) return "(none)";
+  char dotted[128] = {};
+  OBJ_obj2txt(dotted, sizeof dotted, oid, 1);
+  const int nid = OBJ_obj2nid(oid);
+  if (nid == NID_undef) return dotted;
+  return fmt::format("{} ({})", OBJ_nid2ln(nid), dotted);
+}
+
+// An AlgorithmIdentifier: `nid` with parameters of type `parameter_type`
+// (V_ASN1_UNDEF: absent), or what it is instead.
+Status check_algorithm(const X509_ALGOR* alg, int nid, int parameter_type, std::string_view field) {
+  const ASN1_OBJECT* oid = nullptr;
+  int ptype = V_ASN1_UNDEF;
+  X509_ALGOR_get0(&oid, &ptype, nullptr, alg);
+  if (OBJ_obj2nid(oid) != nid) return bad_input("signature: {} is {}, expected {}", field, oid_text(oid), OBJ_nid2ln(nid));
+  if (ptype != parameter_type) {
+    return bad_input("signature: {} has parameters of ASN.1 type {}, expected {}", field, ptype == V_ASN1_UNDEF ? "none" : ASN1_tag2str(ptype),
+                     parameter_type == V_ASN1_UNDEF ? "none" : ASN1_tag2str(parameter_type));
   }
   return Ok{};
 }
 
-Status kernel_rules(CMS_ContentInfo* cms, const Certificate& cert) {
-  if (auto s = shape_rules(cms, cert, cert.subject_key_id()); !s) return s;
-  return key_rules(cert);
+// One DER element, read with OpenSSL's ASN1_get_object from the front of
+// what remains of its enclosing element.
+struct DerElement {
+  int tag = 0;
+  int tag_class = 0;  // V_ASN1_UNIVERSAL, V_ASN1_CONTEXT_SPECIFIC, ...
+  Bytes whole;        // identifier, length and content
+  Bytes content;
+};
+
+class DerReader {
+ public:
+  explicit DerReader(Bytes der) : rest_(der) {}
+  bool at_end() const { return rest_.empty(); }
+  // The next element, if one of definite length fits in what remains.
+  std::optional<DerElement> next() {
+    if (rest_.empty()) return std::nullopt;
+    const unsigned char* p = rest_.data();
+    long length = 0;
+    int tag = 0;
+    int tag_class = 0;
+    const int ret = ASN1_get_object(&p, &length, &tag, &tag_class, static_cast<long>(rest_.size()));
+    if ((ret & 0x80) != 0 || (ret & 0x01) != 0) {  // malformed, too long, or indefinite length
+      ERR_clear_error();
+      return std::nullopt;
+    }
+    const auto header = static_cast<std::size_t>(p - rest_.data());
+    if (length < 0 || static_cast<std::size_t>(length) > rest_.size() - header) return std::nullopt;
+    const auto size = header + static_cast<std::size_t>(length);
+    DerElement e{tag, tag_class, rest_.first(size), rest_.subspan(header, static_cast<std::size_t>(length))};
+    rest_ = rest_.subspan(size);
+    return e;
+  }
+
+ private:
+  Bytes rest_;
+};
+
+std::optional<std::int64_t> integer_value(const DerElement& e) {
+  if (e.tag != V_ASN1_INTEGER || e.tag_class != V_ASN1_UNIVERSAL) return std::nullopt;
+  const unsigned char* p = e.whole.data();
+  Asn1IntPtr integer(d2i_ASN1_INTEGER(nullptr, &p, static_cast<long>(e.whole.size())));
+  std::int64_t value = 0;
+  if (!integer || ASN1_INTEGER_get_int64(&value, integer.get()) != 1) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  return value;
 }
 
-// The signature value of a signature in the kernel's form: signedData,
-// detached id-data content, one signer named as `signer`, SHA-256, no signed
-// attributes, RSA or ECDSA matching the certificate's key. nullopt when the
-// signature is not in that form (the caller then asks CMS_verify); an error
-// when it names another signer.
-std::optional<Result<Bytes>> kernel_form_value(CMS_ContentInfo* cms, const Certificate& signer) {
-  if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) return std::nullopt;
-  if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data) return std::nullopt;
+// The fields OpenSSL's CMS API does not expose (the two versions, the outer
+// digestAlgorithms, whether certificates or CRLs are present), read from
+// the DER, which the caller has found canonical.
+Status check_fields_without_accessors(Bytes der) {
+  const auto unexpected = [] { return bad_input("signature: the SignedData structure could not be walked"); };
+  // ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT SignedData }
+  DerReader top(der);
+  const auto content_info = top.next();
+  if (!content_info) return unexpected();
+  DerReader ci(content_info->content);
+  const auto content_type = ci.next();
+  const auto explicit_content = ci.next();
+  if (!content_type || !explicit_content) return unexpected();
+  const auto signed_data = DerReader(explicit_content->content).next();
+  if (!signed_data) return unexpected();
+
+  // SignedData ::= SEQUENCE { version, digestAlgorithms, encapContentInfo,
+  //   certificates [0] OPTIONAL, crls [1] OPTIONAL, signerInfos }
+  DerReader sd(signed_data->content);
+  const auto version_element = sd.next();
+  const auto version = version_element ? integer_value(*version_element) : std::nullopt;
+  if (!version) return unexpected();
+  if (*version != kSignedDataVersion) return bad_input("signature: SignedData version is {}, expected {}", *version, kSignedDataVersion);
+
+  const auto digest_algorithms = sd.next();
+  if (!digest_algorithms || digest_algorithms->tag != V_ASN1_SET) return unexpected();
+  DerReader algorithms(digest_algorithms->content);
+  const auto first_algorithm = algorithms.next();
+  if (!first_algorithm || !algorithms.at_end()) return bad_input("signature: digestAlgorithms does not hold exactly one algorithm");
+  const unsigned char* p = first_algorithm->whole.data();
+  OsslPtr<X509_ALGOR, X509_ALGOR_free> algorithm(d2i_X509_ALGOR(nullptr, &p, static_cast<long>(first_algorithm->whole.size())));
+  if (!algorithm) {
+    ERR_clear_error();
+    return bad_input("signature: digestAlgorithms holds something other than an AlgorithmIdentifier");
+  }
+  if (auto s = check_algorithm(algorithm.get(), NID_sha256, V_ASN1_UNDEF, "digestAlgorithms"); !s) return s;
+
+  if (!sd.next()) return unexpected();  // encapContentInfo, checked through CMS_get0_eContentType and CMS_get0_content
+  const auto after = sd.next();
+  if (!after) return unexpected();
+  if (after->tag_class == V_ASN1_CONTEXT_SPECIFIC && after->tag == 0) return bad_input("signature: carries certificates; the kernel's form has none");
+  if (after->tag_class == V_ASN1_CONTEXT_SPECIFIC && after->tag == 1) return bad_input("signature: carries CRLs; the kernel's form has none");
+  if (after->tag != V_ASN1_SET || !sd.at_end()) return unexpected();
+
+  // signerInfos ::= SET OF SignerInfo; SignerInfo ::= SEQUENCE { version, ... }
+  const auto signer_info = DerReader(after->content).next();
+  if (!signer_info) return unexpected();
+  const auto signer_version_element = DerReader(signer_info->content).next();
+  const auto signer_version = signer_version_element ? integer_value(*signer_version_element) : std::nullopt;
+  if (!signer_version) return unexpected();
+  if (*signer_version != kSignerInfoVersion) {
+    return bad_input("signature: SignerInfo version is {}, expected {}", *signer_version, kSignerInfoVersion);
+  }
+  return Ok{};
+}
+
+// The signature value of `der`, parsed as `cms`, if it is in the one form
+// above, signed by the key whose certificate is `signer` (subjectKeyIdentifier
+// `key_id`); else the first field that differs, by name.
+Result<Bytes> canonical_signature_value(CMS_ContentInfo* cms, Bytes der, const Certificate& signer, const std::vector<std::uint8_t>& key_id) {
+  // The encoding first: any other encoding of the same values is refused,
+  // and the fields below are then read from plain DER.
+  unsigned char* encoded = nullptr;
+  const int encoded_size = i2d_CMS_ContentInfo(cms, &encoded);
+  if (encoded_size <= 0) return openssl_error(ErrorKind::BadInput, "signature: re-encoding the parsed structure");
+  const Bytes reencoded(encoded, static_cast<std::size_t>(encoded_size));
+  const auto [at_der, at_reencoded] = std::mismatch(der.begin(), der.end(), reencoded.begin(), reencoded.end());
+  const bool canonical = at_der == der.end() && at_reencoded == reencoded.end();
+  const auto difference = static_cast<std::size_t>(at_der - der.begin());
+  OPENSSL_free(encoded);
+  if (!canonical) return bad_input("signature: not in canonical DER (its DER re-encoding differs from byte {} on)", difference);
+
+  const ASN1_OBJECT* content_type = CMS_get0_type(cms);
+  if (OBJ_obj2nid(content_type) != NID_pkcs7_signed) {
+    return bad_input("signature: ContentInfo contentType is {}, expected signedData", oid_text(content_type));
+  }
+  if (auto s = check_fields_without_accessors(der); !s) return s.error();
+  const ASN1_OBJECT* econtent_type = CMS_get0_eContentType(cms);
+  if (OBJ_obj2nid(econtent_type) != NID_pkcs7_data) {
+    return bad_input("signature: eContentType is {}, expected id-data", oid_text(econtent_type));
+  }
   ASN1_OCTET_STRING** content = CMS_get0_content(cms);
-  if (content == nullptr || *content != nullptr) return std::nullopt;  // not detached
+  if (content == nullptr || *content != nullptr) return bad_input("signature: content is embedded; the kernel expects detached content");
+
   STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(cms);
-  if (signers == nullptr || sk_CMS_SignerInfo_num(signers) != 1) return std::nullopt;
+  const int signer_count = sk_CMS_SignerInfo_num(signers);
+  if (signer_count != 1) return bad_input("signature: {} SignerInfos; the kernel takes exactly one", std::max(signer_count, 0));
   CMS_SignerInfo* si = sk_CMS_SignerInfo_value(signers, 0);
-  if (CMS_signed_get_attr_count(si) > 0) return std::nullopt;
-  X509_ALGOR* digest_alg = nullptr;
-  X509_ALGOR* signature_alg = nullptr;
-  CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest_alg, &signature_alg);
-  if (digest_alg == nullptr || signature_alg == nullptr) return std::nullopt;
-  const ASN1_OBJECT* oid = nullptr;
-  X509_ALGOR_get0(&oid, nullptr, nullptr, digest_alg);
-  if (OBJ_obj2nid(oid) != NID_sha256) return std::nullopt;
-  X509_ALGOR_get0(&oid, nullptr, nullptr, signature_alg);
-  const int sig_nid = OBJ_obj2nid(oid);
-  EVP_PKEY* key = X509_get0_pubkey(signer.get());
-  if (key == nullptr) return std::nullopt;
-  const bool rsa = (sig_nid == NID_rsaEncryption || sig_nid == NID_sha256WithRSAEncryption) && EVP_PKEY_is_a(key, "RSA");
-  const bool ecdsa = (sig_nid == NID_X9_62_id_ecPublicKey || sig_nid == NID_ecdsa_with_SHA256) && EVP_PKEY_is_a(key, "EC");
-  if (!rsa && !ecdsa) return std::nullopt;
-  const ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(si);
-  if (CMS_SignerInfo_cert_cmp(si, signer.get()) != 0 || sig == nullptr) return Result<Bytes>(refused_by(signer));
-  return Result<Bytes>(Bytes(ASN1_STRING_get0_data(sig), static_cast<std::size_t>(ASN1_STRING_length(sig))));
+  ASN1_OCTET_STRING* sid_key_id = nullptr;
+  if (CMS_SignerInfo_get0_signer_id(si, &sid_key_id, nullptr, nullptr) != 1 || sid_key_id == nullptr) {
+    ERR_clear_error();
+    return bad_input("signature: SignerInfo sid is not a subjectKeyIdentifier");
+  }
+  const unsigned char* id = ASN1_STRING_get0_data(sid_key_id);
+  const std::vector<std::uint8_t> named(id, id + ASN1_STRING_length(sid_key_id));
+  if (named != key_id) {
+    return bad_input("signature: SignerInfo sid names key id {}, the certificate {} has {}", to_hex(named), signer.subject(), to_hex(key_id));
+  }
+  X509_ALGOR* digest_algorithm = nullptr;
+  X509_ALGOR* signature_algorithm = nullptr;
+  CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest_algorithm, &signature_algorithm);
+  if (auto s = check_algorithm(digest_algorithm, NID_sha256, V_ASN1_UNDEF, "SignerInfo digestAlgorithm"); !s) return s.error();
+  // A count of -1 means absent; 0 would be an empty set, present.
+  if (CMS_signed_get_attr_count(si) >= 0) return bad_input("signature: SignerInfo carries signed attributes (signedAttrs); the kernel's form has none");
+
+  // What OpenSSL writes (and so sign_detached) for the key.
+  const EVP_PKEY* key = X509_get0_pubkey(signer.get());
+  if (key != nullptr && EVP_PKEY_is_a(key, "RSA")) {
+    if (auto s = check_algorithm(signature_algorithm, NID_rsaEncryption, V_ASN1_NULL, "SignerInfo signatureAlgorithm"); !s) return s.error();
+  } else if (key != nullptr && EVP_PKEY_is_a(key, "EC")) {
+    if (auto s = check_algorithm(signature_algorithm, NID_ecdsa_with_SHA256, V_ASN1_UNDEF, "SignerInfo signatureAlgorithm"); !s) return s.error();
+  } else {
+    return bad_input("signature: certificate {} holds neither an RSA nor an EC key", signer.subject());
+  }
+  if (CMS_unsigned_get_attr_count(si) >= 0) return bad_input("signature: SignerInfo carries unsigned attributes (unsignedAttrs); the kernel's form has none");
+  const ASN1_OCTET_STRING* value = CMS_SignerInfo_get0_signature(si);
+  if (value == nullptr || ASN1_STRING_length(value) <= 0) return bad_input("signature: SignerInfo signature is empty");
+  return Bytes(ASN1_STRING_get0_data(value), static_cast<std::size_t>(ASN1_STRING_length(value)));
 }
 
-// A kernel-form signature value checked as the kernel and OpenSSL's own CMS
-// code check it when there are no signed attributes: the signer's signature
-// over SHA-256 of the content, with the certificate's key. Taking the digest
-// in one pass (not through CMS_verify's 4 KiB BIO reads) is what lets
-// verification run at the speed of the cryptography.
+// A signature value in the canonical form, checked as the kernel and
+// OpenSSL's own CMS code check it when there are no signed attributes: the
+// signer's signature over SHA-256 of the content, with the certificate's
+// key. Taking the digest in one pass (not through CMS_verify's 4 KiB BIO
+// reads) is what lets verification run at the speed of the cryptography.
 Status verify_value(Bytes value, std::span<const Bytes> payload, const Certificate& signer, const Sha256* payload_hash,
                     EVP_PKEY_CTX** cache) {
   EVP_PKEY* key = X509_get0_pubkey(signer.get());
@@ -206,7 +355,9 @@ Status verify_value(Bytes value, std::span<const Bytes> payload, const Certifica
   return Ok{};
 }
 
-// Any other signature: OpenSSL's CMS_verify decides.
+// A signature in any other form: OpenSSL's CMS_verify decides, so that
+// the report can say whether it is at least a valid signature (its form
+// check fails on its own line either way).
 Status verify_with_cms(CMS_ContentInfo* cms, std::span<const Bytes> parts, const Certificate& signer) {
   std::vector<std::uint8_t> joined;
   for (Bytes part : parts) joined.insert(joined.end(), part.begin(), part.end());
@@ -229,14 +380,6 @@ Status verify_with_cms(CMS_ContentInfo* cms, std::span<const Bytes> parts, const
   return Ok{};
 }
 
-Status verify_parsed(CMS_ContentInfo* cms, std::span<const Bytes> parts, const Certificate& signer) {
-  if (auto value = kernel_form_value(cms, signer)) {
-    if (!*value) return value->error();
-    return verify_value(**value, parts, signer, nullptr, nullptr);
-  }
-  return verify_with_cms(cms, parts, signer);
-}
-
 }  // namespace
 
 Result<SignatureShape> read_signature_shape(Bytes signature) {
@@ -248,13 +391,17 @@ Result<SignatureShape> read_signature_shape(Bytes signature) {
 Status check_kernel_rules(Bytes signature, const Certificate& cert) {
   auto cms = parse_cms(signature);
   if (!cms) return cms.error();
-  return kernel_rules(cms->get(), cert);
+  if (auto value = canonical_signature_value(cms->get(), signature, cert, cert.subject_key_id()); !value) return value.error();
+  return key_rules(cert);
 }
 
 Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer) {
   auto cms = parse_cms(signature);
   if (!cms) return cms.error();
-  return verify_parsed(cms->get(), std::span<const Bytes>(&payload, 1), signer);
+  const std::span<const Bytes> parts(&payload, 1);
+  auto value = canonical_signature_value(cms->get(), signature, signer, signer.subject_key_id());
+  if (!value) return verify_with_cms(cms->get(), parts, signer);
+  return verify_value(*value, parts, signer, nullptr, nullptr);
 }
 
 SignatureVerifier::SignatureVerifier(const Certificate& signer)
@@ -263,27 +410,11 @@ SignatureVerifier::SignatureVerifier(const Certificate& signer)
 SignatureVerifier::~SignatureVerifier() { EVP_PKEY_CTX_free(ctx_); }
 
 SignatureCheck SignatureVerifier::check(Bytes signature, std::span<const Bytes> payload, const Sha256* payload_hash) {
-  if (!first_.empty() && signature.size() == first_.size() &&
-      std::equal(signature.begin(), signature.end() - static_cast<std::ptrdiff_t>(first_value_size_), first_.begin())) {
-    return {first_rules_, verify_value(signature.last(first_value_size_), payload, signer_, payload_hash, &ctx_)};
-  }
   auto cms = parse_cms(signature);
   if (!cms) return {cms.error(), cms.error()};
-  Status rules = shape_rules(cms->get(), signer_, key_id_);
-  if (rules.ok()) rules = key_rules_;
-  auto value = kernel_form_value(cms->get(), signer_);
-  if (!value) return {std::move(rules), verify_with_cms(cms->get(), payload, signer_)};
-  if (!*value) return {std::move(rules), value->error()};
-  const Bytes v = **value;
-  // When the DER ends with the value as a primitive OCTET STRING (nothing,
-  // such as unsigned attributes, after it), this signature can stand for
-  // the next ones.
-  if (first_.empty() && ends_with_octet_string(signature, v)) {
-    first_.assign(signature.begin(), signature.end());
-    first_value_size_ = v.size();
-    first_rules_ = rules;
-  }
-  return {std::move(rules), verify_value(v, payload, signer_, payload_hash, &ctx_)};
+  auto value = canonical_signature_value(cms->get(), signature, signer_, key_id_);
+  if (!value) return {value.error(), verify_with_cms(cms->get(), payload, signer_)};
+  return {key_rules_, verify_value(*value, payload, signer_, payload_hash, &ctx_)};
 }
 
 Status verify_issued_by(const Certificate& cert, const std::vector<Certificate>& trusted) {

@@ -1,6 +1,8 @@
 // The PKCS#7 (CMS SignedData) signatures kernels check on BPF_PROG_LOAD
 // (KERNEL-FACTS §4): DER, detached content, SHA-256, no signed attributes,
 // no certificates inside, the signer named by its subject key identifier.
+// bpfsign accepts exactly the one form sign_detached writes (pkcs7.cpp
+// spells it out), in canonical DER.
 #pragma once
 
 #include <cstdint>
@@ -32,14 +34,19 @@ struct SignatureShape {
 };
 Result<SignatureShape> read_signature_shape(Bytes signature);
 
-// The rules a kernel applies before it looks at the signed bytes: one
-// signer named by key id, SHA-256, no signed attributes, a key the kernel's
-// PKCS#7 code takes (RSA ≥ 2048 bits, ECDSA P-256/P-384), size within
-// kMaxSignatureSize. `cert` is the signer's.
+// The signature's form: exactly what sign_detached writes for `cert`'s key
+// (signedData version 3, digestAlgorithms SHA-256 only, detached id-data,
+// no certificates or CRLs, one SignerInfo version 3 naming `cert`'s
+// subjectKeyIdentifier, SHA-256, no attributes, rsaEncryption or
+// ecdsa-with-SHA256), in canonical DER, within kMaxSignatureSize; and a key
+// the kernel's PKCS#7 code takes (RSA ≥ 2048 bits, ECDSA P-256/P-384).
+// A refusal names the first field that differs.
 Status check_kernel_rules(Bytes signature, const Certificate& cert);
 
 // Verifies `signature` over `payload` with the public key of `signer`
-// (which must carry the key id the signature names).
+// (which must carry the key id the signature names). A signature not in
+// the canonical form is checked by OpenSSL's CMS_verify, so that this says
+// whether it is valid at all; check_kernel_rules refuses it.
 Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer);
 
 // Both of the above on one parse of the signature, as a verifier wants them.
@@ -48,8 +55,8 @@ struct SignatureCheck {
   Status signature;  // verify_detached
 };
 
-// Checks several signatures by one signer, setting the key's verification
-// up once (OpenSSL 3 looks the algorithm up in its providers for every new
+// Checks several signatures by one signer, each parsed and checked in
+// full on its own, setting the key's verification up once (OpenSSL 3 looks the algorithm up in its providers for every new
 // context, a cost that shows on small bundles). The payload may come in
 // parts (signed as their concatenation), so that a verifier need not join
 // instructions and metadata first; `payload_hash`, when given, is the
@@ -67,12 +74,6 @@ class SignatureVerifier {
   std::vector<std::uint8_t> key_id_;  // the certificate's subjectKeyIdentifier
   Status key_rules_;                  // the kernel's rules on the key: the certificate's alone
   evp_pkey_ctx_st* ctx_ = nullptr;    // ready for EVP_PKEY_verify; made on first use
-  // The first kernel-form signature checked. A later one whose bytes equal
-  // it up to its signature value (RSA: same length) has the same structure,
-  // DER being canonical: it needs no parse of its own, only its value checked.
-  std::vector<std::uint8_t> first_;  // empty until such a first signature is seen
-  std::size_t first_value_size_ = 0;
-  Status first_rules_ = Ok{};
 };
 
 // `cert` chains to `ca` (one level or through certificates in `ca` file
