@@ -8,6 +8,7 @@
 #include "bpfsign/bundle/bundle.hpp"
 #include "bpfsign/bundle/bundle_builder.hpp"
 #include "bpfsign/common/file_io.hpp"
+#include "bpfsign/verify/bundle_verifier.hpp"
 #include "bpfsign/verify/reproduce.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 #include "bpfsign/object/object_reader.hpp"
@@ -40,10 +41,15 @@ Status write_text(const GenOptions& opt, const std::string& text) {
 // must be the one the bundle was generated from (verify::reproduce); it
 // then types the accessors of global data.
 Result<std::string> signed_skeleton(const GenOptions& opt, const std::vector<std::uint8_t>& bytes) {
-  if (opt.c && opt.object.empty()) return bad_input("{}: a signed C skeleton (--c) needs the bundle's object (--object) for its types", opt.input);
+  if (opt.c && opt.object.empty()) return usage_error("{}: a signed C skeleton (--c) needs the bundle's object (--object) for its types", opt.input);
   auto b = bundle::parse_bundle(bytes, opt.input);
   if (!b) return b.error();
   if (b->signatures.empty()) return bad_input("{}: the bundle carries no signature", opt.input);
+  // The bundle must be whole: every check `verify` makes but the signer's
+  // trust, which is the loading side's to decide (keyring, --cert).
+  for (const auto& c : verify::verify_bundle(*b, verify::Trust{}).checks) {
+    if (c.id != "trust" && !c.ok) return refusal("{}: {}: {}", opt.input, c.what, c.detail);
+  }
   auto loader = bundle::loader_from_bundle(*b, b->signatures.front().scheme);
   if (!loader) return loader.error().with_context(opt.input);
   std::optional<object::ObjectModel> model;

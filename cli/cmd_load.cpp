@@ -54,13 +54,15 @@ Result<load::LoadedBundle> load_bundle(const LoadOptions& opt, const std::vector
 
 Result<load::LoadPlan> plan_object(const LoadOptions& opt) {
   if (!opt.certs.empty() || !opt.cas.empty() || opt.offline_verified) {
-    return bad_input("{}: --cert, --ca and --offline-verified verify a signed bundle; an object carries no signature", opt.object);
+    return usage_error("{}: --cert, --ca and --offline-verified verify a signed bundle; an object carries no signature", opt.object);
   }
   auto model = object::read_object_file(opt.object);
   if (!model) return model.error();
   auto loader = loader::generate_loader(*model);
   if (!loader) return loader.error();
-  return load::plan_object_load(std::move(loader).value());
+  auto plan = load::plan_object_load(std::move(loader).value());
+  if (!opt.keyring.empty()) plan.notes.push_back("--keyring is not used: an object loads unsigned");
+  return plan;
 }
 
 std::uint32_t prog_id(int fd) {
@@ -155,8 +157,8 @@ void register_load(CLI::App& app, Action& action) {
   cmd->add_option("--keyring", opt->keyring, "Keyring holding the signer's certificate: serial, @u, @s or a keyring name");
   cmd->add_flag("--offline-verified", opt->offline_verified,
                 "On a kernel that checks no signatures, load after bpfsign's own offline verification (needs --cert or --ca)");
-  cmd->add_option("--cert", opt->certs, "Trusted signer certificate (with --offline-verified)");
-  cmd->add_option("--ca", opt->cas, "Trusted CA certificate (with --offline-verified)");
+  cmd->add_option("--cert", opt->certs, "Trusted signer certificate: bpfsign's offline verification must pass first, on any kernel");
+  cmd->add_option("--ca", opt->cas, "Trusted CA certificate: bpfsign's offline verification must pass first, on any kernel");
   cmd->add_flag("--attach", opt->attach, "Attach every program whose section says how");
   cmd->add_option("--iface", opt->iface, "Interface for xdp and tcx programs");
   cmd->add_option("--cgroup", opt->cgroup, "Cgroup directory for cgroup programs");

@@ -8,6 +8,8 @@ int report(const Error& error) {
   fmt::print(stderr, "bpfsign: error: {}\n", error.message);
   switch (error.kind) {
     case ErrorKind::BadInput: return kExitBadInput;
+    case ErrorKind::Usage: return kExitUsage;
+    case ErrorKind::Refused: return kExitCheckFailed;
     case ErrorKind::Io: return kExitUsage;
     case ErrorKind::Kernel: return kExitKernel;
     case ErrorKind::Internal: return kExitInternal;

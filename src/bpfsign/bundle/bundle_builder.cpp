@@ -51,9 +51,7 @@ namespace {
 // the manifest is parsed: an altered manifest is refused without a parse.
 // With `out`, the manifest is then parsed into it; without, only checked.
 Status read_manifest(const Bundle& b, loader::LoaderProgram* out) {
-  if (b.metadata.size() < loader::kManifestDigestSize) return bad_input("metadata of {} bytes cannot end with a manifest digest", b.metadata.size());
-  const Sha256 digest = sha256(b.manifest);
-  if (!std::equal(digest.begin(), digest.end(), b.metadata.end() - static_cast<std::ptrdiff_t>(loader::kManifestDigestSize))) {
+  if (!loader::manifest_digest_matches(b.metadata, b.manifest)) {
     return bad_input("the manifest's SHA-256 is not the one at the end of the metadata: manifest or metadata altered");
   }
   return out != nullptr ? loader::parse_manifest(b.manifest, *out) : loader::check_manifest_format(b.manifest);

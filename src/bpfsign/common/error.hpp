@@ -15,6 +15,8 @@ namespace bpfsign {
 // (docs/cli.md#exit-codes), so keep the kinds few and meaningful.
 enum class ErrorKind {
   BadInput,  // the input is not what it claims to be, or malformed
+  Usage,     // the options given cannot be carried out as given
+  Refused,   // the input is well-formed, and the answer is "no" (a check failed)
   Io,        // a file could not be read or written
   Kernel,    // the kernel refused a request (errno is in the message)
   Internal,  // a bug of ours
@@ -33,6 +35,16 @@ struct Error {
 template <typename... Args>
 Error bad_input(fmt::format_string<Args...> f, Args&&... args) {
   return Error{ErrorKind::BadInput, fmt::format(f, std::forward<Args>(args)...)};
+}
+
+template <typename... Args>
+Error usage_error(fmt::format_string<Args...> f, Args&&... args) {
+  return Error{ErrorKind::Usage, fmt::format(f, std::forward<Args>(args)...)};
+}
+
+template <typename... Args>
+Error refusal(fmt::format_string<Args...> f, Args&&... args) {
+  return Error{ErrorKind::Refused, fmt::format(f, std::forward<Args>(args)...)};
 }
 
 template <typename... Args>

@@ -182,7 +182,7 @@ std::string summarize(const KernelProbe& p) {
   s += yes("loader_program") ? "This kernel runs loader programs. " : "This kernel cannot run loader programs. ";
   if (p.checks_signatures) {
     s += "It verifies signatures on BPF_PROG_LOAD; which scheme it enforces (loader-checked or kernel-chained) "
-         "is found with a signed probe (issue 5).";
+         "is found with a signed probe (bpfsign load, docs/signing.md).";
   } else {
     s += "It does NOT verify signatures: a signed load is refused, and anything loaded here is checked by "
          "no signature - only the offline verification of a bundle can vouch for it.";

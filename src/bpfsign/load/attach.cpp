@@ -113,7 +113,7 @@ Result<std::vector<Attachment>> attach_programs(const std::vector<loader::Progra
           break;
         }
         const unsigned ifindex = if_nametoindex(options.iface.c_str());
-        if (ifindex == 0) return bad_input("interface '{}' does not exist", options.iface);
+        if (ifindex == 0) return usage_error("--iface: interface '{}' does not exist", options.iface);
         link = kernel_result(kernel::link_create(fd, static_cast<int>(ifindex), p.expected_attach_type),
                              fmt::format("{} on {}", object::attach_type_name(p.expected_attach_type), options.iface));
         a.how = object::attach_type_name(p.expected_attach_type) + " on " + options.iface;

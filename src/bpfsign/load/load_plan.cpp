@@ -31,7 +31,8 @@ std::string LoadPlan::checked_by() const {
 
 namespace {
 
-Error refuse(const std::string& what, const std::string& why) { return Error{ErrorKind::BadInput, fmt::format("{}: {}; nothing was loaded", what, why)}; }
+// The bundle is well-formed and the answer is "no" (exit 1, as `verify`'s).
+Error refuse(const std::string& what, const std::string& why) { return refusal("{}: {}; nothing was loaded", what, why); }
 
 bool trust_given(const TrustOptions& t) { return !t.trust.certificates.empty() || !t.trust.authorities.empty(); }
 
@@ -50,21 +51,21 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
   const char* name = sign::scheme_name(scheme);
   if (scheme == sign::Scheme::HashChain) return refuse(what, "no kernel implements the hash-chain scheme (the seed patchset was not merged)");
   const bundle::SignatureRecord* sig = b.signature_for(scheme);
-  if (sig == nullptr) return refuse(what, fmt::format("no {} signature, which this kernel needs ({})", name, kernel.scheme_evidence));
+  if (sig == nullptr) return refuse(what, fmt::format("no {} signature: this kernel runs {} loaders ({})", name, name, kernel.scheme_evidence));
   const std::vector<std::uint8_t>& code = b.loader_for(scheme);
   if (code.empty()) return refuse(what, fmt::format("no loader for the {} scheme", name));
 
   // Trust options are never ignored: with --cert or --ca the offline
   // verification must pass, whatever the kernel checks.
   const bool offline = trust_given(trust);
-  if (trust.offline_verified && !offline) return bad_input("--offline-verified needs --cert or --ca");
+  if (trust.offline_verified && !offline) return usage_error("--offline-verified needs --cert or --ca");
   if (!kernel.checks_signatures && !trust.offline_verified) {
     return Error{ErrorKind::Kernel, fmt::format("this kernel does not check signatures ({}); refusing to load a signed bundle unchecked. "
                                                 "Pass --offline-verified with --cert or --ca to rely on bpfsign's offline check instead",
                                                 kernel.signature_evidence)};
   }
   if (kernel.checks_signatures && !trust.keyring) {
-    return bad_input("this kernel checks signatures: name the keyring holding the signer's certificate (--keyring)");
+    return usage_error("this kernel checks signatures: name the keyring holding the signer's certificate (--keyring)");
   }
 
   LoadPlan p;
@@ -93,6 +94,10 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
   if (auto rules = sign::check_kernel_rules(sig->der, *signer); !rules) return rules.error().with_context(what);
 
   if (kernel.checks_signatures) {
+    if (trust.offline_verified) {
+      p.notes.push_back("--offline-verified is not needed: this kernel checks the signature itself (the offline check ran because "
+                        "--cert/--ca were given)");
+    }
     p.signature = sig->der;
     p.keyring_id = *trust.keyring;
     p.kernel_verifies_signature = true;
@@ -123,9 +128,7 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
                                   : "the metadata map's kernel-computed SHA-256 is the signed one, before the loader's first command (this "
                                     "kernel's struct bpf_map shows no exclusivity to check)"});
   }
-  if (auto digest = sha256(b.manifest);
-      b.metadata.size() < loader::kManifestDigestSize ||
-      !std::equal(digest.begin(), digest.end(), b.metadata.end() - static_cast<std::ptrdiff_t>(loader::kManifestDigestSize))) {
+  if (!loader::manifest_digest_matches(b.metadata, b.manifest)) {
     return refuse(what, "the manifest's SHA-256 is not the one at the end of the metadata: manifest or metadata altered");
   }
   p.checks.push_back({"manifest-digest", PlannedCheck::By::Bpfsign,

@@ -99,9 +99,7 @@ Result<loader::LoaderProgram> authenticated_loader(const LoadPlan& plan) {
   }
   // The manifest: its digest ends the (now authenticated) metadata; checked
   // before the manifest is parsed.
-  const Sha256 digest = sha256(plan.manifest);
-  if (plan.metadata.size() < loader::kManifestDigestSize ||
-      !std::equal(digest.begin(), digest.end(), plan.metadata.end() - static_cast<std::ptrdiff_t>(loader::kManifestDigestSize))) {
+  if (!loader::manifest_digest_matches(plan.metadata, plan.manifest)) {
     return bad_input("the manifest's SHA-256 is not the one at the end of the metadata: manifest or metadata altered; nothing was loaded");
   }
   loader::LoaderProgram out;

@@ -1,8 +1,11 @@
 #include "bpfsign/loader/manifest.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string_view>
+
+#include "bpfsign/common/sha256.hpp"
 
 namespace bpfsign::loader {
 
@@ -131,6 +134,12 @@ std::vector<std::uint8_t> serialize_manifest(const LoaderProgram& loader) {
     w.u32(k.size);
   }
   return w.take();
+}
+
+bool manifest_digest_matches(Bytes metadata, Bytes manifest) {
+  if (metadata.size() < kManifestDigestSize) return false;
+  const Sha256 digest = sha256(manifest);
+  return std::equal(digest.begin(), digest.end(), metadata.end() - static_cast<std::ptrdiff_t>(kManifestDigestSize));
 }
 
 namespace {

@@ -21,6 +21,10 @@ inline constexpr std::size_t kManifestDigestSize = 32;  // the blob's last bytes
 
 std::vector<std::uint8_t> serialize_manifest(const LoaderProgram& loader);
 
+// Whether `metadata` ends with the SHA-256 of `manifest`: the one link that
+// puts the manifest under every signature that covers the metadata.
+bool manifest_digest_matches(Bytes metadata, Bytes manifest);
+
 // Reads a manifest into `loader` (everything but insns, code and blob).
 // Strict: unknown versions, enum values out of range, names longer than
 // 4096 bytes, counts that cannot fit the input and trailing bytes are refused.
