@@ -148,13 +148,14 @@ std::string oid_text(const ASN1_OBJECT* oid) {
 // An AlgorithmIdentifier: `nid` with parameters of type `parameter_type`
 // (V_ASN1_UNDEF: absent), or what it is instead.
 Status check_algorithm(const X509_ALGOR* alg, int nid, int parameter_type, std::string_view field) {
+  if (alg == nullptr) return bad_input("signature: {} is missing", field);
   const ASN1_OBJECT* oid = nullptr;
   int ptype = V_ASN1_UNDEF;
   X509_ALGOR_get0(&oid, &ptype, nullptr, alg);
   if (OBJ_obj2nid(oid) != nid) return bad_input("signature: {} is {}, expected {}", field, oid_text(oid), OBJ_nid2ln(nid));
   if (ptype != parameter_type) {
-    return bad_input("signature: {} has parameters of ASN.1 type {}, expected {}", field, ptype == V_ASN1_UNDEF ? "none" : ASN1_tag2str(ptype),
-                     parameter_type == V_ASN1_UNDEF ? "none" : ASN1_tag2str(parameter_type));
+    auto type_name = [](int type) { return type == V_ASN1_UNDEF ? "none" : ASN1_tag2str(type); };
+    return bad_input("signature: {} has parameters of ASN.1 type {}, expected {}", field, type_name(ptype), type_name(parameter_type));
   }
   return Ok{};
 }
@@ -248,8 +249,12 @@ Status check_fields_without_accessors(Bytes der) {
   if (!sd.next()) return unexpected();  // encapContentInfo, checked through CMS_get0_eContentType and CMS_get0_content
   const auto after = sd.next();
   if (!after) return unexpected();
-  if (after->tag_class == V_ASN1_CONTEXT_SPECIFIC && after->tag == 0) return bad_input("signature: carries certificates; the kernel's form has none");
-  if (after->tag_class == V_ASN1_CONTEXT_SPECIFIC && after->tag == 1) return bad_input("signature: carries CRLs; the kernel's form has none");
+  if (after->tag_class == V_ASN1_CONTEXT_SPECIFIC && after->tag == 0) {
+    return bad_input("signature: carries certificates; the kernel's form has none");
+  }
+  if (after->tag_class == V_ASN1_CONTEXT_SPECIFIC && after->tag == 1) {
+    return bad_input("signature: carries CRLs; the kernel's form has none");
+  }
   if (after->tag != V_ASN1_SET || !sd.at_end()) return unexpected();
 
   // signerInfos ::= SET OF SignerInfo; SignerInfo ::= SEQUENCE { version, ... }
@@ -267,7 +272,8 @@ Status check_fields_without_accessors(Bytes der) {
 // The signature value of `der`, parsed as `cms`, if it is in the one form
 // above, signed by the key whose certificate is `signer` (subjectKeyIdentifier
 // `key_id`); else the first field that differs, by name.
-Result<Bytes> canonical_signature_value(CMS_ContentInfo* cms, Bytes der, const Certificate& signer, const std::vector<std::uint8_t>& key_id) {
+Result<Bytes> canonical_signature_value(CMS_ContentInfo* cms, Bytes der, const Certificate& signer,
+                                        const std::vector<std::uint8_t>& key_id) {
   // The encoding first: any other encoding of the same values is refused,
   // and the fields below are then read from plain DER.
   unsigned char* encoded = nullptr;
@@ -290,7 +296,9 @@ Result<Bytes> canonical_signature_value(CMS_ContentInfo* cms, Bytes der, const C
     return bad_input("signature: eContentType is {}, expected id-data", oid_text(econtent_type));
   }
   ASN1_OCTET_STRING** content = CMS_get0_content(cms);
-  if (content == nullptr || *content != nullptr) return bad_input("signature: content is embedded; the kernel expects detached content");
+  if (content == nullptr || *content != nullptr) {
+    return bad_input("signature: content is embedded; the kernel expects detached content");
+  }
 
   STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(cms);
   const int signer_count = sk_CMS_SignerInfo_num(signers);
@@ -304,25 +312,29 @@ Result<Bytes> canonical_signature_value(CMS_ContentInfo* cms, Bytes der, const C
   const unsigned char* id = ASN1_STRING_get0_data(sid_key_id);
   const std::vector<std::uint8_t> named(id, id + ASN1_STRING_length(sid_key_id));
   if (named != key_id) {
-    return bad_input("signature: SignerInfo sid names key id {}, the certificate {} has {}", to_hex(named), signer.subject(), to_hex(key_id));
+    return bad_input("signature: SignerInfo sid names key id {}, the certificate {} has {}", to_hex(named), signer.subject(),
+                     to_hex(key_id));
   }
   X509_ALGOR* digest_algorithm = nullptr;
   X509_ALGOR* signature_algorithm = nullptr;
   CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest_algorithm, &signature_algorithm);
   if (auto s = check_algorithm(digest_algorithm, NID_sha256, V_ASN1_UNDEF, "SignerInfo digestAlgorithm"); !s) return s.error();
   // A count of -1 means absent; 0 would be an empty set, present.
-  if (CMS_signed_get_attr_count(si) >= 0) return bad_input("signature: SignerInfo carries signed attributes (signedAttrs); the kernel's form has none");
+  if (CMS_signed_get_attr_count(si) >= 0) {
+    return bad_input("signature: SignerInfo carries signed attributes (signedAttrs); the kernel's form has none");
+  }
 
   // What OpenSSL writes (and so sign_detached) for the key.
   const EVP_PKEY* key = X509_get0_pubkey(signer.get());
-  if (key != nullptr && EVP_PKEY_is_a(key, "RSA")) {
-    if (auto s = check_algorithm(signature_algorithm, NID_rsaEncryption, V_ASN1_NULL, "SignerInfo signatureAlgorithm"); !s) return s.error();
-  } else if (key != nullptr && EVP_PKEY_is_a(key, "EC")) {
-    if (auto s = check_algorithm(signature_algorithm, NID_ecdsa_with_SHA256, V_ASN1_UNDEF, "SignerInfo signatureAlgorithm"); !s) return s.error();
-  } else {
-    return bad_input("signature: certificate {} holds neither an RSA nor an EC key", signer.subject());
+  const bool rsa = key != nullptr && EVP_PKEY_is_a(key, "RSA");
+  const bool ec = key != nullptr && EVP_PKEY_is_a(key, "EC");
+  if (!rsa && !ec) return bad_input("signature: certificate {} holds neither an RSA nor an EC key", signer.subject());
+  const Status algorithm = rsa ? check_algorithm(signature_algorithm, NID_rsaEncryption, V_ASN1_NULL, "SignerInfo signatureAlgorithm")
+                               : check_algorithm(signature_algorithm, NID_ecdsa_with_SHA256, V_ASN1_UNDEF, "SignerInfo signatureAlgorithm");
+  if (!algorithm) return algorithm.error();
+  if (CMS_unsigned_get_attr_count(si) >= 0) {
+    return bad_input("signature: SignerInfo carries unsigned attributes (unsignedAttrs); the kernel's form has none");
   }
-  if (CMS_unsigned_get_attr_count(si) >= 0) return bad_input("signature: SignerInfo carries unsigned attributes (unsignedAttrs); the kernel's form has none");
   const ASN1_OCTET_STRING* value = CMS_SignerInfo_get0_signature(si);
   if (value == nullptr || ASN1_STRING_length(value) <= 0) return bad_input("signature: SignerInfo signature is empty");
   return Bytes(ASN1_STRING_get0_data(value), static_cast<std::size_t>(ASN1_STRING_length(value)));
