@@ -5,6 +5,7 @@
 #include "bpfsign/isa/disasm.hpp"
 #include "bpfsign/object/elf_file.hpp"
 #include "bpfsign/object/program_listing.hpp"
+#include "bpfsign/common/printable.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 
@@ -38,7 +39,7 @@ int run_disasm(const DisasmOptions& opt) {
   nlohmann::json jsections = nlohmann::json::array();
   for (const auto& l : *listings) {
     nlohmann::json jinsns = nlohmann::json::array();
-    if (!opt.json) fmt::print("\nDisassembly of section {}:\n", l.section->name);
+    if (!opt.json) fmt::print("\nDisassembly of section {}:\n", printable(l.section->name));
     for (const auto& p : l.instructions) {
       const Bytes raw = l.section->data.subspan(p.pc * isa::kInsnSize, isa::slot_count(p.insn) * isa::kInsnSize);
       const std::string text = isa::to_string(p.insn);
@@ -48,7 +49,7 @@ int run_disasm(const DisasmOptions& opt) {
         if (label != l.labels.end()) ji["function"] = label->second;
         jinsns.push_back(std::move(ji));
       } else {
-        if (label != l.labels.end()) fmt::print("\n<{}>:\n", label->second);
+        if (label != l.labels.end()) fmt::print("\n<{}>:\n", printable(label->second));
         fmt::print("{:>8}:\t{}\t{}\n", p.pc, hex_bytes(raw), text);
       }
     }

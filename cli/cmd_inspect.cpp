@@ -10,6 +10,7 @@
 #include "bpfsign/common/file_io.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 
 namespace bpfsign::cli {
 
@@ -22,10 +23,10 @@ struct InspectOptions {
 };
 
 void print_decoded(const audit::DecodedLoader& d) {
-  for (const auto& c : d.commands) fmt::print("  {:>6}  {}\n", c.pc, c.summary);
+  for (const auto& c : d.commands) print_line("  {:>6}  {}", c.pc, c.summary);
   if (!d.unexplained.empty()) {
-    fmt::print("UNEXPLAINED CODE ({} instructions):\n", d.unexplained.size());
-    for (const auto& u : d.unexplained) fmt::print("  {:>6}  {}  -- {}\n", u.pc, u.instruction, u.why);
+    print_line("UNEXPLAINED CODE ({} instructions):", d.unexplained.size());
+    for (const auto& u : d.unexplained) print_line("  {:>6}  {}  -- {}", u.pc, u.instruction, u.why);
   }
 }
 
@@ -52,7 +53,7 @@ int inspect_light_skeleton(const InspectOptions& opt, std::string_view text) {
     j["kind"] = "bpftool light skeleton";
     fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
-    fmt::print("{}: bpftool light skeleton, {} instructions, {} commands, {} failure paths\n", opt.bundle, d->instructions, d->commands.size(),
+    print_line("{}: bpftool light skeleton, {} instructions, {} commands, {} failure paths", opt.bundle, d->instructions, d->commands.size(),
                d->failure_paths);
     print_decoded(*d);
   }
@@ -98,17 +99,17 @@ int run_inspect(const InspectOptions& opt) {
     for (const auto& u : d->unexplained) j["unexplained"].push_back({{"pc", u.pc}, {"instruction", u.instruction}, {"why", u.why}});
     fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
-    fmt::print("{}: {} loader, {} instructions, {} commands, {} failure paths\n", opt.bundle, sign::scheme_name(scheme), d->instructions,
+    print_line("{}: {} loader, {} instructions, {} commands, {} failure paths", opt.bundle, sign::scheme_name(scheme), d->instructions,
                d->commands.size(), d->failure_paths);
     if (d->metadata_check) {
-      fmt::print("  first: check the metadata map{} and that its SHA-256 is {} ({})\n",
+      print_line("  first: check the metadata map{} and that its SHA-256 is {} ({})",
                  d->metadata_check->checks_exclusive ? " is exclusive" : "", to_hex(d->metadata_check->expected_hash),
                  d->metadata_check->expected_hash == sha256(b->metadata) ? "the bundle's metadata" : "NOT the bundle's metadata");
     }
-    for (const auto& c : d->commands) fmt::print("  {:>6}  {}\n", c.pc, c.summary);
+    for (const auto& c : d->commands) print_line("  {:>6}  {}", c.pc, c.summary);
     if (!d->unexplained.empty()) {
-      fmt::print("UNEXPLAINED CODE ({} instructions):\n", d->unexplained.size());
-      for (const auto& u : d->unexplained) fmt::print("  {:>6}  {}  -- {}\n", u.pc, u.instruction, u.why);
+      print_line("UNEXPLAINED CODE ({} instructions):", d->unexplained.size());
+      for (const auto& u : d->unexplained) print_line("  {:>6}  {}  -- {}", u.pc, u.instruction, u.why);
     }
   }
   return d->unexplained.empty() ? kExitOk : kExitCheckFailed;

@@ -18,6 +18,7 @@
 #include "bpfsign/object/object_reader.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 
 namespace bpfsign::cli {
 
@@ -134,17 +135,17 @@ int run_load(const LoadOptions& opt) {
     fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     return kExitOk;
   }
-  fmt::print("loaded {} through its loader ({} instructions, {}-byte metadata), scheme {}\n", opt.object, loader->code.size() / 8,
+  print_line("loaded {} through its loader ({} instructions, {}-byte metadata), scheme {}", opt.object, loader->code.size() / 8,
              loader->blob.size(), scheme);
-  fmt::print("checked by: {}\n", plan->checked_by());
-  for (const auto& c : plan->checks) fmt::print("  check   {:<8} {}\n", load::check_by_name(c.by), c.what);
-  for (const auto& n : plan->notes) fmt::print("  note    {}\n", n);
-  for (std::size_t i = 0; i < loaded->maps.size(); ++i) fmt::print("  map     {:<24} id {}\n", loaded->map_names[i], map_id(loaded->maps[i].get()));
+  print_line("checked by: {}", plan->checked_by());
+  for (const auto& c : plan->checks) print_line("  check   {:<8} {}", load::check_by_name(c.by), c.what);
+  for (const auto& n : plan->notes) print_line("  note    {}", n);
+  for (std::size_t i = 0; i < loaded->maps.size(); ++i) print_line("  map     {:<24} id {}", loaded->map_names[i], map_id(loaded->maps[i].get()));
   for (std::size_t i = 0; i < loaded->programs.size(); ++i) {
-    fmt::print("  program {:<24} id {}\n", loaded->program_names[i], prog_id(loaded->programs[i].get()));
+    print_line("  program {:<24} id {}", loaded->program_names[i], prog_id(loaded->programs[i].get()));
   }
-  for (const auto& a : attachments) fmt::print("  attach  {:<24} {}\n", a.program, a.how);
-  fmt::print("{}\n", lifetime);
+  for (const auto& a : attachments) print_line("  attach  {:<24} {}", a.program, a.how);
+  print_line("{}", lifetime);
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 #include "bpfsign/verify/reproduce.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 
 namespace bpfsign::cli {
 
@@ -33,8 +34,8 @@ int run_reproduce(const ReproduceOptions& opt) {
     for (const auto& c : r->checks) j["checks"].push_back({{"id", c.id}, {"what", c.what}, {"ok", c.ok}, {"detail", c.detail}});
     fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
-    fmt::print("{}: {} from {}\n", opt.bundle, r->ok() ? "REPRODUCED" : "NOT REPRODUCED", opt.object);
-    for (const auto& c : r->checks) fmt::print("  [{}] {}: {}\n", c.ok ? " ok " : "DIFF", c.what, c.detail);
+    print_line("{}: {} from {}", opt.bundle, r->ok() ? "REPRODUCED" : "NOT REPRODUCED", opt.object);
+    for (const auto& c : r->checks) print_line("  [{}] {}: {}", c.ok ? " ok " : "DIFF", c.what, c.detail);
   }
   return r->ok() ? kExitOk : kExitCheckFailed;
 }

@@ -9,6 +9,7 @@
 #include "bpfsign/common/file_io.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 
 namespace bpfsign::cli {
 
@@ -59,11 +60,11 @@ int run_sign(const SignOptions& opt) {
     fmt::print("{}\n", j.dump(2));
     return kExitOk;
   }
-  fmt::print("signed {} -> {} ({} bytes) with {} ({})\n", opt.object, opt.output, out.size(), cert->subject(), key->describe());
+  print_line("signed {} -> {} ({} bytes) with {} ({})", opt.object, opt.output, out.size(), cert->subject(), key->describe());
   for (const auto& s : b->signatures) {
-    fmt::print("  {:<25} {} loader instructions, {}-byte signature\n", sign::scheme_name(s.scheme), b->loader_for(s.scheme).size() / 8, s.der.size());
+    print_line("  {:<25} {} loader instructions, {}-byte signature", sign::scheme_name(s.scheme), b->loader_for(s.scheme).size() / 8, s.der.size());
   }
-  fmt::print("  metadata {} bytes, source sha256 {}\n", b->metadata.size(), to_hex(b->source_sha256));
+  print_line("  metadata {} bytes, source sha256 {}", b->metadata.size(), to_hex(b->source_sha256));
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 #include "bpfsign/verify/bundle_verifier.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 
 namespace bpfsign::cli {
 
@@ -28,16 +29,21 @@ int run_verify(const VerifyOptions& opt) {
   auto b = bundle::parse_bundle(*bytes, opt.bundle);
   if (!b) return report(b.error());
   const auto r = verify::verify_bundle(*b, *trust);
+  // The source record (the object's name and digest) is covered by no
+  // signature: it is shown apart from the verdict, as a claim, never as
+  // part of what was verified. `bpfsign reproduce` proves or refutes it.
   if (opt.json) {
     nlohmann::json j{{"bundle", opt.bundle}, {"ok", r.ok()}, {"signer", r.signer_subject}, {"key_id", r.signer_key_id}, {"key", r.signer_key},
-                     {"source", b->source_name}, {"source_sha256", to_hex(b->source_sha256)}};
+                     {"unsigned_claim", {{"source", b->source_name}, {"source_sha256", to_hex(b->source_sha256)}, {"covered_by_signature", false}}}};
     for (const auto& s : b->signatures) j["schemes"].push_back(sign::scheme_name(s.scheme));
     for (const auto& c : r.checks) j["checks"].push_back({{"id", c.id}, {"what", c.what}, {"ok", c.ok}, {"detail", c.detail}});
     fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
-    fmt::print("{}: {} of {} (sha256 {})\n", opt.bundle, r.ok() ? "VERIFIED" : "NOT VERIFIED", b->source_name, to_hex(b->source_sha256));
-    fmt::print("  signer {} ({}, key id {})\n", r.signer_subject, r.signer_key, r.signer_key_id);
-    for (const auto& c : r.checks) fmt::print("  [{}] {}: {}\n", c.ok ? " ok " : "FAIL", c.what, c.detail);
+    print_line("{}: {}", opt.bundle, r.ok() ? "VERIFIED" : "NOT VERIFIED");
+    print_line("  signer {} ({}, key id {})", r.signer_subject, r.signer_key, r.signer_key_id);
+    for (const auto& c : r.checks) print_line("  [{}] {}: {}", c.ok ? " ok " : "FAIL", c.what, c.detail);
+    print_line("  unsigned claim, not verified: built from '{}' (sha256 {}); `bpfsign reproduce OBJECT BUNDLE` checks it", b->source_name,
+               to_hex(b->source_sha256));
   }
   return r.ok() ? kExitOk : kExitCheckFailed;
 }

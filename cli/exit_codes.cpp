@@ -2,10 +2,13 @@
 
 #include <fmt/core.h>
 
+#include "bpfsign/common/printable.hpp"
+
 namespace bpfsign::cli {
 
 int report(const Error& error) {
-  fmt::print(stderr, "bpfsign: error: {}\n", error.message);
+  // The message may quote names from input files: never raw to a terminal.
+  fmt::print(stderr, "bpfsign: error: {}\n", printable(error.message));
   switch (error.kind) {
     case ErrorKind::BadInput: return kExitBadInput;
     case ErrorKind::Usage: return kExitUsage;

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bpfsign/common/printable.hpp"
+
 #include "bpfsign/object/bpf_enums.hpp"
 
 namespace bpfsign::object {
@@ -104,7 +106,7 @@ json program_json(const ObjectModel& m, const Program& p) {
 
 template <typename... Args>
 void append_line(std::string& out, fmt::format_string<Args...> f, Args&&... args) {
-  out += fmt::format(f, std::forward<Args>(args)...);
+  out += printable(fmt::format(f, std::forward<Args>(args)...));  // names come from the object file
   out += '\n';
 }
 
