@@ -16,6 +16,7 @@
 #include "bpfsign/skeleton/cpp_skeleton.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "paths.hpp"
 
 namespace bpfsign::cli {
 
@@ -27,6 +28,7 @@ struct GenOptions {
   std::string output;
   std::string name;
   bool c = false;
+  bool force = false;
 };
 
 Status write_text(const GenOptions& opt, const std::string& text) {
@@ -34,7 +36,8 @@ Status write_text(const GenOptions& opt, const std::string& text) {
     fmt::print("{}", text);
     return Ok{};
   }
-  return write_file_atomic(opt.output, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), 0644);
+  return write_file_atomic(opt.output, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), 0644,
+                           opt.force ? Existing::Replace : Existing::Keep);
 }
 
 // A signed skeleton: the whole bundle embedded. With --object, the object
@@ -90,6 +93,9 @@ Result<std::string> object_skeleton(const GenOptions& opt) {
 }
 
 int run_gen_skeleton(const GenOptions& opt) {
+  if (auto distinct = distinct_files({{"-o", opt.output == "-" ? "" : opt.output}, {"the input", opt.input}, {"--object", opt.object}}); !distinct) {
+    return report(distinct.error());
+  }
   auto bytes = read_file(opt.input);
   if (!bytes) return report(bytes.error());
   const bool is_bundle = bytes->size() >= bundle::kMagic.size() && std::equal(bundle::kMagic.begin(), bundle::kMagic.end(), bytes->begin());
@@ -110,6 +116,7 @@ void register_gen(CLI::App& app, Action& action) {
   skel->add_option("--object", opt->object, "With a bundle: the object it was generated from (checked), for typed global data");
   skel->add_option("-o,--output", opt->output, "Header to write (atomically); default: standard output");
   skel->add_option("--name", opt->name, "Namespace prefix (default: the object name)");
+  skel->add_flag("--force", opt->force, "Replace an existing output file");
   skel->add_flag("--c", opt->c, "A self-contained C header instead (loads; attaching is left to the application)");
   skel->callback([&action, opt] { action = [opt] { return run_gen_skeleton(*opt); }; });
 }

@@ -4,25 +4,40 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
+#include "bpfsign/common/file_io.hpp"
 #include "bpfsign/common/sha256.hpp"
 #include "bpfsign/sign/keys.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "paths.hpp"
 
 namespace bpfsign::cli {
 
 namespace {
 
+// A hundred years: beyond it a validity period is a mistake, not a choice.
+constexpr unsigned kMaxDays = 36500;
+
 struct KeygenOptions {
   std::string key, cert, algorithm = "rsa2048", cn = "bpfsign signing key", issuer_key, issuer_cert;
   unsigned days = 365;
   bool ca = false;
+  bool force = false;
   bool json = false;
 };
 
 int run_keygen(const KeygenOptions& opt) {
   auto algorithm = sign::parse_key_algorithm(opt.algorithm);
   if (!algorithm) return report(algorithm.error());
+  if (opt.days == 0 || opt.days > kMaxDays) {
+    return report(usage_error("--days {}: a certificate is valid for 1 to {} days (a zero-day certificate is already expired)", opt.days, kMaxDays));
+  }
+  if (auto distinct = distinct_files({{"--key", opt.key}, {"--cert", opt.cert}, {"--issuer-key", opt.issuer_key}, {"--issuer-cert", opt.issuer_cert}});
+      !distinct) {
+    return report(distinct.error());
+  }
   if (opt.issuer_key.empty() != opt.issuer_cert.empty()) return report(bad_input("--issuer-key and --issuer-cert come together"));
   std::optional<sign::PrivateKey> issuer_key;
   std::optional<sign::Certificate> issuer_cert;
@@ -46,8 +61,28 @@ int run_keygen(const KeygenOptions& opt) {
   }
   auto cert = sign::make_certificate(*key, req);
   if (!cert) return report(cert.error());
-  if (auto s = key->write_pem(opt.key); !s) return report(s.error());
-  if (auto s = cert->write_pem(opt.cert); !s) return report(s.error());
+  // Both files or neither: both are written in full first, then put in
+  // place; an existing file is kept unless --force.
+  auto staged_key = key->stage_pem(opt.key);
+  if (!staged_key) return report(staged_key.error());
+  auto staged_cert = cert->stage_pem(opt.cert);
+  if (!staged_cert) return report(staged_cert.error());
+  const Existing existing = opt.force ? Existing::Replace : Existing::Keep;
+  if (!opt.force) {
+    // Checked before anything is put in place, so that a refusal leaves
+    // both files as they were (commit() checks again, atomically).
+    for (const std::string& path : {opt.key, opt.cert}) {
+      std::error_code ec;
+      if (std::filesystem::exists(path, ec)) return report(usage_error("{}: exists; not replaced (--force replaces it)", path));
+    }
+  }
+  if (auto s = staged_key->commit(existing); !s) return report(s.error());
+  if (auto s = staged_cert->commit(existing); !s) {
+    // The certificate could not follow its key: the key just written goes
+    // too, unless it replaced an older one (--force), which is gone already.
+    if (!opt.force) std::filesystem::remove(opt.key);
+    return report(s.error().with_context(opt.force ? "the key was written, its certificate not" : "nothing was written"));
+  }
   const std::string keyid = to_hex(cert->subject_key_id());
   if (opt.json) {
     nlohmann::json j{{"key", opt.key},         {"certificate", opt.cert}, {"algorithm", key->describe()},
@@ -73,6 +108,7 @@ void register_keygen(CLI::App& app, Action& action) {
   cmd->add_flag("--ca", opt->ca, "Make a CA certificate (keyCertSign) to issue signing certificates");
   cmd->add_option("--issuer-key", opt->issuer_key, "Issue the certificate from this CA key (PEM)");
   cmd->add_option("--issuer-cert", opt->issuer_cert, "… and this CA certificate");
+  cmd->add_flag("--force", opt->force, "Replace existing key and certificate files");
   cmd->add_flag("--json", opt->json, "Machine-readable output");
   cmd->callback([&action, opt] { action = [opt] { return run_keygen(*opt); }; });
 }

@@ -1,5 +1,7 @@
 // bpfsign sign OBJECT -k KEY -c CERT -o BUNDLE [--scheme S]... [--json]
 // Generates the object's loader and signs it for every kernel scheme.
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include <fmt/core.h>
@@ -8,7 +10,9 @@
 #include "bpfsign/bundle/sign_object.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "commands.hpp"
+#include "bpfsign/common/printable.hpp"
 #include "exit_codes.hpp"
+#include "paths.hpp"
 #include "output.hpp"
 
 namespace bpfsign::cli {
@@ -19,16 +23,32 @@ struct SignOptions {
   std::string object, key, cert, output, pkcs11_module;
   std::vector<std::string> schemes;
   bool json = false;
+  bool force = false;
 };
 
 Result<sign::Scheme> scheme_by_name(const std::string& name) {
   for (sign::Scheme s : sign::kAllSchemes) {
     if (name == sign::scheme_name(s)) return s;
   }
-  return bad_input("unknown scheme '{}' (expected loader-checked, kernel-chained or hash-chain)", name);
+  return usage_error("unknown scheme '{}' (expected loader-checked, kernel-chained, hash-chain or loader-checked-hash-only)", name);
+}
+
+// A private key file others can read is no secret: said, not refused (the
+// key may be on a system where that is intended).
+void warn_if_key_readable(const std::string& key) {
+  if (key.rfind("pkcs11:", 0) == 0) return;
+  struct stat st {};
+  if (::stat(key.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    fmt::print(stderr, "bpfsign: warning: {}: the private key is readable by {} (mode {:04o}); chmod 600 it\n", printable(key),
+               (st.st_mode & 007) != 0 ? "every user" : "its group", st.st_mode & 07777);
+  }
 }
 
 int run_sign(const SignOptions& opt) {
+  if (auto distinct = distinct_files({{"-o", opt.output}, {"the object", opt.object}, {"-k", opt.key}, {"-c", opt.cert}}); !distinct) {
+    return report(distinct.error());
+  }
+  warn_if_key_readable(opt.key);
   auto bytes = read_file(opt.object);
   if (!bytes) return report(bytes.error());
   // The PIN of a token key comes from the environment, never the command line.
@@ -49,7 +69,7 @@ int run_sign(const SignOptions& opt) {
   auto b = bundle::sign_object(*bytes, std::filesystem::path(opt.object).filename().string(), *key, *cert, schemes);
   if (!b) return report(b.error());
   const auto out = bundle::serialize_bundle(*b);
-  if (auto s = write_file_atomic(opt.output, out); !s) return report(s.error());
+  if (auto s = write_file_atomic(opt.output, out, 0644, opt.force ? Existing::Replace : Existing::Keep); !s) return report(s.error());
   if (opt.json) {
     nlohmann::json j{{"bundle", opt.output}, {"bytes", out.size()}, {"source_sha256", to_hex(b->source_sha256)},
                      {"signer", cert->subject()}, {"key_id", to_hex(b->signer_key_id)}, {"key", key->describe()}};
@@ -77,8 +97,9 @@ void register_sign(CLI::App& app, Action& action) {
   cmd->add_option("-k,--key", opt->key, "Private key: PEM file or PKCS#11 URI (PIN from $BPFSIGN_PKCS11_PIN)")->required();
   cmd->add_option("-c,--cert", opt->cert, "Signer's certificate (PEM or DER)")->required();
   cmd->add_option("-o,--output", opt->output, "Bundle to write (atomically)")->required();
-  cmd->add_option("--scheme", opt->schemes, "Only these schemes: loader-checked, kernel-chained, hash-chain (default: all)");
+  cmd->add_option("--scheme", opt->schemes, "Only these schemes: loader-checked, kernel-chained, hash-chain, loader-checked-hash-only (default: all)");
   cmd->add_option("--pkcs11-module", opt->pkcs11_module, "PKCS#11 module of the token (e.g. SoftHSM2's libsofthsm2.so)");
+  cmd->add_flag("--force", opt->force, "Replace an existing output file");
   cmd->add_flag("--json", opt->json, "Machine-readable output");
   cmd->callback([&action, opt] { action = [opt] { return run_sign(*opt); }; });
 }

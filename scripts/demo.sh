@@ -18,10 +18,10 @@ echo "== the bundled example: testdata/bpf/subprogs.bpf.c -> $(basename "$exampl
 "$bpfsign" version
 echo
 echo "== a test signing key and its certificate"
-"$bpfsign" keygen -a rsa2048 --cn "bpfsign demo key" --key "$work/demo.key" --cert "$work/demo.crt"
+"$bpfsign" keygen --force -a rsa2048 --cn "bpfsign demo key" --key "$work/demo.key" --cert "$work/demo.crt"
 echo
 echo "== signing: one bundle, a signed loader for every kernel scheme"
-"$bpfsign" sign "$example" -k "$work/demo.key" -c "$work/demo.crt" -o "$work/subprogs.bundle"
+"$bpfsign" sign --force "$example" -k "$work/demo.key" -c "$work/demo.crt" -o "$work/subprogs.bundle"
 echo
 echo "== verifying the bundle offline against the certificate"
 "$bpfsign" verify "$work/subprogs.bundle" --cert "$work/demo.crt"

@@ -29,9 +29,9 @@ done
 # Bundles of a few objects, signed with a throwaway RSA and ECDSA key.
 bpfsign="$build/cli/bpfsign"
 for alg in rsa2048 p256; do
-  "$bpfsign" keygen -a "$alg" --key "$work/$alg.key" --cert "$work/$alg.crt" >/dev/null
+  "$bpfsign" keygen --force -a "$alg" --key "$work/$alg.key" --cert "$work/$alg.crt" >/dev/null
   for stem in global_data subprogs maps_btf; do
-    "$bpfsign" sign "$corpus_objs/$stem.bpf.o" -k "$work/$alg.key" -c "$work/$alg.crt" -o "$work/seeds-bundle/$stem-$alg.bundle" >/dev/null
+    "$bpfsign" sign --force "$corpus_objs/$stem.bpf.o" -k "$work/$alg.key" -c "$work/$alg.crt" -o "$work/seeds-bundle/$stem-$alg.bundle" >/dev/null
   done
 done
 # The load decision's target reads bundles and bare manifests.

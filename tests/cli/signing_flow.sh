@@ -59,7 +59,28 @@ expect_rc 2 "$bpfsign" sign "$object" -k "$dir/missing.pem" -c "$dir/c.pem" -o "
 [ ! -e "$dir/x.bundle" ] || fail "a failed sign left an output"
 expect_rc 3 "$bpfsign" sign "$object" -k "$dir/other.pem" -c "$dir/c.pem" -o "$dir/x.bundle"
 grep -q "does not belong" "$dir/err" || fail "key/certificate mismatch not named"
-expect_rc 3 "$bpfsign" keygen -a dsa1024 --key "$dir/d.pem" --cert "$dir/d.crt"
+expect_rc 2 "$bpfsign" keygen -a dsa1024 --key "$dir/d.pem" --cert "$dir/d.crt"
+expect_rc 2 "$bpfsign" sign "$object" -k "$dir/k.pem" -c "$dir/c.pem" -o "$dir/s.bundle" --scheme no-such-scheme
+
+# No file is lost: existing outputs are kept without --force, an output
+# that is also an input is refused, and keygen writes both files or neither.
+cp "$dir/k.pem" "$dir/k.saved"
+expect_rc 2 "$bpfsign" keygen --key "$dir/k.pem" --cert "$dir/new.crt"
+grep -q "exists; not replaced (--force" "$dir/err" || fail "keygen over an existing key: not named"
+cmp -s "$dir/k.pem" "$dir/k.saved" || fail "keygen replaced an existing key"
+[ ! -e "$dir/new.crt" ] || fail "keygen wrote a certificate without its key"
+expect_rc 2 "$bpfsign" keygen --key "$dir/same.pem" --cert "$dir/same.pem"
+[ ! -e "$dir/same.pem" ] || fail "keygen --key X --cert X wrote X"
+expect_rc 2 "$bpfsign" keygen --key "$dir/z.pem" --cert "$dir/z.crt" --days 0
+expect_rc 2 "$bpfsign" sign "$object" -k "$dir/k.pem" -c "$dir/c.pem" -o "$dir/k.pem"
+cmp -s "$dir/k.pem" "$dir/k.saved" || fail "sign -o KEY replaced the key"
+expect_rc 2 "$bpfsign" sign "$object" -k "$dir/k.pem" -c "$dir/c.pem" -o "$dir/b.bundle"
+expect_rc 0 "$bpfsign" sign "$object" -k "$dir/k.pem" -c "$dir/c.pem" -o "$dir/b.bundle" --force
+expect_rc 0 "$bpfsign" keygen --key "$dir/f.pem" --cert "$dir/f.crt"
+expect_rc 0 "$bpfsign" keygen --key "$dir/f.pem" --cert "$dir/f.crt" --force
+chmod 0644 "$dir/f.pem"
+expect_rc 0 "$bpfsign" sign "$object" -k "$dir/f.pem" -c "$dir/f.crt" -o "$dir/f.bundle"
+grep -q "warning: .*readable by every user" "$dir/err" || fail "a world-readable key was not warned about"
 
 # A signed skeleton embeds the bundle; --object must be the bundle's object.
 expect_rc 0 "$bpfsign" gen skeleton "$dir/b.bundle" --object "$object" --name signed -o "$dir/signed.hpp"

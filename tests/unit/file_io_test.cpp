@@ -55,3 +55,35 @@ TEST(CheckedMath, DetectsOverflow) {
 
 }  // namespace
 }  // namespace bpfsign
+
+namespace bpfsign {
+namespace {
+
+TEST(FileIo, KeepRefusesToReplaceAndLeavesBothFiles) {
+  auto dir = test::temp_dir();
+  auto path = dir / "key.pem";
+  const std::vector<std::uint8_t> old{1, 2, 3}, fresh{9};
+  ASSERT_TRUE(write_file_atomic(path, old).ok());
+  auto refused = write_file_atomic(path, fresh, 0644, Existing::Keep);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::Usage);
+  EXPECT_NE(refused.error().message.find("--force"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(*read_file(path), old);
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 1u) << "a refused write left its temporary file";
+  ASSERT_TRUE(write_file_atomic(dir / "new.pem", fresh, 0644, Existing::Keep).ok());
+  EXPECT_EQ(*read_file(dir / "new.pem"), fresh);
+}
+
+TEST(FileIo, AStagedFileNotCommittedLeavesNothing) {
+  auto dir = test::temp_dir();
+  {
+    auto staged = StagedFile::write(dir / "cert.pem", std::vector<std::uint8_t>{4, 5}, 0644);
+    ASSERT_TRUE(staged.ok());
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+}
+
+}  // namespace
+}  // namespace bpfsign

@@ -1,6 +1,7 @@
 #include "bpfsign/common/file_io.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,8 +40,7 @@ Result<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path) {
   return data;
 }
 
-Status write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> data,
-                         unsigned mode) {
+Result<StagedFile> StagedFile::write(const std::filesystem::path& path, std::span<const std::uint8_t> data, unsigned mode) {
   std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
   // The temporary name, built by appending (g++ 12 at -O3 sees a false
   // memcpy overlap, -Wrestrict, in `"." + string`).
@@ -51,11 +51,10 @@ Status write_file_atomic(const std::filesystem::path& path, std::span<const std:
   name.push_back('\0');
   UniqueFd fd(::mkostemp(name.data(), O_CLOEXEC));
   if (!fd) return io_error("{}: cannot create temporary file: {}", path.string(), errno_text(errno));
-  std::string tmp(name.data());
-  auto fail = [&](const std::string& what) -> Status {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return io_error("{}: {}: {}", path.string(), what, errno_text(err));
+  StagedFile staged(path, std::string(name.data()));
+  auto fail = [&](const std::string& what) -> Error {
+    const int err = errno;
+    return io_error("{}: {}: {}", path.string(), what, errno_text(err));  // ~StagedFile removes the temporary
   };
   std::size_t done = 0;
   while (done < data.size()) {
@@ -67,8 +66,43 @@ Status write_file_atomic(const std::filesystem::path& path, std::span<const std:
   if (::fchmod(fd.get(), mode) != 0) return fail("chmod failed");
   if (::fsync(fd.get()) != 0) return fail("fsync failed");
   if (::close(fd.release()) != 0) return fail("close failed");
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename failed");
+  return staged;
+}
+
+StagedFile::StagedFile(std::filesystem::path path, std::string tmp) : path_(std::move(path)), tmp_(std::move(tmp)) {}
+
+StagedFile::StagedFile(StagedFile&& other) noexcept : path_(std::move(other.path_)), tmp_(std::move(other.tmp_)) { other.tmp_.clear(); }
+
+StagedFile::~StagedFile() {
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+Status StagedFile::commit(Existing existing) {
+  if (tmp_.empty()) internal_error("StagedFile::commit: nothing staged");
+  if (existing == Existing::Replace) {
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) return io_error("{}: rename failed: {}", path_.string(), errno_text(errno));
+    tmp_.clear();
+    return Ok{};
+  }
+  // Never replace: the kernel refuses atomically if the path exists
+  // (RENAME_NOREPLACE; where a file system lacks it, link(2) refuses likewise).
+  int rc = ::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE);
+  if (rc != 0 && errno == EINVAL) {
+    rc = ::link(tmp_.c_str(), path_.c_str());
+    if (rc == 0) ::unlink(tmp_.c_str());
+  }
+  if (rc != 0) {
+    if (errno == EEXIST) return usage_error("{}: exists; not replaced (--force replaces it)", path_.string());
+    return io_error("{}: cannot put the file in place: {}", path_.string(), errno_text(errno));
+  }
+  tmp_.clear();
   return Ok{};
+}
+
+Status write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> data, unsigned mode, Existing existing) {
+  auto staged = StagedFile::write(path, data, mode);
+  if (!staged) return staged.error();
+  return staged->commit(existing);
 }
 
 }  // namespace bpfsign

@@ -75,7 +75,7 @@ Result<KeyAlgorithm> parse_key_algorithm(const std::string& name) {
   for (auto a : {KeyAlgorithm::Rsa2048, KeyAlgorithm::Rsa3072, KeyAlgorithm::Rsa4096, KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384}) {
     if (name == key_algorithm_name(a)) return a;
   }
-  return bad_input("unknown key algorithm '{}' (expected rsa2048, rsa3072, rsa4096, p256 or p384)", name);
+  return usage_error("unknown key algorithm '{}' (expected rsa2048, rsa3072, rsa4096, p256 or p384)", name);
 }
 
 Result<PrivateKey> PrivateKey::generate(KeyAlgorithm algorithm) {
@@ -111,15 +111,21 @@ Result<PrivateKey> PrivateKey::load(const std::string& path_or_uri, const std::s
   return out;
 }
 
-Status PrivateKey::write_pem(const std::filesystem::path& path) const {
+Result<StagedFile> PrivateKey::stage_pem(const std::filesystem::path& path) const {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return openssl_error(ErrorKind::BadInput, path.string() + ": this key cannot be exported (a token key stays in its token)");
   }
   std::vector<std::uint8_t> pem = bio_bytes(bio.get());
-  Status written = write_file_atomic(path, pem, 0600);
+  auto staged = StagedFile::write(path, pem, 0600);
   OPENSSL_cleanse(pem.data(), pem.size());
-  return written;
+  return staged;
+}
+
+Status PrivateKey::write_pem(const std::filesystem::path& path) const {
+  auto staged = stage_pem(path);
+  if (!staged) return staged.error();
+  return staged->commit(Existing::Replace);
 }
 
 std::string PrivateKey::describe() const { return describe_pkey(key_.get()); }
@@ -159,10 +165,16 @@ const std::vector<std::uint8_t>& Certificate::der() const {
   return *der_;
 }
 
-Status Certificate::write_pem(const std::filesystem::path& path) const {
+Result<StagedFile> Certificate::stage_pem(const std::filesystem::path& path) const {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509(bio.get(), cert_.get()) != 1) return openssl_error(ErrorKind::Internal, "encoding a certificate");
-  return write_file_atomic(path, bio_bytes(bio.get()), 0644);
+  return StagedFile::write(path, bio_bytes(bio.get()), 0644);
+}
+
+Status Certificate::write_pem(const std::filesystem::path& path) const {
+  auto staged = stage_pem(path);
+  if (!staged) return staged.error();
+  return staged->commit(Existing::Replace);
 }
 
 std::vector<std::uint8_t> Certificate::subject_key_id() const {

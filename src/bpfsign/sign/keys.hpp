@@ -11,6 +11,7 @@
 
 #include "bpfsign/common/byte_reader.hpp"
 #include "bpfsign/common/error.hpp"
+#include "bpfsign/common/file_io.hpp"
 
 struct evp_pkey_st;
 struct x509_st;
@@ -31,7 +32,8 @@ class PrivateKey {
   static Result<PrivateKey> generate(KeyAlgorithm algorithm);
 
   // PKCS#8 PEM, written with mode 0600 through a temporary file.
-  Status write_pem(const std::filesystem::path& path) const;
+  Status write_pem(const std::filesystem::path& path) const;  // replaces a file at `path`
+  Result<StagedFile> stage_pem(const std::filesystem::path& path) const;  // written, not yet in place
   std::string describe() const;  // "RSA 2048-bit", "ECDSA P-256"
 
   evp_pkey_st* get() const { return key_.get(); }
@@ -46,7 +48,8 @@ class Certificate {
   static Result<Certificate> from_der(Bytes der, const std::string& what);
 
   const std::vector<std::uint8_t>& der() const;  // as read (kept: comparing certificates need not re-encode)
-  Status write_pem(const std::filesystem::path& path) const;
+  Status write_pem(const std::filesystem::path& path) const;  // replaces a file at `path`
+  Result<StagedFile> stage_pem(const std::filesystem::path& path) const;  // written, not yet in place
   // The subjectKeyIdentifier extension: how the kernel finds the key.
   std::vector<std::uint8_t> subject_key_id() const;
   std::string subject() const;
