@@ -19,6 +19,7 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "output.hpp"
+#include "trust_options.hpp"
 
 namespace bpfsign::cli {
 
@@ -33,15 +34,14 @@ struct LoadOptions {
   bool json = false;
   std::string keyring;
   bool offline_verified = false;
-  std::vector<std::string> certs;
-  std::vector<std::string> cas;
+  verify::TrustFiles trust;
 };
 
 // A bundle's load: the trust options read (certificates, keyring serial),
 // then the library's one call (probe, decision, execution).
 Result<load::LoadedBundle> load_bundle(const LoadOptions& opt, const std::vector<std::uint8_t>& bytes) {
   load::TrustOptions trust;
-  auto t = verify::load_trust(opt.certs, opt.cas);
+  auto t = verify::load_trust(opt.trust);
   if (!t) return t.error();
   trust.trust = std::move(t).value();
   trust.offline_verified = opt.offline_verified;
@@ -54,7 +54,7 @@ Result<load::LoadedBundle> load_bundle(const LoadOptions& opt, const std::vector
 }
 
 Result<load::LoadPlan> plan_object(const LoadOptions& opt) {
-  if (!opt.certs.empty() || !opt.cas.empty() || opt.offline_verified) {
+  if (trust_given(opt.trust) || opt.offline_verified) {
     return usage_error("{}: --cert, --ca and --offline-verified verify a signed bundle; an object carries no signature", opt.object);
   }
   auto model = object::read_object_file(opt.object);
@@ -158,8 +158,7 @@ void register_load(CLI::App& app, Action& action) {
   cmd->add_option("--keyring", opt->keyring, "Keyring holding the signer's certificate: serial, @u, @s or a keyring name");
   cmd->add_flag("--offline-verified", opt->offline_verified,
                 "On a kernel that checks no signatures, load after bpfsign's own offline verification (needs --cert or --ca)");
-  cmd->add_option("--cert", opt->certs, "Trusted signer certificate: bpfsign's offline verification must pass first, on any kernel");
-  cmd->add_option("--ca", opt->cas, "Trusted CA certificate: bpfsign's offline verification must pass first, on any kernel");
+  add_trust_options(cmd, opt->trust);  // given, bpfsign's offline verification must pass first, on any kernel
   cmd->add_flag("--attach", opt->attach, "Attach every program whose section says how");
   cmd->add_option("--iface", opt->iface, "Interface for xdp and tcx programs");
   cmd->add_option("--cgroup", opt->cgroup, "Cgroup directory for cgroup programs");

@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "output.hpp"
+#include "trust_options.hpp"
 
 namespace bpfsign::cli {
 
@@ -17,12 +18,12 @@ namespace {
 
 struct VerifyOptions {
   std::string bundle;
-  std::vector<std::string> certs, cas;
+  verify::TrustFiles trust;
   bool json = false;
 };
 
 int run_verify(const VerifyOptions& opt) {
-  auto trust = verify::load_trust(opt.certs, opt.cas);
+  auto trust = verify::load_trust(opt.trust);
   if (!trust) return report(trust.error());
   auto bytes = read_file(opt.bundle);
   if (!bytes) return report(bytes.error());
@@ -54,8 +55,7 @@ void register_verify(CLI::App& app, Action& action) {
   auto opt = std::make_shared<VerifyOptions>();
   auto* cmd = app.add_subcommand("verify", "Verify a bundle offline: signer, every signature and chain link, embedded hashes");
   cmd->add_option("bundle", opt->bundle, "Bundle made by 'bpfsign sign'")->required();
-  cmd->add_option("--cert", opt->certs, "Trusted signer certificate (PEM or DER)");
-  cmd->add_option("--ca", opt->cas, "Trusted CA certificate: the signer must be issued by it");
+  add_trust_options(cmd, opt->trust);
   cmd->add_flag("--json", opt->json, "Machine-readable output");
   cmd->callback([&action, opt] { action = [opt] { return run_verify(*opt); }; });
 }

@@ -35,6 +35,18 @@ expect_rc 0 "$bpfsign" verify "$dir/leaf.bundle" --ca "$dir/ca.crt" --json
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["ok"] and all(c["ok"] for c in j["checks"]), j' "$dir/out" || fail "verify --json"
 expect_rc 1 "$bpfsign" verify "$dir/b.bundle" --ca "$dir/ca.crt"
 
+# The signer policy: chains through --chain, revocation, no CA as signer.
+expect_rc 0 "$bpfsign" keygen --ca --cn "test intermediate" --issuer-key "$dir/ca.pem" --issuer-cert "$dir/ca.crt" --key "$dir/mid.pem" --cert "$dir/mid.crt"
+expect_rc 0 "$bpfsign" keygen --cn "leaf of mid" --issuer-key "$dir/mid.pem" --issuer-cert "$dir/mid.crt" --key "$dir/leaf2.pem" --cert "$dir/leaf2.crt"
+expect_rc 0 "$bpfsign" sign "$object" -k "$dir/leaf2.pem" -c "$dir/leaf2.crt" -o "$dir/leaf2.bundle"
+expect_rc 1 "$bpfsign" verify "$dir/leaf2.bundle" --ca "$dir/ca.crt"
+expect_rc 0 "$bpfsign" verify "$dir/leaf2.bundle" --ca "$dir/ca.crt" --chain "$dir/mid.crt"
+expect_rc 1 "$bpfsign" verify "$dir/leaf2.bundle" --ca "$dir/ca.crt" --chain "$dir/mid.crt" --revoked "$dir/mid.crt"
+grep -q "revoked" "$dir/out" || fail "a revoked intermediate was not named"
+expect_rc 1 "$bpfsign" verify "$dir/leaf2.bundle" --cert "$dir/leaf2.crt" --revoked "$dir/leaf2.crt"
+expect_rc 3 "$bpfsign" sign "$object" -k "$dir/ca.pem" -c "$dir/ca.crt" -o "$dir/ca.bundle"
+grep -q "CA certificate" "$dir/err" || fail "signing with a CA certificate was not refused by name"
+
 expect_rc 0 "$bpfsign" sign "$object" -k "$dir/k.pem" -c "$dir/c.pem" -o "$dir/one.bundle" --scheme kernel-chained
 expect_rc 0 "$bpfsign" verify "$dir/one.bundle" --cert "$dir/c.pem" --json
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["schemes"] == ["kernel-chained"], j' "$dir/out" || fail "--scheme"

@@ -57,7 +57,7 @@ Result<std::vector<std::uint8_t>> sign_object(const std::filesystem::path& path,
   return serialize_bundle(*b);
 }
 
-verify::Trust trusting(const Signer& s) { return verify::Trust{{s.cert}, {}}; }
+verify::Trust trusting(const Signer& s) { return verify::Trust{{s.cert}, {}, {}, {}}; }
 
 std::vector<std::string> failed(const verify::VerifyReport& r) {
   std::vector<std::string> out;
@@ -167,7 +167,7 @@ TEST_F(Tamper, SignatureByteAndSignerAreCaught) {
   EXPECT_THAT(f, ElementsAre("kernel-chained_signature"));
   Bundle b = bundle_;
   const auto other = sign::make_certificate(*sign::PrivateKey::generate(sign::KeyAlgorithm::Rsa2048), {});
-  EXPECT_THAT(failed(verify::verify_bundle(b, verify::Trust{{*other}, {}})), ElementsAre("trust"));
+  EXPECT_THAT(failed(verify::verify_bundle(b, verify::Trust{{*other}, {}, {}, {}})), ElementsAre("trust"));
   EXPECT_THAT(failed(verify::verify_bundle(b, verify::Trust{})), ElementsAre("trust"));
 }
 

@@ -11,6 +11,7 @@
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/sign/keys.hpp"
 #include "bpfsign/sign/pkcs7.hpp"
+#include "bpfsign/sign/signer_policy.hpp"
 #include "bpfsign/sign/scheme.hpp"
 #include "test_support.hpp"
 
@@ -143,8 +144,8 @@ TEST(Sign, CaIssuedCertificatesChain) {
   const Identity leaf = make_identity(KeyAlgorithm::Rsa2048, &ca);
   const Identity stranger = make_identity(KeyAlgorithm::Rsa2048);
   EXPECT_EQ(leaf.cert.issuer(), ca.cert.subject());
-  EXPECT_TRUE(verify_issued_by(leaf.cert, {ca.cert}).ok());
-  auto wrong = verify_issued_by(stranger.cert, {ca.cert});
+  EXPECT_TRUE(check_chain(leaf.cert, {ca.cert}, {}, {}).ok());
+  auto wrong = check_chain(stranger.cert, {ca.cert}, {}, {});
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.error().message.find("does not chain"), std::string::npos) << wrong.error().message;
   // A certificate issued by one CA and presented with the key of another is refused.

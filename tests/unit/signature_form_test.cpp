@@ -239,7 +239,7 @@ TEST_P(VerifyEveryBit, EveryFlippedBitIsRefused) {
   auto signed_bundle = bundle::sign_object(*object, "isa_v1.bpf.o", s.key, s.cert);
   ASSERT_TRUE(signed_bundle.ok()) << signed_bundle.error().message;
   const auto bytes = bundle::serialize_bundle(*signed_bundle);
-  const verify::Trust trust{{s.cert}, {}};
+  const verify::Trust trust{{s.cert}, {}, {}, {}};
   ASSERT_FALSE(refused(bytes, trust)) << "the unchanged bundle verifies";
 
   const Range source = source_record(bytes);

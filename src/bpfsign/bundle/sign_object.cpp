@@ -4,11 +4,15 @@
 #include "bpfsign/loader/loader_program.hpp"
 #include "bpfsign/object/elf_file.hpp"
 #include "bpfsign/object/object_reader.hpp"
+#include "bpfsign/sign/signer_policy.hpp"
 
 namespace bpfsign::bundle {
 
 Result<Bundle> sign_object(Bytes object, const std::string& source_name, const sign::PrivateKey& key, const sign::Certificate& cert,
                            std::span<const sign::Scheme> schemes) {
+  // A signature the verifying side would refuse is not made: the signer
+  // policy is the same for both (docs/signing.md#signer-policy).
+  if (auto policy = sign::check_signer(cert, {}); !policy) return bad_input("signing certificate: {}", policy.error().message);
   auto elf = object::ElfFile::parse(std::vector<std::uint8_t>(object.begin(), object.end()), source_name);
   if (!elf) return elf.error();
   auto model = object::read_object(*elf);

@@ -82,7 +82,8 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
     p.offline_verified = true;
     p.signer = report.signer_subject;
     p.checks.push_back({"offline-verification", PlannedCheck::By::Bpfsign,
-                        fmt::format("every signature, the signer against --cert/--ca ({}), the embedded hashes and the manifest digest, "
+                        fmt::format("every signature, the signer against --cert/--ca ({}) and the signer policy (validity, usage, not "
+                                    "a CA, not revoked: the kernel checks none of this), the embedded hashes and the manifest digest, "
                                     "offline, before anything is loaded",
                                     report.signer_subject)});
   }

@@ -160,6 +160,30 @@ Result<Certificate> Certificate::load(const std::filesystem::path& path) {
   return from_der(*bytes, path.string());
 }
 
+Result<std::vector<Certificate>> Certificate::load_all(const std::filesystem::path& path) {
+  auto bytes = read_file(path);
+  if (!bytes) return bytes.error();
+  if (bytes->size() > (1u << 20)) return bad_input("{}: {} bytes is too large for a certificate file", path.string(), bytes->size());
+  std::vector<Certificate> out;
+  BioPtr bio(BIO_new_mem_buf(bytes->data(), static_cast<int>(bytes->size())));
+  while (X509* cert = bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr) {
+    unsigned char* buf = nullptr;
+    const int len = i2d_X509(cert, &buf);
+    X509_free(cert);
+    if (len <= 0) return openssl_error(ErrorKind::BadInput, path.string() + ": certificate cannot be encoded as DER");
+    auto c = from_der(Bytes(buf, static_cast<std::size_t>(len)), path.string());
+    OPENSSL_free(buf);
+    if (!c) return c.error();
+    out.push_back(std::move(c).value());
+  }
+  ERR_clear_error();
+  if (!out.empty()) return out;
+  auto one = from_der(*bytes, path.string());  // not PEM: one DER certificate
+  if (!one) return one.error();
+  out.push_back(std::move(one).value());
+  return out;
+}
+
 const std::vector<std::uint8_t>& Certificate::der() const {
   if (!der_) internal_error("certificate without its DER encoding");
   return *der_;
@@ -208,8 +232,9 @@ Result<Certificate> make_certificate(const PrivateKey& key, const CertificateReq
   serial_bytes[0] &= 0x7f;  // a positive INTEGER
   BignumPtr serial(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr));
   if (!serial || BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) == nullptr ||
-      X509_set_version(cert.get(), X509_VERSION_3) != 1 || X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0) == nullptr ||
-      X509_time_adj_ex(X509_getm_notAfter(cert.get()), static_cast<int>(request.days), 0, nullptr) == nullptr ||
+      X509_set_version(cert.get(), X509_VERSION_3) != 1 || X509_time_adj_ex(X509_getm_notBefore(cert.get()), static_cast<int>(request.not_before_days), 0, nullptr) == nullptr ||
+      X509_time_adj_ex(X509_getm_notAfter(cert.get()), static_cast<int>(request.not_before_days + static_cast<long>(request.days)), 0,
+                       nullptr) == nullptr ||
       X509_set_pubkey(cert.get(), key.get()) != 1) {
     return openssl_error(ErrorKind::Internal, "building a certificate");
   }
@@ -224,11 +249,17 @@ Result<Certificate> make_certificate(const PrivateKey& key, const CertificateReq
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert.get(), nullptr, nullptr, 0);
-  const char* usage = request.is_ca ? "critical,digitalSignature,keyCertSign" : "critical,digitalSignature";
-  for (auto [nid, value] : {std::pair{NID_basic_constraints, request.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE"},
-                            std::pair{NID_key_usage, usage}, std::pair{NID_subject_key_identifier, "hash"}}) {
-    if (auto s = add_extension(cert.get(), &ctx, nid, value); !s) return s.error();
+  const std::string usage = !request.key_usage.empty() ? "critical," + request.key_usage
+                            : request.is_ca            ? "critical,digitalSignature,keyCertSign"
+                                                       : "critical,digitalSignature";
+  if (auto s = add_extension(cert.get(), &ctx, NID_basic_constraints, request.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE"); !s) return s.error();
+  if (request.key_usage != "-") {
+    if (auto s = add_extension(cert.get(), &ctx, NID_key_usage, usage.c_str()); !s) return s.error();
   }
+  if (!request.extended_key_usage.empty()) {
+    if (auto s = add_extension(cert.get(), &ctx, NID_ext_key_usage, request.extended_key_usage.c_str()); !s) return s.error();
+  }
+  if (auto s = add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash"); !s) return s.error();
   // The authority key id needs the issuer's subject key id, which for a
   // self-signed certificate is the one just added.
   if (auto s = add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"); !s) return s.error();

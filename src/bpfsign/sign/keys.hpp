@@ -44,7 +44,10 @@ class PrivateKey {
 
 class Certificate {
  public:
-  static Result<Certificate> load(const std::filesystem::path& path);  // PEM or DER
+  static Result<Certificate> load(const std::filesystem::path& path);  // PEM or DER; the first of a PEM file
+  // Every certificate of a PEM file (several trust anchors, a chain), or
+  // the one of a DER file.
+  static Result<std::vector<Certificate>> load_all(const std::filesystem::path& path);
   static Result<Certificate> from_der(Bytes der, const std::string& what);
 
   const std::vector<std::uint8_t>& der() const;  // as read (kept: comparing certificates need not re-encode)
@@ -66,8 +69,13 @@ class Certificate {
 
 struct CertificateRequest {
   std::string common_name = "bpfsign signing key";
-  unsigned days = 365;
+  unsigned days = 365;       // validity, from notBefore
+  long not_before_days = 0;  // notBefore relative to now (tests make expired and future certificates)
   bool is_ca = false;
+  // keyUsage: empty for the usual ("digitalSignature", with "keyCertSign"
+  // for a CA), "-" for none at all; extendedKeyUsage: empty for none.
+  std::string key_usage;
+  std::string extended_key_usage;
   // Issuer; both null for a self-signed certificate.
   const PrivateKey* issuer_key = nullptr;
   const Certificate* issuer_cert = nullptr;

@@ -429,26 +429,4 @@ SignatureCheck SignatureVerifier::check(Bytes signature, std::span<const Bytes> 
   return {key_rules_, verify_value(*value, payload, signer_, payload_hash, &ctx_)};
 }
 
-Status verify_issued_by(const Certificate& cert, const std::vector<Certificate>& trusted) {
-  X509StorePtr store(X509_STORE_new());
-  if (!store) return openssl_error(ErrorKind::Internal, "X509_STORE_new");
-  for (const auto& t : trusted) {
-    if (X509_STORE_add_cert(store.get(), t.get()) != 1) return openssl_error(ErrorKind::Internal, "adding a trusted certificate");
-  }
-  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1) {
-    return openssl_error(ErrorKind::Internal, "X509_STORE_CTX_init");
-  }
-  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_ANY);
-  if (X509_verify_cert(ctx.get()) != 1) {
-    const int err = X509_STORE_CTX_get_error(ctx.get());
-    ERR_clear_error();
-    return bad_input("certificate {} does not chain to the given CA: {}", cert.subject(), X509_verify_cert_error_string(err));
-  }
-  if ((X509_get_key_usage(cert.get()) & KU_DIGITAL_SIGNATURE) == 0) {
-    return bad_input("certificate {}: keyUsage lacks digitalSignature", cert.subject());
-  }
-  return Ok{};
-}
-
 }  // namespace bpfsign::sign

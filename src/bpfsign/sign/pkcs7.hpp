@@ -76,8 +76,5 @@ class SignatureVerifier {
   evp_pkey_ctx_st* ctx_ = nullptr;    // ready for EVP_PKEY_verify; made on first use
 };
 
-// `cert` chains to `ca` (one level or through certificates in `ca` file
-// order) and is valid for digital signatures now.
-Status verify_issued_by(const Certificate& cert, const std::vector<Certificate>& trusted);
 
 }  // namespace bpfsign::sign

@@ -27,15 +27,22 @@ Result<Sha256> embedded_metadata_hash(const bundle::Bundle& b, const std::vector
 
 }  // namespace
 
-Result<Trust> load_trust(const std::vector<std::string>& certificates, const std::vector<std::string>& authorities) {
+Result<Trust> load_trust(const TrustFiles& files) {
   Trust trust;
-  for (auto [paths, out] : {std::pair{&certificates, &trust.certificates}, std::pair{&authorities, &trust.authorities}}) {
+  for (auto [paths, out] : {std::pair{&files.certificates, &trust.certificates}, std::pair{&files.authorities, &trust.authorities},
+                            std::pair{&files.intermediates, &trust.intermediates}}) {
     for (const auto& path : *paths) {
-      auto cert = sign::Certificate::load(path);
-      if (!cert) return cert.error();
-      out->push_back(std::move(cert).value());
+      auto certs = sign::Certificate::load_all(path);
+      if (!certs) return certs.error();
+      out->insert(out->end(), certs->begin(), certs->end());
     }
   }
+  for (const auto& path : files.revoked) {
+    auto ids = sign::load_revoked(path);
+    if (!ids) return ids.error();
+    trust.policy.revoked_key_ids.insert(trust.policy.revoked_key_ids.end(), ids->begin(), ids->end());
+  }
+  trust.policy.allow_expired = files.allow_expired;
   return trust;
 }
 
@@ -68,7 +75,17 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
   add("signer_certificate", "signer's certificate and key id", keyid_ok,
       keyid_ok ? report.signer_subject : "the recorded key id is not the certificate's subjectKeyIdentifier");
 
-  // Trust: the signer is a given certificate, or is issued by a given CA.
+  // The signer policy (sign/signer_policy.hpp): what the certificate must
+  // be, whoever vouches for it.
+  {
+    auto policy = sign::check_signer(*cert, trust.policy);
+    add("signer_policy", "signer certificate meets the signer policy", policy.ok(),
+        policy ? (trust.policy.allow_expired ? "code signing leaf, not revoked; validity NOT checked (--allow-expired-signer)"
+                                             : "within validity, digitalSignature, not a CA, code signing, not revoked")
+               : policy.error().message);
+  }
+
+  // Trust: the signer is a given certificate, or chains to a given CA.
   {
     std::string detail = "no --cert or --ca given: nothing vouches for the signer";
     bool ok = false;
@@ -77,9 +94,9 @@ VerifyReport verify_bundle(const bundle::Bundle& b, const Trust& trust) {
       detail = "the signer's certificate is the trusted one";
     }
     if (!ok && !trust.authorities.empty()) {
-      auto chained = sign::verify_issued_by(*cert, trust.authorities);
+      auto chained = sign::check_chain(*cert, trust.authorities, trust.intermediates, trust.policy);
       ok = chained.ok();
-      detail = ok ? "issued by the trusted CA" : chained.error().message;
+      detail = ok ? "chains to a trusted CA" : chained.error().message;
     } else if (!ok && !trust.certificates.empty()) {
       detail = "the signer's certificate is not the trusted one";
     }

@@ -11,16 +11,27 @@
 
 #include "bpfsign/bundle/bundle.hpp"
 #include "bpfsign/sign/keys.hpp"
+#include "bpfsign/sign/signer_policy.hpp"
 
 namespace bpfsign::verify {
 
 struct Trust {
-  std::vector<sign::Certificate> certificates;  // the signer must be one of these (--cert)
-  std::vector<sign::Certificate> authorities;   // or be issued by one of these (--ca)
+  std::vector<sign::Certificate> certificates;   // the signer must be one of these (--cert)
+  std::vector<sign::Certificate> authorities;    // or chain to one of these (--ca)
+  std::vector<sign::Certificate> intermediates;  // through these where needed (--chain)
+  sign::SignerPolicy policy;                     // what the signer must be (--revoked, --allow-expired-signer)
 };
 
-// Trusted certificates and CAs read from files (PEM or DER).
-Result<Trust> load_trust(const std::vector<std::string>& certificates, const std::vector<std::string>& authorities);
+// What the command line names: files of certificates (PEM with one or
+// more, or DER), of revoked key ids, and the archive override.
+struct TrustFiles {
+  std::vector<std::string> certificates;
+  std::vector<std::string> authorities;
+  std::vector<std::string> intermediates;
+  std::vector<std::string> revoked;
+  bool allow_expired = false;
+};
+Result<Trust> load_trust(const TrustFiles& files);
 
 struct Check {
   std::string id;      // stable key for --json
