@@ -56,6 +56,13 @@ Result<std::string> c_skeleton(const object::ObjectModel& model, const loader::L
   line(out, "#include <errno.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>");
   line(out, "#include <sys/mman.h>\n#include <sys/syscall.h>\n#include <unistd.h>\n");
   line(out, "static const unsigned char {}__metadata[] = {{{}\n}};\n", n, c_bytes(loader.blob));
+  // The loaders this header can load: every scheme's signed one, or the
+  // one unsigned loader. One runtime function loads any of them.
+  line(out, "struct {}__loader {{", n);
+  line(out, "\tconst char *scheme; /* \"none\": unsigned */\n\tconst unsigned char *code;\n\tsize_t code_size;");
+  line(out, "\tconst unsigned char *signature; /* NULL: unsigned */\n\tsize_t signature_size;");
+  line(out, "\tconst unsigned char *digest; /* SHA-256 of code: the metadata map is exclusive to it */");
+  line(out, "\tint chained; /* the kernel chains the metadata into the signature (fd_array_cnt) */\n}};\n");
   if (is_signed) {
     for (std::size_t i = 0; i < signed_loaders.size(); ++i) {
       const SignedLoader& l = signed_loaders[i];
@@ -64,19 +71,16 @@ Result<std::string> c_skeleton(const object::ObjectModel& model, const loader::L
       line(out, "static const unsigned char {}__signature{}[] = {{{}\n}};", n, i, c_bytes(l.signature));
       line(out, "static const unsigned char {}__digest{}[] = {{{}\n}};\n", n, i, c_bytes(sha256(l.code)));
     }
-    line(out, "struct {}__signed_loader {{", n);
-    line(out, "\tconst char *scheme;\n\tconst unsigned char *code;\n\tsize_t code_size;");
-    line(out, "\tconst unsigned char *signature;\n\tsize_t signature_size;");
-    line(out, "\tconst unsigned char *digest; /* SHA-256 of code: the metadata map is exclusive to it */");
-    line(out, "\tint chained; /* the kernel chains the metadata into the signature (fd_array_cnt) */\n}};\n");
-    line(out, "static const struct {0}__signed_loader {0}__loaders[] = {{", n);
+    line(out, "static const struct {0}__loader {0}__loaders[] = {{", n);
     for (std::size_t i = 0; i < signed_loaders.size(); ++i) {
       line(out, "\t{{\"{1}\", {0}__code{2}, sizeof({0}__code{2}), {0}__signature{2}, sizeof({0}__signature{2}), {0}__digest{2}, {3}}},", n,
            signed_loaders[i].scheme, i, signed_loaders[i].chained ? 1 : 0);
     }
     line(out, "}};\n");
   } else {
-    line(out, "static const unsigned char {}__loader_code[] = {{{}\n}};\n", n, c_bytes(loader.code));
+    line(out, "static const unsigned char {}__code[] = {{{}\n}};\n", n, c_bytes(loader.code));
+    line(out, "static const struct {0}__loader {0}__loaders[] = {{", n);
+    line(out, "\t{{\"none\", {0}__code, sizeof({0}__code), NULL, 0, NULL, 0}},\n}};\n", n);
   }
   // Global-data structs.
   std::vector<std::pair<std::size_t, std::string>> views;  // map index, struct name
@@ -133,40 +137,41 @@ Result<std::string> c_skeleton(const object::ObjectModel& model, const loader::L
   line(out, "\tif (s->btf_fd > 0)\n\t\tclose(s->btf_fd);\n\tfree(s);\n}}\n");
   const auto& c = loader.context;
   line(out, "union {}__attr {{ unsigned char raw[168]; uint32_t u32[42]; uint64_t u64[21]; }};\n", n);
-  if (is_signed) {
-    line(out, "/* One signed loader into the kernel: its metadata map exclusive to it, filled,");
-    line(out, " * frozen and hashed, then the loader with its signature and the keyring. */");
-    line(out, "static inline int {0}__load_signed(const struct {0}__signed_loader *l, int keyring_id, int *meta)\n{{", n);
-    line(out, "\tunion {}__attr attr;\n\tunsigned char info[104], hash[32];\n\tuint32_t key = 0;\n\tint prog;", n);
-    line(out, "\tmemset(&attr, 0, sizeof(attr));");
-    line(out, "\tattr.u32[0] = 2; attr.u32[1] = 4; attr.u32[2] = sizeof({}__metadata); attr.u32[3] = 1; /* array map */", n);
-    line(out, "\tattr.u64[10] = (uint64_t)(uintptr_t)l->digest; attr.u32[22] = 32; /* excl_prog_hash */");
-    line(out, "\t*meta = (int){}__bpf(0 /* BPF_MAP_CREATE */, &attr, 96);", n);
-    line(out, "\tif (*meta < 0)\n\t\treturn -1;");
-    line(out, "\tmemset(&attr, 0, sizeof(attr));\n\tattr.u32[0] = (uint32_t)*meta;\n\tattr.u64[1] = (uint64_t)(uintptr_t)&key;");
-    line(out, "\tattr.u64[2] = (uint64_t)(uintptr_t){}__metadata;", n);
-    line(out, "\tif ({}__bpf(2 /* BPF_MAP_UPDATE_ELEM */, &attr, 32) < 0)\n\t\treturn -1;", n);
-    line(out, "\tmemset(&attr, 0, sizeof(attr));\n\tattr.u32[0] = (uint32_t)*meta;");
-    line(out, "\tif ({}__bpf(22 /* BPF_MAP_FREEZE */, &attr, 8) < 0)\n\t\treturn -1;", n);
-    line(out, "\t/* Asking for the frozen map's info makes the kernel compute its hash. */");
-    line(out, "\tmemset(info, 0, sizeof(info));");
-    line(out, "\tmemcpy(info + 88, &(uint64_t){{(uint64_t)(uintptr_t)hash}}, 8);\n\tmemcpy(info + 96, &(uint32_t){{32}}, 4);");
-    line(out, "\tmemset(&attr, 0, sizeof(attr));\n\tattr.u32[0] = (uint32_t)*meta; attr.u32[1] = sizeof(info);");
-    line(out, "\tattr.u64[1] = (uint64_t)(uintptr_t)info;");
-    line(out, "\tif ({}__bpf(15 /* BPF_OBJ_GET_INFO_BY_FD */, &attr, 16) < 0)\n\t\treturn -1;", n);
-    line(out, "\tmemset(&attr, 0, sizeof(attr));");
-    line(out, "\tattr.u32[0] = 31; /* BPF_PROG_TYPE_SYSCALL */");
-    line(out, "\tattr.u32[1] = (uint32_t)(l->code_size / 8);\n\tattr.u64[1] = (uint64_t)(uintptr_t)l->code;");
-    line(out, "\tattr.u64[2] = (uint64_t)(uintptr_t)\"GPL\";");
-    line(out, "\tattr.u32[11] = 1u << 4; /* BPF_F_SLEEPABLE */");
-    line(out, "\tmemcpy(&attr.raw[48], \"bpfsign_loader\", 15);");
-    line(out, "\tattr.u64[15] = (uint64_t)(uintptr_t)meta; /* fd_array */");
-    line(out, "\tif (l->chained)\n\t\tattr.u32[37] = 1; /* fd_array_cnt */");
-    line(out, "\tattr.u64[19] = (uint64_t)(uintptr_t)l->signature; attr.u32[40] = (uint32_t)l->signature_size;");
-    line(out, "\tmemcpy(&attr.raw[164], &keyring_id, 4);");
-    line(out, "\tprog = (int){}__bpf(5 /* BPF_PROG_LOAD */, &attr, 168);", n);
-    line(out, "\treturn prog;\n}}\n");
-  }
+  line(out, "/* One loader into the kernel. A signed one: its metadata map exclusive to it,");
+  line(out, " * filled, frozen and hashed, then the loader with its signature and the keyring.");
+  line(out, " * An unsigned one: a plain metadata map, the loader without a signature. */");
+  line(out, "static inline int {0}__load_loader(const struct {0}__loader *l, int keyring_id, int *meta)\n{{", n);
+  line(out, "\tunion {}__attr attr;\n\tunsigned char info[104], hash[32];\n\tuint32_t key = 0;", n);
+  line(out, "\tmemset(&attr, 0, sizeof(attr));");
+  line(out, "\tattr.u32[0] = 2; attr.u32[1] = 4; attr.u32[2] = sizeof({}__metadata); attr.u32[3] = 1; /* array map */", n);
+  line(out, "\tif (l->signature) {{\n\t\tattr.u64[10] = (uint64_t)(uintptr_t)l->digest; attr.u32[22] = 32; /* excl_prog_hash */\n\t}}");
+  line(out, "\t*meta = (int){}__bpf(0 /* BPF_MAP_CREATE */, &attr, 96);", n);
+  line(out, "\tif (*meta < 0)\n\t\treturn -1;");
+  line(out, "\tmemset(&attr, 0, sizeof(attr));\n\tattr.u32[0] = (uint32_t)*meta;\n\tattr.u64[1] = (uint64_t)(uintptr_t)&key;");
+  line(out, "\tattr.u64[2] = (uint64_t)(uintptr_t){}__metadata;", n);
+  line(out, "\tif ({}__bpf(2 /* BPF_MAP_UPDATE_ELEM */, &attr, 32) < 0)\n\t\treturn -1;", n);
+  line(out, "\tif (l->signature) {{");
+  line(out, "\t\tmemset(&attr, 0, sizeof(attr));\n\t\tattr.u32[0] = (uint32_t)*meta;");
+  line(out, "\t\tif ({}__bpf(22 /* BPF_MAP_FREEZE */, &attr, 8) < 0)\n\t\t\treturn -1;", n);
+  line(out, "\t\t/* Asking for the frozen map's info makes the kernel compute its hash. */");
+  line(out, "\t\tmemset(info, 0, sizeof(info));");
+  line(out, "\t\tmemcpy(info + 88, &(uint64_t){{(uint64_t)(uintptr_t)hash}}, 8);\n\t\tmemcpy(info + 96, &(uint32_t){{32}}, 4);");
+  line(out, "\t\tmemset(&attr, 0, sizeof(attr));\n\t\tattr.u32[0] = (uint32_t)*meta; attr.u32[1] = sizeof(info);");
+  line(out, "\t\tattr.u64[1] = (uint64_t)(uintptr_t)info;");
+  line(out, "\t\tif ({}__bpf(15 /* BPF_OBJ_GET_INFO_BY_FD */, &attr, 16) < 0)\n\t\t\treturn -1;", n);
+  line(out, "\t}}");
+  line(out, "\tmemset(&attr, 0, sizeof(attr));");
+  line(out, "\tattr.u32[0] = 31; /* BPF_PROG_TYPE_SYSCALL */");
+  line(out, "\tattr.u32[1] = (uint32_t)(l->code_size / 8);\n\tattr.u64[1] = (uint64_t)(uintptr_t)l->code;");
+  line(out, "\tattr.u64[2] = (uint64_t)(uintptr_t)\"GPL\";");
+  line(out, "\tattr.u32[11] = 1u << 4; /* BPF_F_SLEEPABLE */");
+  line(out, "\tmemcpy(&attr.raw[48], \"bpfsign_loader\", 15);");
+  line(out, "\tattr.u64[15] = (uint64_t)(uintptr_t)meta; /* fd_array */");
+  line(out, "\tif (l->chained)\n\t\tattr.u32[37] = 1; /* fd_array_cnt */");
+  line(out, "\tif (l->signature) {{");
+  line(out, "\t\tattr.u64[19] = (uint64_t)(uintptr_t)l->signature; attr.u32[40] = (uint32_t)l->signature_size;");
+  line(out, "\t\tmemcpy(&attr.raw[164], &keyring_id, 4);\n\t}}");
+  line(out, "\treturn (int){}__bpf(5 /* BPF_PROG_LOAD */, &attr, 168);\n}}\n", n);
   line(out, "/* Runs the loader (docs/loader.md: context v1). Returns NULL with errno set on failure. */");
   if (is_signed) {
     line(out, "/* keyring_id: the serial of the keyring holding the signer's certificate");
@@ -176,50 +181,31 @@ Result<std::string> c_skeleton(const object::ObjectModel& model, const loader::L
     line(out, "static inline struct {0} *{0}__open_and_load(int keyring_id)\n{{", n);
   } else {
     line(out, "static inline struct {0} *{0}__open_and_load(void)\n{{", n);
+    line(out, "\tconst int keyring_id = 0; /* unused: no signature */");
   }
   line(out, "\tunion {}__attr attr;", n);
   line(out, "\tunsigned char ctx[{}];", c.size());
   line(out, "\tstruct {0} *s = (struct {0} *)calloc(1, sizeof(*s));", n);
   line(out, "\tint meta = -1, prog = -1, err = 0, i;\n\tuint32_t u;\n\tuint64_t p;");
   line(out, "\tif (!s) {{\n\t\terrno = ENOMEM;\n\t\treturn NULL;\n\t}}");
+  line(out, "\t/* The loader of the scheme this kernel enforces: each in turn (an unsigned");
+  line(out, "\t * header has one). A refusal that says the key is missing, or that");
+  line(out, "\t * signatures are not checked at all, ends the search; the first such errno");
+  line(out, "\t * is the one reported. */");
+  line(out, "\tfor (i = 0; i < (int)(sizeof({0}__loaders) / sizeof({0}__loaders[0])); i++) {{", n);
+  line(out, "\t\tprog = {0}__load_loader(&{0}__loaders[i], keyring_id, &meta);", n);
+  line(out, "\t\tif (prog >= 0)\n\t\t\tbreak;");
+  line(out, "\t\tu = (uint32_t)errno;");
+  line(out, "\t\tif (meta >= 0)\n\t\t\tclose(meta);\n\t\tmeta = -1;");
+  line(out, "\t\tif (!err || u == ENOKEY || u == EOPNOTSUPP)\n\t\t\terr = (int)u;");
+  line(out, "\t\tif (u == ENOKEY || u == EOPNOTSUPP)\n\t\t\tbreak;");
+  line(out, "\t}}");
+  line(out, "\tif (prog < 0) {{\n\t\terrno = err;\n\t\tgoto fail;\n\t}}");
+  line(out, "\terr = 0;");
   if (is_signed) {
-    line(out, "\t/* The loader of the scheme this kernel enforces: each in turn. A refusal");
-    line(out, "\t * that says the key is missing, or that signatures are not checked at all,");
-    line(out, "\t * ends the search; the first such errno is the one reported. */");
-    line(out, "\terr = 0;");
-    line(out, "\tfor (i = 0; i < (int)(sizeof({0}__loaders) / sizeof({0}__loaders[0])); i++) {{", n);
-    line(out, "\t\tprog = {0}__load_signed(&{0}__loaders[i], keyring_id, &meta);", n);
-    line(out, "\t\tif (prog >= 0) {{");
-    line(out, "\t\t\ts->scheme = {}__loaders[i].scheme;", n);
-    line(out, "\t\t\tbreak;\n\t\t}}");
-    line(out, "\t\tu = (uint32_t)errno;");
-    line(out, "\t\tif (meta >= 0)\n\t\t\tclose(meta);\n\t\tmeta = -1;");
-    line(out, "\t\tif (!err || u == ENOKEY || u == EOPNOTSUPP)\n\t\t\terr = (int)u;");
-    line(out, "\t\tif (u == ENOKEY || u == EOPNOTSUPP)\n\t\t\tbreak;");
-    line(out, "\t}}");
-    line(out, "\tif (prog < 0) {{\n\t\terrno = err;\n\t\tgoto fail;\n\t}}");
+    line(out, "\ts->scheme = {}__loaders[i].scheme;", n);
     line(out, "\tsnprintf(s->checked_by, sizeof(s->checked_by), \"the kernel verified the %s signature with keyring %d before the loader ran\",");
     line(out, "\t\t s->scheme, keyring_id);");
-    line(out, "\terr = 0;");
-  } else {
-    line(out, "\tuint32_t key = 0;");
-    line(out, "\tmemset(&attr, 0, sizeof(attr));");
-    line(out, "\tattr.u32[0] = 2; attr.u32[1] = 4; attr.u32[2] = sizeof({}__metadata); attr.u32[3] = 1; /* array map */", n);
-    line(out, "\tmeta = (int){}__bpf(0 /* BPF_MAP_CREATE */, &attr, 72);", n);
-    line(out, "\tif (meta < 0)\n\t\tgoto fail;");
-    line(out, "\tmemset(&attr, 0, sizeof(attr));\n\tattr.u32[0] = (uint32_t)meta;\n\tattr.u64[1] = (uint64_t)(uintptr_t)&key;");
-    line(out, "\tattr.u64[2] = (uint64_t)(uintptr_t){}__metadata;", n);
-    line(out, "\tif ({}__bpf(2 /* BPF_MAP_UPDATE_ELEM */, &attr, 32) < 0)\n\t\tgoto fail;", n);
-    line(out, "\tmemset(&attr, 0, sizeof(attr));");
-    line(out, "\tattr.u32[0] = 31; /* BPF_PROG_TYPE_SYSCALL */");
-    line(out, "\tattr.u32[1] = sizeof({}__loader_code) / 8;", n);
-    line(out, "\tattr.u64[1] = (uint64_t)(uintptr_t){}__loader_code;", n);
-    line(out, "\tattr.u64[2] = (uint64_t)(uintptr_t)\"GPL\";");
-    line(out, "\tattr.u32[11] = 1u << 4; /* BPF_F_SLEEPABLE */");
-    line(out, "\tmemcpy(&attr.raw[48], \"bpfsign_loader\", 15);");
-    line(out, "\tattr.u64[15] = (uint64_t)(uintptr_t)&meta; /* fd_array */");
-    line(out, "\tprog = (int){}__bpf(5 /* BPF_PROG_LOAD */, &attr, 128);", n);
-    line(out, "\tif (prog < 0)\n\t\tgoto fail;");
   }
   line(out, "\tmemset(ctx, 0, sizeof(ctx));");
   line(out, "\tu = 0x{:x}; memcpy(ctx + 0, &u, 4); /* magic */", kContextMagic);
