@@ -11,6 +11,7 @@
 #include "bpfsign/sign/keys.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 #include "paths.hpp"
 
 namespace bpfsign::cli {
@@ -80,7 +81,8 @@ int run_keygen(const KeygenOptions& opt) {
   if (auto s = staged_cert->commit(existing); !s) {
     // The certificate could not follow its key: the key just written goes
     // too, unless it replaced an older one (--force), which is gone already.
-    if (!opt.force) std::filesystem::remove(opt.key);
+    std::error_code ignored;
+    if (!opt.force) std::filesystem::remove(opt.key, ignored);
     return report(s.error().with_context(opt.force ? "the key was written, its certificate not" : "nothing was written"));
   }
   const std::string keyid = to_hex(cert->subject_key_id());
@@ -90,8 +92,10 @@ int run_keygen(const KeygenOptions& opt) {
     fmt::print("{}\n", j.dump(2));
     return kExitOk;
   }
-  fmt::print("wrote {} ({}, mode 0600) and {}\n", opt.key, key->describe(), opt.cert);
-  fmt::print("  subject {}\n  issuer  {}\n  key id  {}\n", cert->subject(), cert->issuer(), keyid);
+  print_line("wrote {} ({}, mode 0600) and {}", opt.key, key->describe(), opt.cert);
+  print_line("  subject {}", cert->subject());
+  print_line("  issuer  {}", cert->issuer());
+  print_line("  key id  {}", keyid);
   return kExitOk;
 }
 

@@ -256,3 +256,27 @@ TEST(Manifest, RefusesKconfigSizesNoTypeCanHave) {
 
 }  // namespace
 }  // namespace bpfsign::load
+
+namespace bpfsign::load {
+namespace {
+
+// Options that shape the offline verification are never dropped: without
+// --cert or --ca there is no offline verification for them to shape.
+TEST(LoadPlan, RevokedOrChainWithoutACertificateIsAUsageError) {
+  SchemeProbe kernel;
+  kernel.checks_signatures = true;
+  kernel.scheme = Scheme::KernelChained;
+  for (int which = 0; which < 3; ++which) {
+    TrustOptions trust;
+    trust.keyring = 7;
+    if (which == 0) trust.trust.policy.revoked_key_ids.push_back({1, 2, 3});
+    if (which == 1) trust.trust.intermediates.push_back(signer().cert);
+    if (which == 2) trust.trust.policy.allow_expired = true;
+    auto plan = plan_bundle_load(signed_bundle(), "app.bundle", kernel, trust);
+    ASSERT_FALSE(plan.ok()) << which;
+    EXPECT_EQ(plan.error().kind, ErrorKind::Usage) << plan.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace bpfsign::load

@@ -142,3 +142,27 @@ TEST(SignerPolicy, VerifyAndSignApplyIt) {
 
 }  // namespace
 }  // namespace bpfsign::sign
+
+namespace bpfsign::sign {
+namespace {
+
+TEST(SignerPolicy, APemFileWithADamagedCertificateIsRefusedWhole) {
+  const auto dir = test::temp_dir();
+  const Made a = make({}), b = make({});
+  ASSERT_TRUE(a.cert.write_pem(dir / "a.pem").ok());
+  ASSERT_TRUE(b.cert.write_pem(dir / "b.pem").ok());
+  auto text_of = [](const std::filesystem::path& p) {
+    auto bytes = read_file(p);
+    return std::string(bytes->begin(), bytes->end());
+  };
+  std::string text = text_of(dir / "a.pem") + text_of(dir / "b.pem") + text_of(dir / "a.pem");
+  const std::size_t second = text.find("-----BEGIN CERTIFICATE-----", 10);
+  text[second + 40] = '!';  // the middle certificate's base64 damaged
+  ASSERT_TRUE(write_file_atomic(dir / "list.pem", std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())).ok());
+  auto all = Certificate::load_all(dir / "list.pem");
+  ASSERT_FALSE(all.ok()) << "a damaged list was shortened instead of refused";
+  EXPECT_FALSE(load_revoked((dir / "list.pem").string()).ok());
+}
+
+}  // namespace
+}  // namespace bpfsign::sign

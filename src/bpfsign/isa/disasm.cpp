@@ -15,7 +15,7 @@ std::string hex(std::int64_t v) {
 }
 
 // Jump and call displacements: +0x5, -0x1, +0x0.
-std::string rel(std::int64_t v) { return v < 0 ? hex(v) : "+" + hex(v); }
+std::string rel(std::int64_t v) { return v < 0 ? hex(v) : fmt::format("+0x{:x}", static_cast<std::uint64_t>(v)); }
 
 std::string reg(Reg r, bool wide = true) { return fmt::format("{}{}", wide ? 'r' : 'w', r.n); }
 

@@ -161,8 +161,10 @@ Result<LoadedObject> run_loaded(const KernelLoader& kernel_loader, const loader:
   auto first = attempt(0);
   if (!first) return first.error();
   if (first->header.error != 0 && options.log_level != 0) {
+    // The repeated run is the one that counts: if it succeeded (a first
+    // failure that did not recur), its fds are the loaded object's.
     auto again = attempt(options.log_level);
-    if (again && again->header.error != 0) first = std::move(again);
+    if (again) first = std::move(again);
   }
   const loader::ContextHeader& header = first->header;
   const std::vector<std::uint8_t>& ctx = first->ctx;

@@ -177,6 +177,17 @@ Result<std::vector<Certificate>> Certificate::load_all(const std::filesystem::pa
     out.push_back(std::move(c).value());
   }
   ERR_clear_error();
+  // Every certificate the file holds, or an error: a damaged one in the
+  // middle must not shorten a list of trust anchors or revoked signers.
+  const std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  std::size_t markers = 0;
+  for (std::size_t at = text.find("-----BEGIN CERTIFICATE-----"); at != std::string_view::npos;
+       at = text.find("-----BEGIN CERTIFICATE-----", at + 1)) {
+    ++markers;
+  }
+  if (markers != out.size()) {
+    return bad_input("{}: {} of its {} PEM certificates could be read", path.string(), out.size(), markers);
+  }
   if (!out.empty()) return out;
   auto one = from_der(*bytes, path.string());  // not PEM: one DER certificate
   if (!one) return one.error();

@@ -21,8 +21,11 @@ std::time_t when(const SignerPolicy& p) { return p.at != 0 ? p.at : std::time(nu
 Status within_validity(const Certificate& c, const SignerPolicy& p) {
   if (p.allow_expired) return Ok{};
   std::time_t t = when(p);
-  if (X509_cmp_time(X509_get0_notBefore(c.get()), &t) > 0) return refusal("signer certificate {} is not valid yet", c.subject());
-  if (X509_cmp_time(X509_get0_notAfter(c.get()), &t) < 0) {
+  // X509_cmp_time answers 0 when it cannot read the time: that is a refusal.
+  const int begins = X509_cmp_time(X509_get0_notBefore(c.get()), &t), ends = X509_cmp_time(X509_get0_notAfter(c.get()), &t);
+  if (begins == 0 || ends == 0) return refusal("signer certificate {}: its validity period cannot be read", c.subject());
+  if (begins > 0) return refusal("signer certificate {} is not valid yet", c.subject());
+  if (ends < 0) {
     return refusal("signer certificate {} has expired (an archive is verified with --allow-expired-signer)", c.subject());
   }
   return Ok{};
@@ -106,7 +109,10 @@ Result<std::vector<std::vector<std::uint8_t>>> load_revoked(const std::string& p
   if (text.find("-----BEGIN CERTIFICATE-----") != std::string::npos) {
     auto certs = Certificate::load_all(path);
     if (!certs) return certs.error();
-    for (const auto& c : *certs) out.push_back(c.subject_key_id());
+    for (const auto& c : *certs) {
+      if (c.subject_key_id().empty()) return bad_input("{}: certificate {} has no subjectKeyIdentifier to revoke", path, c.subject());
+      out.push_back(c.subject_key_id());
+    }
     return out;
   }
   std::istringstream in(text);

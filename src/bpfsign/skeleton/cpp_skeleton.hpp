@@ -23,6 +23,14 @@ Result<std::string> cpp_skeleton(const object::ObjectModel* model, const loader:
                                  Bytes bundle = {});
 
 // A C identifier for a map or object name: ".data.custom" → "data_custom".
+// Every name from an object reaches generated code only through this (as
+// code) or comment_text() and the string-literal writer (as text): a name
+// must never become code of the application that compiles the header.
 std::string identifier(const std::string& name);
+// A variable's name as code: itself when it is a C identifier already
+// (leading underscores kept), identifier() of it otherwise.
+std::string code_name(const std::string& name);
+// A name as the text of a // or /* */ comment: printable, no "*/".
+std::string comment_text(const std::string& name);
 
 }  // namespace bpfsign::skeleton
