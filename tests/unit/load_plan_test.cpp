@@ -66,6 +66,9 @@ struct Case {
   std::vector<std::string> checks;  // ids, in order
 };
 
+// gtest names a case by its name (not by its bytes, which include padding).
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 const std::vector<Case>& cases() {
   static const std::vector<Case> c = {
       {"loader-checked kernel, keyring", true, Scheme::LoaderChecked, Cert::None, false, true, BundleKind::Full, nullptr, true, false,
