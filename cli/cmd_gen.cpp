@@ -98,7 +98,7 @@ int run_gen_skeleton(const GenOptions& opt) {
   }
   auto bytes = read_file(opt.input);
   if (!bytes) return report(bytes.error());
-  const bool is_bundle = bytes->size() >= bundle::kMagic.size() && std::equal(bundle::kMagic.begin(), bundle::kMagic.end(), bytes->begin());
+  const bool is_bundle = bundle::starts_with_magic(*bytes);
   auto text = is_bundle ? signed_skeleton(opt, *bytes) : object_skeleton(opt);
   if (!text) return report(text.error());
   if (auto written = write_text(opt, *text); !written) return report(written.error());

@@ -78,7 +78,7 @@ std::uint32_t map_id(int fd) {
 int run_load(const LoadOptions& opt) {
   auto bytes = read_file(opt.object);
   if (!bytes) return report(bytes.error());
-  const bool is_bundle = bytes->size() >= bundle::kMagic.size() && std::equal(bundle::kMagic.begin(), bundle::kMagic.end(), bytes->begin());
+  const bool is_bundle = bundle::starts_with_magic(*bytes);
   Result<load::LoadedBundle> done = Error{ErrorKind::Internal, "not loaded"};
   if (is_bundle) {
     done = load_bundle(opt, *bytes);

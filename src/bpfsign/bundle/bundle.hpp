@@ -6,6 +6,7 @@
 // missing records and size fields that overflow are all refused.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -21,6 +22,10 @@ namespace bpfsign::bundle {
 
 inline constexpr std::array<std::uint8_t, 8> kMagic = {'B', 'P', 'F', 'S', 'I', 'G', 'N', 0};
 inline constexpr std::uint32_t kVersion = 1;
+
+// Whether `data` begins as a bundle does (the magic only: parse_bundle
+// judges the rest). Commands that take an object or a bundle choose by it.
+inline bool starts_with_magic(Bytes data) { return data.size() >= kMagic.size() && std::equal(kMagic.begin(), kMagic.end(), data.begin()); }
 inline constexpr std::size_t kHeaderSize = 24;
 inline constexpr std::size_t kRecordHeaderSize = 16;
 
