@@ -1,6 +1,8 @@
 // bpfsign inspect BUNDLE [--scheme S] [--json]
 // Decodes a bundle's loader, by symbolic execution over its metadata, into
 // the commands it will execute; unexplained code is reported loudly (exit 1).
+#include <optional>
+
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -51,35 +53,42 @@ int inspect_light_skeleton(const InspectOptions& opt, std::string_view text) {
     nlohmann::json j = decoded_json(*d);
     j["file"] = opt.bundle;
     j["kind"] = "bpftool light skeleton";
+    j["object_name"] = lskel->object_name;
+    if (!lskel->signature.empty()) {
+      j["bpftool_signature_bytes"] = lskel->signature.size();
+      j["bpftool_signature_checked"] = false;
+    }
     fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     print_line("{}: bpftool light skeleton, {} instructions, {} commands, {} failure paths", opt.bundle, d->instructions, d->commands.size(),
                d->failure_paths);
+    if (!lskel->signature.empty()) {
+      print_line("  signed by bpftool (gen skeleton -S): a {}-byte signature, checked by the kernel at load, not by inspect", lskel->signature.size());
+    }
     print_decoded(*d);
   }
   return d->unexplained.empty() ? kExitOk : kExitCheckFailed;
 }
 
 int run_inspect(const InspectOptions& opt) {
+  std::optional<sign::Scheme> named;
+  if (!opt.scheme.empty()) {
+    auto s = sign::scheme_from_name(opt.scheme);
+    if (!s) return report(s.error());
+    named = *s;
+  }
   auto bytes = read_file(opt.bundle);
   if (!bytes) return report(bytes.error());
   const std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-  if (audit::is_light_skeleton(text)) return inspect_light_skeleton(opt, text);
+  if (!bundle::starts_with_magic(*bytes) && audit::is_light_skeleton(text)) {
+    if (named) return report(usage_error("{}: --scheme chooses a bundle's loader; a light skeleton has one", opt.bundle));
+    return inspect_light_skeleton(opt, text);
+  }
   auto b = bundle::parse_bundle(*bytes, opt.bundle);
   if (!b) return report(b.error());
   // Default: the variant with the metadata check if there is one (it holds
   // the most code), else the plain loader.
-  sign::Scheme scheme = b->loader_checked.empty() ? sign::Scheme::KernelChained : sign::Scheme::LoaderChecked;
-  if (!opt.scheme.empty()) {
-    bool found = false;
-    for (sign::Scheme s : sign::kAllSchemes) {
-      if (opt.scheme == sign::scheme_name(s)) {
-        scheme = s;
-        found = true;
-      }
-    }
-    if (!found) return report(bad_input("unknown scheme '{}'", opt.scheme));
-  }
+  const sign::Scheme scheme = named ? *named : b->loader_checked.empty() ? sign::Scheme::KernelChained : sign::Scheme::LoaderChecked;
   const auto& code = b->loader_for(scheme);
   if (code.empty()) return report(bad_input("{}: no loader for the {} scheme", opt.bundle, sign::scheme_name(scheme)));
   auto d = audit::decode_loader(code, b->metadata);

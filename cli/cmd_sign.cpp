@@ -26,13 +26,6 @@ struct SignOptions {
   bool force = false;
 };
 
-Result<sign::Scheme> scheme_by_name(const std::string& name) {
-  for (sign::Scheme s : sign::kAllSchemes) {
-    if (name == sign::scheme_name(s)) return s;
-  }
-  return usage_error("unknown scheme '{}' (expected loader-checked, kernel-chained, hash-chain or loader-checked-hash-only)", name);
-}
-
 // A private key file others can read is no secret: said, not refused (the
 // key may be on a system where that is intended).
 void warn_if_key_readable(const std::string& key) {
@@ -61,7 +54,7 @@ int run_sign(const SignOptions& opt) {
   if (!opt.schemes.empty()) {
     schemes.clear();
     for (const auto& n : opt.schemes) {
-      auto s = scheme_by_name(n);
+      auto s = sign::scheme_from_name(n);
       if (!s) return report(s.error());
       schemes.push_back(*s);
     }

@@ -26,6 +26,12 @@ expect_rc 1 "$bpfsign" verify "$dir/b.bundle"
 expect_rc 0 "$bpfsign" inspect "$dir/b.bundle" --json
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["explained"] and j["metadata_check"]["matches_metadata"] and any(c["kind"] == "PROG_LOAD" for c in j["commands"]), j' "$dir/out" || fail "inspect --json"
 expect_rc 0 "$bpfsign" inspect "$dir/b.bundle" --scheme kernel-chained
+# One count of instructions everywhere (docs/cli.md): sign's equals inspect's for each loader.
+"$bpfsign" sign "$object" -k "$dir/k.pem" -c "$dir/c.pem" -o "$dir/count.bundle" --json >"$dir/sign.json" || fail "sign --json"
+for scheme in loader-checked kernel-chained loader-checked-hash-only; do
+  expect_rc 0 "$bpfsign" inspect "$dir/count.bundle" --scheme "$scheme" --json
+  python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); i=json.load(open(sys.argv[2])); n=[x["loader_insns"] for x in s["signatures"] if x["scheme"] == sys.argv[3]][0]; assert n == i["instructions"], (n, i["instructions"])' "$dir/sign.json" "$dir/out" "$scheme" || fail "sign and inspect count $scheme's instructions differently"
+done
 expect_rc 0 "$bpfsign" reproduce "$object" "$dir/b.bundle"
 grep -q "REPRODUCED" "$dir/out" || fail "reproduce did not say REPRODUCED"
 
@@ -109,6 +115,9 @@ if [ "$(id -u)" -eq 0 ] && "$bpfsign" probe --json | grep -q '"checks_signatures
   expect_rc 0 "$bpfsign" load "$dir/b.bundle" --offline-verified --cert "$dir/c.pem" --json
   python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["offline_verified"] and not j["kernel_checked_signature"], j' "$dir/out" || fail "load --json"
   python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); ids=[c["id"] for c in j["checks"]]; assert "offline-verification" in ids and "kernel-signature" not in ids, j' "$dir/out" || fail "load --json checks"
+  cp "$dir/out" "$dir/load.json"
+  expect_rc 0 "$bpfsign" inspect "$dir/b.bundle" --scheme "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["scheme"])' "$dir/load.json")" --json
+  python3 -c 'import json,sys; l=json.load(open(sys.argv[1])); i=json.load(open(sys.argv[2])); assert l["loader_insns"] == i["instructions"], (l["loader_insns"], i["instructions"])' "$dir/load.json" "$dir/out" || fail "load and inspect count instructions differently"
   "$bpfsign" load "$dir/bad.bundle" --offline-verified --cert "$dir/c.pem" >/dev/null 2>&1
   rc=$?
   [ "$rc" -eq 1 ] || [ "$rc" -eq 3 ] || fail "load of a damaged bundle: exit $rc (verify's codes expected)"

@@ -217,24 +217,90 @@ TEST(AuditLightSkeleton, BpftoolLoadersAreExplainedAndTheirContextInputsNamed) {
   EXPECT_GE(seen, 5u);
 }
 
+// The three forms bpftool writes (inline literals of bpftool 7.1; static
+// arrays of later versions, with and without -S) are read.
+TEST(AuditLightSkeleton, EveryFormBpftoolWritesIsRead) {
+  const std::filesystem::path dir = BPFSIGN_LSKEL_TESTDATA_DIR;
+  for (const char* name : {"form_inline", "form_arrays", "form_arrays_signed"}) {
+    SCOPED_TRACE(name);
+    const std::string text = read_text(dir / (std::string(name) + ".lskel.h"));
+    ASSERT_TRUE(is_light_skeleton(text));
+    auto lskel = parse_light_skeleton(text, name);
+    ASSERT_TRUE(lskel.ok()) << lskel.error().message;
+    EXPECT_EQ(lskel->object_name, "tiny");
+    EXPECT_EQ(lskel->data, (std::vector<std::uint8_t>{1, 0, 2, 0}));
+    EXPECT_EQ(lskel->insns.size(), 16u);
+    EXPECT_EQ(lskel->insns[0], 0xb7);
+    EXPECT_EQ(lskel->signature.empty(), std::string(name) != "form_arrays_signed");
+    EXPECT_EQ(lskel->excl_prog_hash.size(), std::string(name) == "form_arrays_signed" ? 4u : 0u);
+  }
+}
+
+// Headers that make a compiler build a loader other than the one a text
+// search finds, or that step outside bpftool's form, are refused by name
+// and line. Each is form_inline.lskel.h with one change (testdata/lskel/adversarial).
+struct AdversarialHeader {
+  const char* file;
+  const char* refusal;
+};
+
+class AuditLightSkeletonAdversarial : public ::testing::TestWithParam<AdversarialHeader> {};
+
+TEST_P(AuditLightSkeletonAdversarial, IsRefusedNamingWhy) {
+  const auto& c = GetParam();
+  const std::filesystem::path file = std::filesystem::path(BPFSIGN_LSKEL_TESTDATA_DIR) / "adversarial" / (std::string(c.file) + ".lskel.h");
+  const std::string text = read_text(file);
+  ASSERT_FALSE(text.empty()) << file;
+  ASSERT_TRUE(is_light_skeleton(text));
+  auto r = parse_light_skeleton(text, "h.h");
+  ASSERT_FALSE(r.ok()) << c.file << " was read";
+  EXPECT_NE(r.error().message.find(c.refusal), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("h.h: "), std::string::npos) << r.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Headers, AuditLightSkeletonAdversarial,
+    ::testing::Values(AdversarialHeader{"if0_decoy", "line 91: the preprocessor line '#if 0'"},
+                      AdversarialHeader{"comment_decoy", "line 91: a comment bpftool does not write"},
+                      AdversarialHeader{"macro_rename", "line 7: the preprocessor line '#define bpf_load_and_run(o)"},
+                      AdversarialHeader{"second_assignment", "line 93: the load function differs from bpftool's form"},
+                      AdversarialHeader{"extra_statement", "line 93: the load function differs from bpftool's form, which has here: 'err = "},
+                      AdversarialHeader{"continuation_in_code", "line 93: a backslash outside a string literal"},
+                      AdversarialHeader{"trigraph", "line 90: two question marks"},
+                      AdversarialHeader{"long_hex_escape", "line 92: a literal not in bpftool's form"},
+                      AdversarialHeader{"octal_escape", "line 92: a literal not in bpftool's form"},
+                      AdversarialHeader{"second_loader_call", "bpf_load_and_run appears 2 times"},
+                      AdversarialHeader{"raw_syscall", "line 59: the name 'syscall'"},
+                      AdversarialHeader{"skel_sys_bpf", "line 59: the name 'skel_sys_bpf'"},
+                      AdversarialHeader{"call_through_pointer", "line 59: a call through an expression"},
+                      AdversarialHeader{"raw_string_prefix", "line 124: a prefixed string or character literal"},
+                      AdversarialHeader{"line_comment", "line 84: a '//' comment"},
+                      AdversarialHeader{"other_include", "line 7: the preprocessor line '#include \"evil.h\"'"},
+                      AdversarialHeader{"non_ascii", "line 54: byte 0xd0"},
+                      AdversarialHeader{"code_in_cplusplus_block", "line 123: code inside '#ifdef __cplusplus'"},
+                      AdversarialHeader{"constructor", "line 118: the name 'constructor'"},
+                      AdversarialHeader{"size_mismatch", "line 90: opts.insns holds 16 bytes, opts.insns_sz says 8"},
+                      AdversarialHeader{"pragma_operator", "line 85: the name '_Pragma'"},
+                      AdversarialHeader{"code_after_guard", "line 131: code after the include guard's #endif"}),
+    [](const ::testing::TestParamInfo<AdversarialHeader>& i) { return std::string(i.param.file); });
+
+// Damage that is not an attack is refused with the line too.
 TEST(AuditLightSkeleton, DamagedHeadersAreRefusedWithTheLine) {
-  const std::string good = "opts.data_sz = 2;\nopts.data = (void *)\"\\\n\\x01\\0\";\nopts.insns_sz = 8;\nopts.insns = (void *)\"\\\n"
-                           "\\x95\\0\\0\\0\\0\\0\\0\\0\";\nerr = bpf_load_and_run(&opts);\n";
-  ASSERT_TRUE(is_light_skeleton(good));
-  auto ok = parse_light_skeleton(good, "g.h");
-  ASSERT_TRUE(ok.ok()) << ok.error().message;
-  EXPECT_EQ(ok->data, (std::vector<std::uint8_t>{1, 0}));
-  EXPECT_EQ(ok->insns.size(), 8u);
-  auto wrong_size = good;
-  wrong_size.replace(wrong_size.find("data_sz = 2"), 11, "data_sz = 3");
-  EXPECT_NE(parse_light_skeleton(wrong_size, "g.h").error().message.find("opts.data_sz says 3"), std::string::npos);
+  const std::string good = read_text(std::filesystem::path(BPFSIGN_LSKEL_TESTDATA_DIR) / "form_inline.lskel.h");
   auto unterminated = good.substr(0, good.find("\\x95") + 4);
   auto r = parse_light_skeleton(unterminated, "g.h");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("g.h: line"), std::string::npos) << r.error().message;
   auto bad_escape = good;
   bad_escape.replace(bad_escape.find("\\x01"), 4, "\\q01");
-  EXPECT_NE(parse_light_skeleton(bad_escape, "g.h").error().message.find("unknown escape"), std::string::npos);
+  EXPECT_NE(parse_light_skeleton(bad_escape, "g.h").error().message.find("a literal not in bpftool's form"), std::string::npos);
+  auto upper_hex = good;
+  upper_hex.replace(upper_hex.find("\\xb7"), 4, "\\xB7");
+  EXPECT_FALSE(parse_light_skeleton(upper_hex, "g.h").ok());
+  auto zero_as_hex = good;
+  zero_as_hex.replace(zero_as_hex.find("\\x01\\0"), 6, "\\x01\\x00");
+  EXPECT_NE(parse_light_skeleton(zero_as_hex, "g.h").error().message.find("backslash-x-00"), std::string::npos);
+  EXPECT_NE(parse_light_skeleton("int x = bpf_load_and_run;", "g.h").error().message.find("code before '#include"), std::string::npos);
 }
 
 }  // namespace

@@ -56,7 +56,7 @@ class Decoder {
   }
 
   DecodedLoader run() {
-    out_.instructions = insns_.size();
+    out_.instructions = insns_.empty() ? 0 : insns_.back().pc + isa::slot_count(insns_.back().insn);
     Regs regs;
     regs[1] = Val{Val::Kind::CtxPtr, 0, {}};
     regs[10] = Val{Val::Kind::StackPtr, 0, {}};

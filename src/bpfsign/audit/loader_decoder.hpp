@@ -47,6 +47,8 @@ struct DecodedLoader {
   std::vector<Command> commands;
   std::size_t failure_paths = 0;  // branches to error reporting + cleanup, each explained
   std::vector<Unexplained> unexplained;
+  // Instructions as the kernel counts them (insn_cnt): 8-byte slots, a
+  // 64-bit immediate load counting two. Every count bpfsign prints is this.
   std::size_t instructions = 0;
 };
 

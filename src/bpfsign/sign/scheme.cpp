@@ -30,6 +30,16 @@ Result<Scheme> parse_scheme(std::uint32_t raw) {
   return bad_input("unknown signature scheme {}", raw);
 }
 
+Result<Scheme> scheme_from_name(std::string_view name) {
+  std::string names;
+  for (Scheme s : kAllSchemes) {
+    if (name == scheme_name(s)) return s;
+    names += names.empty() ? "" : ", ";
+    names += scheme_name(s);
+  }
+  return usage_error("unknown scheme '{}' (expected one of: {})", name, names);
+}
+
 std::vector<std::uint8_t> value_area(Bytes value) {
   std::vector<std::uint8_t> out(value.begin(), value.end());
   out.resize((out.size() + 7) & ~std::size_t{7}, 0);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bpfsign/common/byte_reader.hpp"
@@ -29,6 +30,8 @@ const char* scheme_name(Scheme scheme);
 // Whether the signature covers the instructions only (the loader checks the metadata).
 inline bool loader_checks_metadata(Scheme s) { return s == Scheme::LoaderChecked || s == Scheme::LoaderCheckedHashOnly; }
 Result<Scheme> parse_scheme(std::uint32_t raw);
+// A scheme by its name; an unknown name is a usage error listing the names.
+Result<Scheme> scheme_from_name(std::string_view name);
 
 // An array map's value area as the kernel hashes it: round_up(size, 8)
 // bytes per element, padding zeroed. The metadata maps hold one element.
