@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <regex>
 #include <set>
@@ -27,9 +28,11 @@
 #include <unistd.h>
 
 #include <fmt/core.h>
+#include <openssl/x509.h>
 
 #include "bpfsign/bundle/bundle_builder.hpp"
 #include "bpfsign/common/file_io.hpp"
+#include "bpfsign/common/sha256.hpp"
 #include "bpfsign/isa/decode.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/keyring.hpp"
@@ -307,6 +310,52 @@ void effects(const fs::path& dir, const std::string& stem, sign::Scheme scheme, 
 }
 }  // namespace
 
+// The kernel's blacklist keyring as revocation for BPF signatures,
+// measured: can root add a certificate's "tbs:" hash to .blacklist, and does
+// the kernel then refuse that certificate? Debian's kernels let only
+// entries signed by a built-in key in (CONFIG_SYSTEM_BLACKLIST_AUTH_UPDATE),
+// so this row reports what the kernel answers; it fails only if the entry
+// is accepted and the certificate still enrols.
+void measure_blacklist(const sign::Certificate& cert) {
+  std::int32_t blacklist = 0;
+  {
+    std::ifstream keys("/proc/keys");
+    std::string line;
+    while (std::getline(keys, line)) {
+      if (line.find(" keyring ") != std::string::npos && line.find(" .blacklist:") != std::string::npos) {
+        blacklist = static_cast<std::int32_t>(std::stoul(line.substr(0, line.find(' ')), nullptr, 16));
+      }
+    }
+  }
+  if (blacklist == 0) {
+    fmt::print("ROW blacklist rsa.crt n/a no .blacklist keyring in /proc/keys\n");
+    return;
+  }
+  const std::uint8_t* p = cert.der().data();
+  X509* x = d2i_X509(nullptr, &p, static_cast<long>(cert.der().size()));
+  unsigned char* tbs = nullptr;
+  const int tbs_len = x != nullptr ? i2d_re_X509_tbs(x, &tbs) : -1;
+  X509_free(x);
+  if (tbs_len <= 0) {
+    row("blacklist", "rsa.crt", false, "cannot encode the certificate's TBS", "");
+    return;
+  }
+  const Sha256 digest = sha256(Bytes(tbs, static_cast<std::size_t>(tbs_len)));
+  OPENSSL_free(tbs);
+  const std::string description = "tbs:" + to_hex(digest);
+  const long added = syscall(SYS_add_key, "blacklist", description.c_str(), nullptr, 0, blacklist);
+  if (added < 0) {
+    const int err = errno;
+    fmt::print("ROW blacklist rsa.crt n/a root cannot add to .blacklist: {} (errno {}) | revocation is offline (--revoked) or by removing the key from the keyring\n",
+               std::strerror(err), err);
+    return;
+  }
+  auto probe = kernel::resolve_keyring("blacklist-probe", true);
+  auto key = probe ? kernel::add_certificate(cert.der(), *probe, "") : Result<std::int32_t>(probe.error());
+  row("blacklist", "rsa.crt", !key.ok(), key ? "a blacklisted certificate still enrols" : "the kernel refuses the blacklisted certificate",
+      key ? "" : key.error().message);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fmt::print(stderr, "usage: vm_matrix DIR (certificates and bundles made on the host)\n");
@@ -339,6 +388,7 @@ int main(int argc, char** argv) {
     auto key = c ? kernel::add_certificate(c->der(), *keyring, "") : Result<std::int32_t>(c.error());
     row("enrol", cert, key.ok(), key ? fmt::format("key {} in keyring {}", *key, *keyring) : "refused", key ? "" : key.error().message);
   }
+  if (auto rsa = sign::Certificate::load(dir / "rsa.crt")) measure_blacklist(*rsa);
 
   // A signed BPF LSM program on bpf_prog_load watches this process's loads.
   std::optional<Live> watcher;
