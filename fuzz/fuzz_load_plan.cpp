@@ -22,7 +22,10 @@ using namespace bpfsign;
 // long as a kernel's own strings, so that an encoder writing past a value's
 // size would be caught.
 void encode(const loader::LoaderProgram& l) {
-  load::KernelConfig config;
+  load::KconfigSources sources;
+  sources.config.emplace();
+  sources.kernel_version = 0x070304;
+  load::KernelConfig& config = *sources.config;
   for (const auto& v : l.kconfig) {
     switch (v.type) {
       case object::KconfigType::CharArray: config[v.name] = "\"" + std::string(300, 'x') + "\""; break;
@@ -30,7 +33,7 @@ void encode(const loader::LoaderProgram& l) {
       default: config[v.name] = "m"; break;
     }
   }
-  (void)load::encode_kconfig(l.kconfig, config, "7.3.4+deb13-cloud-amd64", l.context.kconfig_size);
+  (void)load::encode_kconfig(l.kconfig, sources, l.context.kconfig_size);
 }
 
 }  // namespace

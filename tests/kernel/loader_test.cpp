@@ -20,7 +20,11 @@
 
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/probe.hpp"
+#include "bpfsign/load/builtin_externs.hpp"
+#include "bpfsign/load/load_plan.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
+#include "bpfsign/load/possible_cpus.hpp"
+#include "bpfsign/loader/context_layout.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 #include "bpfsign/object/bpf_enums.hpp"
 #include "bpfsign/object/object_reader.hpp"
@@ -304,6 +308,72 @@ TEST(Loader, RoundsRingBufferSizesToTheKernelsPages) {
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
   const auto info = std::get<kernel::MapInfo>(kernel::map_info(loaded->maps[ringbuf].get()));
   EXPECT_EQ(info.max_entries, 2 * page);
+}
+
+// A perf event array declared without max_entries gets one entry per
+// possible CPU, as libbpf sizes it; libbpf's built-in externs come from the
+// running kernel, with no configuration read. report_builtins hands back
+// what the loader supplied.
+TEST(Loader, SizesPerfBuffersByPossibleCpusAndAnswersLibbpfBuiltins) {
+  BPFSIGN_REQUIRE_LOADERS();
+  auto model = object::read_object_file(corpus("perf_tools"));
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  auto loader = loader::generate_loader(*model);
+  ASSERT_TRUE(loader.ok()) << loader.error().message;
+  auto loaded = run_loader(*loader);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  std::size_t events = 0, bss = 0, report = 0;
+  for (std::size_t i = 0; i < model->maps.size(); ++i) {
+    if (model->maps[i].name == "events") events = i;
+    if (model->maps[i].name == ".bss") bss = i;
+  }
+  for (std::size_t i = 0; i < model->programs.size(); ++i) {
+    if (model->programs[i].name == "report_builtins") report = i;
+  }
+  const auto cpus = possible_cpus();
+  ASSERT_TRUE(cpus.ok()) << cpus.error().message;
+  EXPECT_EQ(std::get<kernel::MapInfo>(kernel::map_info(loaded->maps[events].get())).max_entries, *cpus);
+  std::vector<std::uint8_t> no_ctx;
+  ASSERT_TRUE(std::holds_alternative<kernel::TestRunResult>(kernel::prog_test_run(loaded->programs[report].get(), no_ctx)));
+  std::uint64_t seen[4] = {};
+  const std::uint32_t key = 0;
+  ASSERT_TRUE(std::holds_alternative<Ok>(kernel::map_lookup(loaded->maps[bss].get(), &key, seen)));
+  EXPECT_EQ(seen[0], running_kernel_version());
+  EXPECT_EQ(seen[1], 1u) << "every kernel bpfsign loads on has BPF cookies";
+  EXPECT_EQ(seen[2], running_kernel_has_syscall_wrapper() ? 1u : 0u);
+  EXPECT_EQ(seen[3], 0u) << "a weak LINUX_ name libbpf does not know stays 0";
+}
+
+// The possible-CPU count is an input from the loader's context, not signed
+// content: the loader itself refuses 0 and counts above its bound, in the
+// kernel, before it creates anything.
+TEST(Loader, RefusesAPossibleCpuCountOutsideItsBounds) {
+  BPFSIGN_REQUIRE_LOADERS();
+  auto model = object::read_object_file(corpus("perf_tools"));
+  ASSERT_TRUE(model.ok());
+  auto generated = loader::generate_loader(*model);
+  ASSERT_TRUE(generated.ok());
+  const LoadPlan plan = plan_object_load(*generated);
+  auto kernel_loader = load_loader(plan);
+  ASSERT_TRUE(kernel_loader.ok()) << kernel_loader.error().message;
+  for (std::uint32_t cpus : {0u, loader::kMaxPossibleCpus + 1, 0xffffffffu}) {
+    SCOPED_TRACE(cpus);
+    std::vector<std::uint8_t> ctx(generated->context.size(), 0);
+    loader::ContextHeader header;
+    header.size = generated->context.size();
+    header.page_size = static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE));
+    header.possible_cpus = cpus;
+    std::memcpy(ctx.data(), &header, sizeof header);
+    ASSERT_TRUE(std::holds_alternative<kernel::TestRunResult>(kernel::prog_test_run(kernel_loader->program.get(), ctx)));
+    std::memcpy(&header, ctx.data(), sizeof header);
+    EXPECT_EQ(header.error, -EINVAL);
+    ASSERT_LT(header.failed_step, generated->steps.size());
+    EXPECT_EQ(generated->steps[header.failed_step].kind, loader::LoaderStep::Kind::ContextBound);
+    EXPECT_EQ(generated->steps[header.failed_step].object, "events");
+    std::int32_t btf_fd = 0;
+    std::memcpy(&btf_fd, ctx.data() + loader::ContextLayout::kBtfFd, 4);
+    EXPECT_LE(btf_fd, 0) << "the loader closes what it opened before it fails";
+  }
 }
 
 }  // namespace

@@ -338,6 +338,13 @@ class Decoder {
         default: return std::nullopt;
       }
     }
+    // The possible-CPU count from the context is bounded before it sizes a
+    // perf event array: the main path is the one where it is in bounds.
+    if (d.is(K::Input) && d.v == loader::ContextLayout::kPossibleCpus && s.is(K::Const)) {
+      if (j.op == JmpOp::Eq && s.v == 0) return false;
+      if (j.op == JmpOp::Gt && s.v == loader::kMaxPossibleCpus) return false;
+      return std::nullopt;
+    }
     // Ring buffer sizes: the page size from the context is compared with the
     // declared size; the unrolled doubling is explained as an alternative.
     if (d.is(K::Input) && s.is(K::Const) && (j.op == JmpOp::Ge || j.op == JmpOp::Gt)) return true;
@@ -381,7 +388,7 @@ class Decoder {
       if (!a.is64) r &= 0xffffffffu;
       return Val::constant(static_cast<std::int64_t>(r));
     }
-    if (d.is(K::Input) && a.op == isa::AluOp::Lsh) return Val{K::Input, 0, d.desc};
+    if (d.is(K::Input) && a.op == isa::AluOp::Lsh) return Val{K::Input, d.v, d.desc};
     return Val{K::Unknown, 0, "arithmetic on " + describe(d)};
   }
 
@@ -396,6 +403,8 @@ class Decoder {
       case loader::ContextLayout::kLogSize: return "context: log size";
       case loader::ContextLayout::kLogBuf: return "context: log buffer";
       case loader::ContextLayout::kPageSize: return "the running kernel's page size (context)";
+      case loader::ContextLayout::kPossibleCpus:
+        return fmt::format("the number of possible CPUs (context; the loader refuses 0 and more than {})", loader::kMaxPossibleCpus);
       case 0: return "context magic";
       case 4: return "context size";
       default: return fmt::format("context input +{}", off);
@@ -555,7 +564,7 @@ class Decoder {
       const std::size_t target = next + static_cast<std::size_t>(static_cast<std::int64_t>(j->off));
       if (failure) return {next, target};
       const auto t = taken(*j, r[j->dst.n], operand(r, j->src));
-      if (t && r[j->dst.n].is(K::Input) && (j->op == isa::JmpOp::Ge || j->op == isa::JmpOp::Gt)) {
+      if (t && r[j->dst.n].is(K::Input) && r[j->dst.n].v == loader::ContextLayout::kPageSize && (j->op == isa::JmpOp::Ge || j->op == isa::JmpOp::Gt)) {
         r[j->dst.n].desc = fmt::format("{} rounded up to a power-of-two multiple of the kernel's page size (context)", describe(operand(r, j->src)));
       }
       if (!t) {

@@ -26,10 +26,12 @@ enum class BpfCmd : int {
 };
 
 inline constexpr std::uint32_t kProgTypeSocketFilter = 1;
+inline constexpr std::uint32_t kProgTypeTracepoint = 5;
 inline constexpr std::uint32_t kProgTypeSyscall = 31;
 inline constexpr std::uint32_t kMapTypeArray = 2;
 inline constexpr std::uint32_t kProgFlagSleepable = 1u << 4;  // BPF_F_SLEEPABLE
 inline constexpr std::size_t kSha256Size = 32;
+inline constexpr std::int32_t kHelperGetAttachCookie = 174;  // BPF_FUNC_get_attach_cookie
 
 struct MapCreateAttr {
   std::uint32_t map_type = 0;

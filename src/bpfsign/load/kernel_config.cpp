@@ -1,5 +1,7 @@
 #include "bpfsign/load/kernel_config.hpp"
 
+#include "bpfsign/load/builtin_externs.hpp"
+
 #include <sys/utsname.h>
 #include <zlib.h>
 
@@ -24,13 +26,6 @@ Result<std::string> read_gzip(const char* path) {
   gzclose(f);
   if (failed) return io_error("{}: not a readable gzip file", path);
   return text;
-}
-
-// KERNEL_VERSION(a, b, c) as the kernel's version.h computes it.
-std::uint32_t kernel_version(const std::string& release) {
-  unsigned a = 0, b = 0, c = 0;
-  std::sscanf(release.c_str(), "%u.%u.%u", &a, &b, &c);
-  return (a << 16) + (b << 8) + (c > 255 ? 255 : c);
 }
 
 Status encode_one(const loader::KconfigValue& v, const std::string& raw, std::uint8_t* out) {
@@ -85,6 +80,19 @@ Status encode_one(const loader::KconfigValue& v, const std::string& raw, std::ui
   return bad("has no kconfig type");
 }
 
+// A value libbpf computes rather than reads (its set_kcfg_value_num): an
+// int, char or bool extern, 0 or 1 for a bool, fitting the extern's size.
+Status encode_number(const loader::KconfigValue& v, std::uint64_t value, std::uint8_t* out) {
+  using object::KconfigType;
+  if (v.type != KconfigType::Int && v.type != KconfigType::Char && v.type != KconfigType::Bool) {
+    return bad_input("kconfig {}: value {} needs an integer, char or bool extern, not {}", v.name, value, object::kconfig_type_name(v.type));
+  }
+  if (v.type == KconfigType::Bool && value > 1) return bad_input("kconfig {}: value {} is not a bool", v.name, value);
+  if (v.size < 8 && value >> (8 * v.size) != 0) return bad_input("kconfig {}: value {} does not fit {} bytes", v.name, value, v.size);
+  std::memcpy(out, &value, v.size);  // little-endian: the low bytes
+  return Ok{};
+}
+
 }  // namespace
 
 Result<KernelConfig> read_kernel_config_uncached();
@@ -112,25 +120,38 @@ Result<KernelConfig> read_kernel_config() {
 }
 
 Result<KernelConfig> read_kernel_config_uncached() {
-  if (auto gz = read_gzip("/proc/config.gz"); gz) return parse_kernel_config(*gz);
   utsname u{};
   uname(&u);
-  // Where distributions install it: /boot (Debian 12 and older), the
-  // kernel's module directory (Debian 13 and newer).
+  // libbpf's order (gzopen reads plain files too), then the kernel's module
+  // directory, where Debian 13 and newer install the configuration.
   const std::string boot = std::string("/boot/config-") + u.release;
   const std::string modules = std::string("/usr/lib/modules/") + u.release + "/config";
-  for (const std::string& path : {boot, modules}) {
-    std::ifstream f(path);
-    if (!f) continue;
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return parse_kernel_config(ss.str());
+  for (const std::string& path : {boot, std::string("/proc/config.gz"), modules}) {
+    if (auto text = read_gzip(path.c_str()); text) return parse_kernel_config(*text);
   }
-  return io_error("no kernel configuration: none of /proc/config.gz, {}, {} is readable", boot, modules);
+  return io_error("no kernel configuration: none of {}, /proc/config.gz, {} is readable", boot, modules);
 }
 
-Result<std::vector<std::uint8_t>> encode_kconfig(const std::vector<loader::KconfigValue>& values, const KernelConfig& config,
-                                                 const std::string& release, std::uint32_t size) {
+Result<KconfigSources> running_kconfig_sources(const std::vector<loader::KconfigValue>& values) {
+  KconfigSources sources;
+  for (const auto& v : values) {
+    if (object::kconfig_source(v.name) == object::KconfigSource::Config && !sources.config) {
+      auto config = read_kernel_config();
+      if (!config) return config.error().with_context(fmt::format("kconfig {}", v.name));
+      sources.config = *config;
+    }
+    switch (object::kconfig_source(v.name)) {
+      case object::KconfigSource::KernelVersion: sources.kernel_version = running_kernel_version(); break;
+      case object::KconfigSource::HasBpfCookie: sources.has_bpf_cookie = running_kernel_has_bpf_cookie(); break;
+      case object::KconfigSource::HasSyscallWrapper: sources.has_syscall_wrapper = running_kernel_has_syscall_wrapper(); break;
+      default: break;
+    }
+  }
+  return sources;
+}
+
+Result<std::vector<std::uint8_t>> encode_kconfig(const std::vector<loader::KconfigValue>& values, const KconfigSources& sources,
+                                                 std::uint32_t size) {
   std::vector<std::uint8_t> out(size, 0);
   for (const auto& v : values) {
     // The manifest parser holds values to these rules already; they are
@@ -140,10 +161,28 @@ Result<std::vector<std::uint8_t>> encode_kconfig(const std::vector<loader::Kconf
       return bad_input("kconfig {}: a {} value cannot be {} bytes", v.name, object::kconfig_type_name(v.type), v.size);
     }
     if (std::uint64_t{v.offset} + v.size > size) return bad_input("kconfig {}: [{}, +{}) lies outside the {}-byte area", v.name, v.offset, v.size, size);
+    std::uint64_t computed = 0;
+    switch (object::kconfig_source(v.name)) {
+      case object::KconfigSource::Config: break;
+      case object::KconfigSource::KernelVersion:
+        if (sources.kernel_version == 0) return bad_input("kconfig {}: the running kernel's version cannot be read", v.name);
+        computed = sources.kernel_version;
+        break;
+      case object::KconfigSource::HasBpfCookie: computed = sources.has_bpf_cookie ? 1 : 0; break;
+      case object::KconfigSource::HasSyscallWrapper: computed = sources.has_syscall_wrapper ? 1 : 0; break;
+      case object::KconfigSource::UnknownLinux:
+        if (v.weak) continue;  // 0, as libbpf leaves it
+        return bad_input("kconfig {}: libbpf has no such built-in extern, and it is not weak", v.name);
+      case object::KconfigSource::Unrecognized: return bad_input("kconfig {}: not a CONFIG_ name or a libbpf built-in extern", v.name);
+    }
+    if (object::kconfig_source(v.name) != object::KconfigSource::Config) {
+      if (auto s = encode_number(v, computed, out.data() + v.offset); !s) return s.error();
+      continue;
+    }
     std::string raw;
-    if (v.name == "LINUX_KERNEL_VERSION") {
-      raw = std::to_string(kernel_version(release));
-    } else if (auto it = config.find(v.name); it != config.end()) {
+    if (!sources.config) {
+      return bad_input("kconfig {}: no kernel configuration was read", v.name);
+    } else if (auto it = sources.config->find(v.name); it != sources.config->end()) {
       raw = it->second;
     } else if (v.weak) {
       continue;  // absent: stays 0, as libbpf leaves it

@@ -9,6 +9,7 @@
 
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/load/kernel_config.hpp"
+#include "bpfsign/load/possible_cpus.hpp"
 #include "bpfsign/bundle/bundle.hpp"
 #include "bpfsign/loader/manifest.hpp"
 #include "bpfsign/loader/metadata_check.hpp"
@@ -129,14 +130,14 @@ Result<LoadedObject> run_loaded(const KernelLoader& kernel_loader, const loader:
   // .kconfig values come from the running kernel's configuration.
   std::vector<std::uint8_t> kconfig;
   if (loader.context.kconfig_size != 0) {
-    auto config = read_kernel_config();
-    if (!config) return config.error();
-    utsname u{};
-    uname(&u);
-    auto bytes = encode_kconfig(loader.kconfig, *config, u.release, loader.context.kconfig_size);
+    auto sources = running_kconfig_sources(loader.kconfig);
+    if (!sources) return sources.error();
+    auto bytes = encode_kconfig(loader.kconfig, *sources, loader.context.kconfig_size);
     if (!bytes) return bytes.error();
     kconfig = std::move(bytes).value();
   }
+
+  const Result<std::uint32_t> cpus = possible_cpus();
 
   // Program loads run without a verifier log (an overflowing log fails a
   // good load with ENOSPC); a failed run is repeated with the log on, so the
@@ -148,6 +149,7 @@ Result<LoadedObject> run_loaded(const KernelLoader& kernel_loader, const loader:
     a.ctx.assign(loader.context.size(), 0);
     a.header.size = loader.context.size();
     a.header.page_size = static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE));
+    a.header.possible_cpus = cpus ? *cpus : 0;  // the loader refuses 0 where it needs the count
     a.header.log_level = log_level;
     a.header.log_size = static_cast<std::uint32_t>(a.log.size());
     a.header.log_buf = log_level != 0 ? reinterpret_cast<std::uintptr_t>(a.log.data()) : 0;
@@ -188,6 +190,12 @@ Result<LoadedObject> run_loaded(const KernelLoader& kernel_loader, const loader:
     std::string what = step < loader.steps.size()
                            ? fmt::format("{} '{}'", loader::step_kind_name(loader.steps[step].kind), loader.steps[step].object)
                            : fmt::format("step {}", step);
+    if (step < loader.steps.size() && loader.steps[step].kind == loader::LoaderStep::Kind::ContextBound) {
+      return Error{ErrorKind::Kernel,
+                   fmt::format("the loader refused to size perf event array '{}' by {} possible CPUs (it accepts 1 to {}){}; nothing was loaded",
+                               loader.steps[step].object, header.possible_cpus, loader::kMaxPossibleCpus,
+                               cpus ? std::string() : "; " + cpus.error().message)};
+    }
     std::string msg = fmt::format("loader failed to {}: {} (errno {})", what, std::strerror(-header.error), -header.error);
     const std::string tail = kernel::verifier_reason(std::string_view(log.data(), strnlen(log.data(), log.size())));
     if (!tail.empty()) msg += fmt::format("; verifier: {}", tail);

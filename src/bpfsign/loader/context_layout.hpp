@@ -9,6 +9,9 @@ namespace bpfsign::loader {
 
 inline constexpr std::uint32_t kContextMagic = 0x53465042;  // "BPFS"
 inline constexpr std::uint32_t kContextVersion = 1;
+// The most possible CPUs a loader accepts from its context for sizing a
+// perf event array (the largest CONFIG_NR_CPUS of x86-64 and arm64 kernels).
+inline constexpr std::uint32_t kMaxPossibleCpus = 8192;
 
 // Fixed header; the fd arrays follow it.
 struct ContextHeader {
@@ -22,7 +25,7 @@ struct ContextHeader {
   std::int32_t btf_fd = 0;        // out: the object's BTF
   std::int32_t scratch_fd = 0;    // the loader's own: an inner-map template while its outer map is created
   std::uint32_t page_size = 0;    // in: the running kernel's page size (ring buffer sizes)
-  std::uint32_t reserved = 0;
+  std::uint32_t possible_cpus = 0;  // in: the machine's possible CPUs (unsized perf event arrays)
 };
 static_assert(sizeof(ContextHeader) == 48);
 
@@ -39,6 +42,7 @@ struct ContextLayout {
   static constexpr std::int16_t kBtfFd = 32;
   static constexpr std::int16_t kScratchFd = 36;
   static constexpr std::int16_t kPageSize = 40;
+  static constexpr std::int16_t kPossibleCpus = 44;
 
   std::uint32_t map_fd(std::uint32_t i) const { return sizeof(ContextHeader) + 4 * i; }
   std::uint32_t prog_fd(std::uint32_t i) const { return map_fd(maps) + 4 * i; }

@@ -232,6 +232,29 @@ class Generator {
     }
   }
 
+  // A perf event array declared without a size gets one entry per possible
+  // CPU, as libbpf sizes it. The count comes from the context (the runtime
+  // counts /sys/devices/system/cpu/possible as libbpf does) and is bounded
+  // here, in the signed loader, so that no caller can make it 0 or huge.
+  void size_by_possible_cpus(const Map& m, std::uint32_t field) {
+    const auto bad = e_.new_label(), checked = e_.new_label();
+    e_.emit(Load{MemSize::W, false, r2, r6, ContextLayout::kPossibleCpus});
+    e_.jump_if(JmpOp::Eq, r2, Imm{0}, bad);
+    e_.jump_if(JmpOp::Gt, r2, Imm{static_cast<std::int32_t>(kMaxPossibleCpus)}, bad);
+    if (near(field)) {
+      e_.emit(Store{MemSize::W, r7, static_cast<std::int16_t>(field), r2});
+    } else {
+      blob_address(r1, field);
+      e_.emit(Store{MemSize::W, r1, 0, r2});
+    }
+    e_.emit(Alu{AluOp::Mov, true, r0, Imm{0}});
+    e_.jump_long(checked);
+    e_.bind(bad);
+    e_.emit(Alu{AluOp::Mov, true, r0, Imm{-EINVAL}});
+    e_.bind(checked);
+    fail_if_negative({LoaderStep::Kind::ContextBound, m.name});
+  }
+
   // A map-in-map is created from a template of its inner maps: create the
   // template, hand its fd to the outer map's creation, then close it.
   void create_inner_template(const Map& m) {
@@ -263,6 +286,9 @@ class Generator {
     const std::uint32_t at = blob_.add_struct(attr);
     if ((m.def.type == object::map_type::kRingbuf || m.def.type == object::map_type::kUserRingbuf) && m.def.max_entries != 0) {
       round_to_pages(m.def.max_entries, at + offsetof(kernel::MapCreateAttr, max_entries));
+    }
+    if (m.def.type == object::map_type::kPerfEventArray && m.def.max_entries == 0) {
+      size_by_possible_cpus(m, at + offsetof(kernel::MapCreateAttr, max_entries));
     }
     if (with_btf) copy_from_context(ContextLayout::kBtfFd, at + offsetof(kernel::MapCreateAttr, btf_fd), MemSize::W);
     if (m.inner) copy_from_context(ContextLayout::kScratchFd, at + offsetof(kernel::MapCreateAttr, inner_map_fd), MemSize::W);
@@ -576,6 +602,7 @@ const char* step_kind_name(LoaderStep::Kind kind) {
     case LoaderStep::Kind::MapFreeze: return "freeze map";
     case LoaderStep::Kind::FindAttachTarget: return "find attach target of program";
     case LoaderStep::Kind::ProgLoad: return "load program";
+    case LoaderStep::Kind::ContextBound: return "size by the possible CPUs";
   }
   return "unknown step";
 }

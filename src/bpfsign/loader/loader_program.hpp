@@ -20,7 +20,7 @@ namespace bpfsign::loader {
 struct LoaderStep {
   enum class Kind : std::uint8_t {
     BtfLoad, InnerMapCreate, MapCreate, MapUpdate, MapFreeze, FindAttachTarget, ResolveKfunc, ResolveKsym, ProgLoad,
-    SlotUpdate,
+    SlotUpdate, ContextBound,
   };
   Kind kind = Kind::BtfLoad;
   std::string object;  // the map or program it concerns ("" for BTF)

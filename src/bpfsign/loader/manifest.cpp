@@ -173,7 +173,7 @@ Status parse_into(Bytes data, LoaderProgram* out) {
     const std::uint8_t kind = r.u8("step kind");
     const std::string_view object = r.str("step object");
     if (r.failed()) break;
-    auto k = enum_value<LoaderStep::Kind>(kind, static_cast<std::uint8_t>(LoaderStep::Kind::SlotUpdate), "step kind", at);
+    auto k = enum_value<LoaderStep::Kind>(kind, static_cast<std::uint8_t>(LoaderStep::Kind::ContextBound), "step kind", at);
     if (!k) return k.error();
     if (out != nullptr) loader.steps.push_back({*k, std::string(object)});
   }

@@ -155,6 +155,11 @@ Status collect_externs(ReaderContext& ctx) {
     const std::string_view sec_name = b.name(*sec);
     if (sec_name == ".kconfig") {
       if (b.kind(*id) == Kind::Func) return fail(bad_input("functions cannot be .kconfig externs"));
+      const KconfigSource source = kconfig_source(e.name);
+      if (source == KconfigSource::Unrecognized || (source == KconfigSource::UnknownLinux && !e.weak)) {
+        return fail(bad_input("not a CONFIG_ name, one of libbpf's LINUX_KERNEL_VERSION, LINUX_HAS_BPF_COOKIE, LINUX_HAS_SYSCALL_WRAPPER, "
+                              "or a weak LINUX_ name (libbpf refuses it as an unrecognized virtual extern)"));
+      }
       e.kind = ExternKind::Kconfig;
       auto size = b.resolve_size(b.size_or_type(*id));
       if (!size || *size == 0) return fail(bad_input("cannot size its type [{}]", b.size_or_type(*id)));

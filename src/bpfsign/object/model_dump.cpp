@@ -158,7 +158,8 @@ std::string dump_text(const ObjectModel& m) {
   append_line(out, "object {}: license \"{}\"{}", m.name, m.license,
        m.kernel_version ? fmt::format(", kernel version 0x{:x}", *m.kernel_version) : std::string());
   if (m.btf) append_line(out, "btf: {} types, {} bytes after fixups{}", m.btf->type_count(), m.btf->serialize().size(), m.has_btf_ext ? ", with .BTF.ext" : "");
-  append_line(out, "\nprograms ({}):", m.programs.size());
+  out += '\n';
+  append_line(out, "programs ({}):", m.programs.size());
   for (const auto& p : m.programs) {
     std::string flags;
     if (p.kind.prog_flags & kProgFlagSleepable) flags += " sleepable";
@@ -175,7 +176,8 @@ std::string dump_text(const ObjectModel& m) {
            r.kind == RelocKind::MapValue || r.kind == RelocKind::KconfigValue ? fmt::format(" + {}", r.offset) : std::string());
     }
   }
-  append_line(out, "\nmaps ({}):", m.maps.size());
+  out += '\n';
+  append_line(out, "maps ({}):", m.maps.size());
   for (const auto& map : m.maps) {
     append_line(out, "  {} ({}; kernel name '{}'): {} key {} value {} max_entries {} flags 0x{:x}{}{}", map.name, map_origin_name(map.origin),
          map.kernel_name, map_type_name(map.def.type), map.def.key_size, map.def.value_size, map.def.max_entries, map.def.flags,
@@ -187,7 +189,8 @@ std::string dump_text(const ObjectModel& m) {
     for (const auto& s : map.slots) append_line(out, "    slot {} = {}", s.index, s.target);
   }
   if (!m.externs.empty()) {
-    append_line(out, "\nexterns ({}):", m.externs.size());
+    out += '\n';
+    append_line(out, "externs ({}):", m.externs.size());
     for (const auto& e : m.externs) {
       append_line(out, "  {} {}{}{}", extern_kind_name(e.kind), e.name, e.weak ? " (weak)" : "",
            e.kind == ExternKind::Kconfig ? fmt::format(" {} at .kconfig+{} size {}", kconfig_type_name(e.kconfig_type), e.kconfig_offset, e.kconfig_size)

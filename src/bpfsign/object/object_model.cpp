@@ -47,6 +47,15 @@ bool kconfig_size_fits(KconfigType type, std::uint32_t size) {
   return false;
 }
 
+KconfigSource kconfig_source(std::string_view name) {
+  if (name.starts_with("CONFIG_")) return KconfigSource::Config;
+  if (name == "LINUX_KERNEL_VERSION") return KconfigSource::KernelVersion;
+  if (name == "LINUX_HAS_BPF_COOKIE") return KconfigSource::HasBpfCookie;
+  if (name == "LINUX_HAS_SYSCALL_WRAPPER") return KconfigSource::HasSyscallWrapper;
+  if (name.starts_with("LINUX_")) return KconfigSource::UnknownLinux;
+  return KconfigSource::Unrecognized;
+}
+
 const char* reloc_kind_name(RelocKind kind) {
   switch (kind) {
     case RelocKind::MapFd: return "map_fd";

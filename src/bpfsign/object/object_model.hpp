@@ -80,6 +80,21 @@ const char* kconfig_type_name(KconfigType type);
 // derives sizes from BTF; a manifest carries them, and is held to this rule.
 bool kconfig_size_fits(KconfigType type, std::uint32_t size);
 
+// Where a .kconfig extern's value comes from, by its name, as libbpf
+// decides: CONFIG_* from the kernel's configuration; three LINUX_* names
+// libbpf computes from the running kernel; any other LINUX_* name is 0 if
+// the extern is weak. Every other name is refused (libbpf's "unrecognized
+// virtual extern").
+enum class KconfigSource : std::uint8_t {
+  Config,
+  KernelVersion,       // LINUX_KERNEL_VERSION
+  HasBpfCookie,        // LINUX_HAS_BPF_COOKIE
+  HasSyscallWrapper,   // LINUX_HAS_SYSCALL_WRAPPER
+  UnknownLinux,        // another LINUX_* name: 0 when weak
+  Unrecognized,
+};
+KconfigSource kconfig_source(std::string_view name);
+
 struct Extern {
   std::string name;
   ExternKind kind = ExternKind::Ksym;

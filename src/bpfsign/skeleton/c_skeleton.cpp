@@ -1,7 +1,10 @@
 #include "bpfsign/skeleton/c_skeleton.hpp"
 
+#include <algorithm>
+
 #include "bpfsign/btf/btf.hpp"
 #include "bpfsign/common/sha256.hpp"
+#include "bpfsign/object/bpf_enums.hpp"
 #include "bpfsign/skeleton/cpp_skeleton.hpp"
 
 namespace bpfsign::skeleton {
@@ -127,6 +130,20 @@ Result<std::string> c_skeleton(const object::ObjectModel& model, const loader::L
   // Runtime.
   line(out, "static inline long {}__bpf(int cmd, void *attr, unsigned int size)\n{{", n);
   line(out, "\treturn syscall(__NR_bpf, cmd, attr, size);\n}}\n");
+  const bool sized_by_cpus = std::any_of(model.maps.begin(), model.maps.end(), [](const object::Map& m) {
+    return m.def.type == object::map_type::kPerfEventArray && m.def.max_entries == 0;
+  });
+  if (sized_by_cpus) {
+    // As libbpf counts them; 0 (refused by the loader) if unreadable.
+    line(out, "static inline uint32_t {}__possible_cpus(void)\n{{", n);
+    line(out, "\tFILE *f = fopen(\"/sys/devices/system/cpu/possible\", \"re\");");
+    line(out, "\tunsigned long a, b, n = 0;\n\tint c;\n\tif (!f)\n\t\treturn 0;");
+    line(out, "\twhile (fscanf(f, \"%lu\", &a) == 1) {{");
+    line(out, "\t\tb = a;\n\t\tc = fgetc(f);");
+    line(out, "\t\tif (c == '-') {{\n\t\t\tif (fscanf(f, \"%lu\", &b) != 1 || b < a)\n\t\t\t\tbreak;\n\t\t\tc = fgetc(f);\n\t\t}}");
+    line(out, "\t\tn += b - a + 1;\n\t\tif (c != ',')\n\t\t\tbreak;\n\t}}");
+    line(out, "\tfclose(f);\n\treturn n > 0xffffffffUL ? 0 : (uint32_t)n;\n}}\n");
+  }
   line(out, "static inline void {0}__destroy(struct {0} *s)\n{{", n);
   line(out, "\tint *fd;\n\tif (!s)\n\t\treturn;");
   for (const auto& [i, sname] : views) {
@@ -212,6 +229,7 @@ Result<std::string> c_skeleton(const object::ObjectModel& model, const loader::L
   line(out, "\tu = 0x{:x}; memcpy(ctx + 0, &u, 4); /* magic */", kContextMagic);
   line(out, "\tu = sizeof(ctx); memcpy(ctx + 4, &u, 4);");
   line(out, "\tu = (uint32_t)sysconf(_SC_PAGESIZE); memcpy(ctx + {}, &u, 4);", ContextLayout::kPageSize);
+  if (sized_by_cpus) line(out, "\tu = {}__possible_cpus(); memcpy(ctx + {}, &u, 4);", n, ContextLayout::kPossibleCpus);
   line(out, "\tmemset(&attr, 0, sizeof(attr));\n\tattr.u32[0] = (uint32_t)prog;");
   line(out, "\tattr.u32[10] = sizeof(ctx); attr.u64[6] = (uint64_t)(uintptr_t)ctx; /* ctx_size_in, ctx_in */");
   line(out, "\tif ({}__bpf(10 /* BPF_PROG_RUN */, &attr, 80) < 0)\n\t\tgoto fail;", n);

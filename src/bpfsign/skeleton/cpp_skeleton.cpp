@@ -112,6 +112,7 @@ const char* step_kind(loader::LoaderStep::Kind k) {
     case K::ResolveKsym: return "ResolveKsym";
     case K::ProgLoad: return "ProgLoad";
     case K::SlotUpdate: return "SlotUpdate";
+    case K::ContextBound: return "ContextBound";
   }
   return "BtfLoad";
 }
