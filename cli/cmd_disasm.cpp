@@ -8,6 +8,7 @@
 #include "bpfsign/common/printable.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 
 namespace bpfsign::cli {
 
@@ -57,7 +58,7 @@ int run_disasm(const DisasmOptions& opt) {
       jsections.push_back({{"name", l.section->name}, {"index", l.section->index}, {"instructions", std::move(jinsns)}});
     }
   }
-  if (opt.json) fmt::print("{}\n", nlohmann::json{{"object", opt.object}, {"sections", std::move(jsections)}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (opt.json) print_json({{"object", opt.object}, {"sections", std::move(jsections)}});
   return kExitOk;
 }
 

@@ -58,7 +58,7 @@ int inspect_light_skeleton(const InspectOptions& opt, std::string_view text) {
       j["bpftool_signature_bytes"] = lskel->signature.size();
       j["bpftool_signature_checked"] = false;
     }
-    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    print_json(j);
   } else {
     print_line("{}: bpftool light skeleton, {} instructions, {} commands, {} failure paths", opt.bundle, d->instructions, d->commands.size(),
                d->failure_paths);
@@ -106,7 +106,7 @@ int run_inspect(const InspectOptions& opt) {
       j["commands"].push_back({{"pc", c.pc}, {"kind", c.kind}, {"summary", c.summary}, {"fields", fields}});
     }
     for (const auto& u : d->unexplained) j["unexplained"].push_back({{"pc", u.pc}, {"instruction", u.instruction}, {"why", u.why}});
-    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    print_json(j);
   } else {
     print_line("{}: {} loader, {} instructions, {} commands, {} failure paths", opt.bundle, sign::scheme_name(scheme), d->instructions,
                d->commands.size(), d->failure_paths);

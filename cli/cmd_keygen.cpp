@@ -89,7 +89,7 @@ int run_keygen(const KeygenOptions& opt) {
   if (opt.json) {
     nlohmann::json j{{"key", opt.key},         {"certificate", opt.cert}, {"algorithm", key->describe()},
                      {"subject", cert->subject()}, {"issuer", cert->issuer()}, {"key_id", keyid}, {"ca", opt.ca}};
-    fmt::print("{}\n", j.dump(2));
+    print_json(j);
     return kExitOk;
   }
   print_line("wrote {} ({}, mode 0600) and {}", opt.key, key->describe(), opt.cert);

@@ -7,6 +7,7 @@
 #include "bpfsign/sign/keys.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 
 namespace bpfsign::cli {
 
@@ -32,11 +33,11 @@ int run_keyring_add(const KeyringOptions& opt) {
     if (key) {
       const std::string msg = "enrolled in the dedicated BPF keyring (.bpf)";
       if (opt.json) {
-        fmt::print("{}\n", nlohmann::json{{"certificate", opt.cert}, {"subject", cert->subject()}, {"keyring", kernel::kBpfKeyringSpec},
-                                          {"key", *key}, {"bpf_keyring", true}, {"note", msg}}.dump(2));
+        print_json({{"certificate", opt.cert}, {"subject", cert->subject()}, {"keyring", kernel::kBpfKeyringSpec},
+                    {"key", *key}, {"bpf_keyring", true}, {"note", msg}});
       } else {
         fmt::print("{}\n", kernel::kBpfKeyringSpec);
-        fmt::print(stderr, "added {} as key {}: {}\n", cert->subject(), *key, msg);
+        fmt::print(stderr, "added {} as key {}: {}\n", printable(cert->subject()), *key, msg);
       }
       return kExitOk;
     }
@@ -54,11 +55,11 @@ int run_keyring_add(const KeyringOptions& opt) {
   if (opt.json) {
     nlohmann::json j{{"certificate", opt.cert}, {"subject", cert->subject()}, {"keyring", *keyring}, {"key", *key}, {"bpf_keyring", bpf_keyring},
                      {"note", note}};
-    fmt::print("{}\n", j.dump(2));
+    print_json(j);
     return kExitOk;
   }
   fmt::print("{}\n", *keyring);
-  fmt::print(stderr, "added {} as key {} to keyring {} ('{}'); {}\n", cert->subject(), *key, *keyring, opt.keyring, note);
+  fmt::print(stderr, "added {} as key {} to keyring {} ('{}'); {}\n", printable(cert->subject()), *key, *keyring, printable(opt.keyring), note);
   return kExitOk;
 }
 

@@ -41,6 +41,7 @@ struct LoadOptions {
 // then the library's one call (probe, decision, execution).
 Result<load::LoadedBundle> load_bundle(const LoadOptions& opt, const std::vector<std::uint8_t>& bytes) {
   load::TrustOptions trust;
+  if (auto fit = verify::check_trust_options(verify::shape_of(opt.trust)); !fit) return fit.error();
   auto t = verify::load_trust(opt.trust);
   if (!t) return t.error();
   trust.trust = std::move(t).value();
@@ -132,7 +133,7 @@ int run_load(const LoadOptions& opt) {
     for (const auto& a : attachments) j["attachments"].push_back({{"program", a.program}, {"attached", a.attached()}, {"how", a.how}});
     for (const auto& p : pinned) j["pinned"].push_back(p.string());
     j["lifetime"] = lifetime;
-    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    print_json(j);
     return kExitOk;
   }
   print_line("loaded {} through its loader ({} instructions, {}-byte metadata), scheme {}", opt.object, loader->code.size() / 8,

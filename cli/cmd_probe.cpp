@@ -5,6 +5,7 @@
 #include "bpfsign/kernel/probe.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 
 namespace bpfsign::cli {
 
@@ -21,7 +22,7 @@ int run_probe(bool json) {
                      {"checks_signatures", p.checks_signatures},
                      {"features", std::move(items)},
                      {"summary", p.summary}};
-    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    print_json(j);
     return kExitOk;
   }
   fmt::print("kernel {} (release string for the record; every answer below was probed)\n", p.release);

@@ -32,7 +32,7 @@ int run_reproduce(const ReproduceOptions& opt) {
   if (opt.json) {
     nlohmann::json j{{"object", opt.object}, {"bundle", opt.bundle}, {"reproduced", r->ok()}};
     for (const auto& c : r->checks) j["checks"].push_back({{"id", c.id}, {"what", c.what}, {"ok", c.ok}, {"detail", c.detail}});
-    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    print_json(j);
   } else {
     print_line("{}: {} from {}", opt.bundle, r->ok() ? "REPRODUCED" : "NOT REPRODUCED", opt.object);
     for (const auto& c : r->checks) print_line("  [{}] {}: {}", c.ok ? " ok " : "DIFF", c.what, c.detail);

@@ -70,7 +70,7 @@ int run_sign(const SignOptions& opt) {
       j["signatures"].push_back({{"scheme", sign::scheme_name(s.scheme)}, {"bytes", s.der.size()},
                                  {"loader_insns", b->loader_for(s.scheme).size() / 8}});
     }
-    fmt::print("{}\n", j.dump(2));
+    print_json(j);
     return kExitOk;
   }
   print_line("signed {} -> {} ({} bytes) with {} ({})", opt.object, opt.output, out.size(), cert->subject(), key->describe());

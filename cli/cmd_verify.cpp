@@ -23,12 +23,16 @@ struct VerifyOptions {
 };
 
 int run_verify(const VerifyOptions& opt) {
-  auto trust = verify::load_trust(opt.trust);
-  if (!trust) return report(trust.error());
+  if (opt.trust.certificates.empty() && opt.trust.authorities.empty()) {
+    return report(usage_error("verify needs --cert or --ca: whom to trust as the signer"));
+  }
+  if (auto fit = verify::check_trust_options(verify::shape_of(opt.trust)); !fit) return report(fit.error());
   auto bytes = read_file(opt.bundle);
   if (!bytes) return report(bytes.error());
   auto b = bundle::parse_bundle(*bytes, opt.bundle);
   if (!b) return report(b.error());
+  auto trust = verify::load_trust(opt.trust);
+  if (!trust) return report(trust.error());
   const auto r = verify::verify_bundle(*b, *trust);
   // The source record (the object's name and digest) is covered by no
   // signature: it is shown apart from the verdict, as a claim, never as
@@ -38,7 +42,7 @@ int run_verify(const VerifyOptions& opt) {
                      {"unsigned_claim", {{"source", b->source_name}, {"source_sha256", to_hex(b->source_sha256)}, {"covered_by_signature", false}}}};
     for (const auto& s : b->signatures) j["schemes"].push_back(sign::scheme_name(s.scheme));
     for (const auto& c : r.checks) j["checks"].push_back({{"id", c.id}, {"what", c.what}, {"ok", c.ok}, {"detail", c.detail}});
-    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    print_json(j);
   } else {
     print_line("{}: {}", opt.bundle, r.ok() ? "VERIFIED" : "NOT VERIFIED");
     print_line("  signer {} ({}, key id {})", r.signer_subject, r.signer_key, r.signer_key_id);

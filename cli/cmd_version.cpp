@@ -5,6 +5,7 @@
 #include "bpfsign/version.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 
 namespace bpfsign::cli {
 
@@ -16,7 +17,7 @@ void register_version(CLI::App& app, Action& action) {
     action = [json] {
       if (*json) {
         nlohmann::json j{{"version", kVersion}};
-        fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+        print_json(j);
       } else {
         fmt::print("bpfsign {}\n", kVersion);
       }

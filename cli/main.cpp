@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 
 int main(int argc, char** argv) {
   using namespace bpfsign::cli;
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
     try {
       app.get_subcommand(argv[1]);
     } catch (const CLI::OptionNotFound&) {
-      fmt::print(stderr, "bpfsign: error: unknown command '{}' (see 'bpfsign --help')\n", argv[1]);
+      fmt::print(stderr, "bpfsign: error: unknown command '{}' (see 'bpfsign --help')\n", bpfsign::printable(argv[1]));
       return kExitUsage;
     }
   }
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One clear line; the full usage is one --help away.
-    fmt::print(stderr, "bpfsign: error: {} (see 'bpfsign --help')\n", e.what());
+    fmt::print(stderr, "bpfsign: error: {} (see 'bpfsign --help')\n", bpfsign::printable(e.what()));
     return kExitUsage;
   }
   try {

@@ -15,8 +15,11 @@ bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
     std::error_code e;
     return std::filesystem::equivalent(a, b, e);
   }
+  // Absolute first: weakly_canonical leaves a relative path whose first
+  // part does not exist relative ("y.pem"), but resolves "./y.pem".
   std::error_code ca, cb;
-  const auto na = std::filesystem::weakly_canonical(a, ca), nb = std::filesystem::weakly_canonical(b, cb);
+  const auto na = std::filesystem::weakly_canonical(std::filesystem::absolute(a, ca), ca);
+  const auto nb = std::filesystem::weakly_canonical(std::filesystem::absolute(b, cb), cb);
   return !ca && !cb && na == nb;
 }
 

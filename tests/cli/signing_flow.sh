@@ -22,7 +22,10 @@ expect_rc 0 "$bpfsign" verify "$dir/b.bundle" --cert "$dir/c.pem"
 grep -q "VERIFIED" "$dir/out" || fail "verify did not say VERIFIED"
 expect_rc 1 "$bpfsign" verify "$dir/b.bundle" --cert "$dir/other.crt"
 grep -q "FAIL.*signer trusted" "$dir/out" || fail "verify did not name the failed trust check"
-expect_rc 1 "$bpfsign" verify "$dir/b.bundle"
+expect_rc 2 "$bpfsign" verify "$dir/b.bundle"
+grep -q "needs --cert or --ca" "$dir/err" || fail "verify without trust: not a usage error"
+expect_rc 2 "$bpfsign" verify "$dir/b.bundle" --cert "$dir/c.pem" --chain "$dir/c.pem"
+expect_rc 2 "$bpfsign" verify "$dir/b.bundle" --revoked "$dir/c.pem"
 expect_rc 0 "$bpfsign" inspect "$dir/b.bundle" --json
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["explained"] and j["metadata_check"]["matches_metadata"] and any(c["kind"] == "PROG_LOAD" for c in j["commands"]), j' "$dir/out" || fail "inspect --json"
 expect_rc 0 "$bpfsign" inspect "$dir/b.bundle" --scheme kernel-chained
@@ -88,6 +91,8 @@ grep -q "exists; not replaced (--force" "$dir/err" || fail "keygen over an exist
 cmp -s "$dir/k.pem" "$dir/k.saved" || fail "keygen replaced an existing key"
 [ ! -e "$dir/new.crt" ] || fail "keygen wrote a certificate without its key"
 expect_rc 2 "$bpfsign" keygen --key "$dir/same.pem" --cert "$dir/same.pem"
+(cd "$dir" && "$bpfsign" keygen --key ./y.pem --cert y.pem --force >/dev/null 2>&1); [ $? -eq 2 ] || fail "keygen --key ./y.pem --cert y.pem was not refused"
+[ ! -e "$dir/y.pem" ] || fail "keygen --key ./y.pem --cert y.pem wrote y.pem"
 [ ! -e "$dir/same.pem" ] || fail "keygen --key X --cert X wrote X"
 expect_rc 2 "$bpfsign" keygen --key "$dir/z.pem" --cert "$dir/z.crt" --days 0
 expect_rc 2 "$bpfsign" sign "$object" -k "$dir/k.pem" -c "$dir/c.pem" -o "$dir/k.pem"

@@ -272,7 +272,7 @@ INSTANTIATE_TEST_SUITE_P(
                       AdversarialHeader{"second_loader_call", "bpf_load_and_run appears 2 times"},
                       AdversarialHeader{"raw_syscall", "line 59: the name 'syscall'"},
                       AdversarialHeader{"skel_sys_bpf", "line 59: the name 'skel_sys_bpf'"},
-                      AdversarialHeader{"call_through_pointer", "line 59: a call through an expression"},
+                      AdversarialHeader{"call_through_pointer", "line 59: '(*' (a function pointer)"},
                       AdversarialHeader{"raw_string_prefix", "line 124: a prefixed string or character literal"},
                       AdversarialHeader{"line_comment", "line 84: a '//' comment"},
                       AdversarialHeader{"other_include", "line 7: the preprocessor line '#include \"evil.h\"'"},
@@ -281,7 +281,14 @@ INSTANTIATE_TEST_SUITE_P(
                       AdversarialHeader{"constructor", "line 118: the name 'constructor'"},
                       AdversarialHeader{"size_mismatch", "line 90: opts.insns holds 16 bytes, opts.insns_sz says 8"},
                       AdversarialHeader{"pragma_operator", "line 85: the name '_Pragma'"},
-                      AdversarialHeader{"code_after_guard", "line 131: code after the include guard's #endif"}),
+                      AdversarialHeader{"code_after_guard", "line 131: code after the include guard's #endif"},
+                      AdversarialHeader{"comment_then_directive", "line 29: a '#' that does not open its line"},
+                      AdversarialHeader{"operator_overload", "line 80: the name 'operator'"},
+                      AdversarialHeader{"typedef_function_pointer", "line 8: the name 'typedef'"},
+                      AdversarialHeader{"lambda_call", "line 59: a call through an expression ('}' followed by '(')"},
+                      AdversarialHeader{"unknown_skeleton_function", "line 59: 'tiny__helper(' is not a function a bpftool light skeleton has"},
+                      AdversarialHeader{"skeleton_name_as_variable", "line 80: 'tiny__loader_ptr' used other than as a function or a struct tag"},
+                      AdversarialHeader{"redefined_library_function", "line 24: a definition or declaration of 'skel_alloc'"}),
     [](const ::testing::TestParamInfo<AdversarialHeader>& i) { return std::string(i.param.file); });
 
 // Damage that is not an attack is refused with the line too.

@@ -54,6 +54,10 @@ TEST(SignerPolicy, RefusesEachRuleBroken) {
       {"expired", [](CertificateRequest& r) { r.not_before_days = -30; r.days = 10; }, "expired"},
       {"not yet valid", [](CertificateRequest& r) { r.not_before_days = 5; }, "not valid yet"},
       {"a CA", [](CertificateRequest& r) { r.is_ca = true; }, "CA certificate"},
+      // Either mark of a CA is enough: a CA:TRUE leaf without keyCertSign
+      // (which OpenSSL's X509_check_ca lets pass), and keyCertSign on CA:FALSE.
+      {"CA:TRUE with digitalSignature only", [](CertificateRequest& r) { r.is_ca = true; r.key_usage = "digitalSignature"; }, "basicConstraints CA:TRUE"},
+      {"keyCertSign beside digitalSignature", [](CertificateRequest& r) { r.key_usage = "digitalSignature,keyCertSign"; }, "keyUsage keyCertSign"},
       {"keyCertSign only", [](CertificateRequest& r) { r.key_usage = "keyCertSign"; }, "lacks digitalSignature"},
       {"no keyUsage", [](CertificateRequest& r) { r.key_usage = "-"; }, "no keyUsage"},
       {"TLS server only", [](CertificateRequest& r) { r.extended_key_usage = "serverAuth"; }, "codeSigning"},

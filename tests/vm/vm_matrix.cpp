@@ -209,7 +209,7 @@ Result<Live> load_live(const fs::path& dir, const std::string& stem, sign::Schem
 
 
 // Runs what makes the corpus programs fire: the system calls the tracing
-// programs watch, a fork, a file open, bpf(2), UDP datagrams over lo (xdp,
+// programs watch, a fork and an execve, a file open, bpf(2), UDP datagrams over lo (xdp,
 // tcx, socket filters, cgroup socket programs) and reads of iterators.
 void workload(const std::vector<int>& socket_filters, const std::vector<int>& iter_links) {
   for (int i = 0; i < 3; ++i) {
@@ -218,7 +218,13 @@ void workload(const std::vector<int>& socket_filters, const std::vector<int>& it
     syscall(SYS_getsid, getpid());
   }
   if (const int fd = open("/proc/self/status", O_RDONLY); fd >= 0) close(fd);
+  // The child executes a program (perf_tools watches execve); /bin/true if
+  // the image has it, else the exec fails after the syscall was entered.
   if (const pid_t child = fork(); child == 0) {
+    char arg0[] = "true";
+    char* argv[] = {arg0, nullptr};
+    char* envp[] = {nullptr};
+    execve("/bin/true", argv, envp);
     _exit(0);
   } else if (child > 0) {
     int status = 0;

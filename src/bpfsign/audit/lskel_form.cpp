@@ -55,6 +55,20 @@ constexpr std::array kRefusedNames = {
     std::string_view("_Pragma"),     std::string_view("constructor"),    std::string_view("__constructor__"),
     std::string_view("destructor"),  std::string_view("__destructor__"), std::string_view("syscall"),
     std::string_view("skel_sys_bpf"),
+    // C++ and GNU C that bpftool never writes and that change what a call
+    // or a name means: operator overloads, templates, type aliases,
+    // declarations of outside functions, typeof of a function.
+    std::string_view("operator"),    std::string_view("template"),       std::string_view("namespace"),
+    std::string_view("using"),       std::string_view("decltype"),       std::string_view("typedef"),
+    std::string_view("extern"),      std::string_view("typeof"),         std::string_view("__typeof"),
+    std::string_view("__extension__"),
+};
+
+// The functions of a bpftool light skeleton, after its NAME__ prefix; a
+// program's attach function is NAME__PROG__attach.
+constexpr std::array kSkeletonFunctions = {
+    std::string_view("open"),   std::string_view("load"),   std::string_view("open_and_load"), std::string_view("destroy"),
+    std::string_view("attach"), std::string_view("detach"), std::string_view("assert"),
 };
 
 template <std::size_t N>
@@ -94,18 +108,49 @@ class FormScanner {
     for (char c : object_name_) guard += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
     guard += "_SKEL_H__";
     if (guard != guard_) return bad_input("{}: the include guard {} is not {} (bpftool's for struct {})", what_, guard_, guard, object_name_);
-    for (const auto& [name, pos] : calls_) {
-      if (is_one_of(name, kCallable)) continue;
-      if (name.size() > object_name_.size() + 2 && name.substr(0, object_name_.size()) == object_name_ &&
-          name.substr(object_name_.size(), 2) == "__") {
-        continue;
-      }
-      return refuse(pos, fmt::format("'{}(' is not a call a bpftool light skeleton makes", name));
+    for (const Use& u : uses_) {
+      if (auto r = check_use(u); !r.ok()) return r.error();
     }
     return LightSkeletonForm{std::string(object_name_)};
   }
 
  private:
+  // A name as it is used: called (followed by '('), and the token before it.
+  struct Use {
+    std::string_view name;
+    std::size_t pos = 0;
+    bool call = false;
+    std::string_view before;  // the previous token: a name, or one punctuation character
+  };
+
+  bool skeleton_function(std::string_view suffix) const {
+    if (is_one_of(suffix, kSkeletonFunctions)) return true;
+    constexpr std::string_view kAttach = "__attach";
+    if (suffix.size() <= kAttach.size() || !suffix.ends_with(kAttach)) return false;
+    const std::string_view program = suffix.substr(0, suffix.size() - kAttach.size());
+    return std::all_of(program.begin(), program.end(), is_ident_char);
+  }
+
+  // Names of the skeleton (NAME__...) are its functions, defined or called,
+  // or struct tags; calls go only to those and to what kCallable lists, and
+  // never to a definition of a skel_internal.h function of the header's own.
+  Status check_use(const Use& u) const {
+    const std::string prefix = std::string(object_name_) + "__";
+    if (u.name.starts_with(prefix)) {
+      if (u.call && !skeleton_function(u.name.substr(prefix.size()))) {
+        return refuse(u.pos, fmt::format("'{}(' is not a function a bpftool light skeleton has", u.name));
+      }
+      if (!u.call && u.before != "struct") return refuse(u.pos, fmt::format("'{}' used other than as a function or a struct tag", u.name));
+      return Ok{};
+    }
+    if (!u.call) return Ok{};
+    if (!is_one_of(u.name, kCallable)) return refuse(u.pos, fmt::format("'{}(' is not a call a bpftool light skeleton makes", u.name));
+    const bool library_function = u.name.starts_with("skel_") || u.name == "bpf_load_and_run";
+    const bool after_type = u.before == "*" || (!u.before.empty() && is_ident_char(u.before.front()) && u.before != "return");
+    if (library_function && after_type) return refuse(u.pos, fmt::format("a definition or declaration of '{}' in the header", u.name));
+    return Ok{};
+  }
+
   Error refuse(std::size_t pos, const std::string& why) const {
     return Error{ErrorKind::BadInput, fmt::format("{}: line {}: {}; refused: bpfsign reads only the form bpftool writes", what_, line_at(text_, pos), why)};
   }
@@ -134,6 +179,8 @@ class FormScanner {
         continue;
       }
       line_start = false;
+      // A '#' after a comment still opens a directive for the compiler.
+      if (c == '#') return refuse(i, "a '#' that does not open its line");
       if (c == '\\') return refuse(i, "a backslash outside a string literal (a line continuation)");
       if (c == '/' && i + 1 < text_.size() && text_[i + 1] == '/') return refuse(i, "a '//' comment");
       if (c == '/' && i + 1 < text_.size() && text_[i + 1] == '*') {
@@ -146,6 +193,7 @@ class FormScanner {
         if (auto r = code_token(i); !r.ok()) return r.error();
         auto r = quoted(i);
         if (!r) return r.error();
+        previous_token_ = text_.substr(i, 1);
         i = *r;
         continue;
       }
@@ -159,6 +207,7 @@ class FormScanner {
         continue;
       }
       if (c >= '0' && c <= '9') {
+        previous_token_ = text_.substr(i, 1);
         while (i < text_.size() && (is_ident_char(text_[i]) || text_[i] == '.')) ++i;
         continue;
       }
@@ -272,39 +321,42 @@ class FormScanner {
   Status identifier(std::string_view name, std::size_t pos, std::size_t end) {
     if (is_one_of(name, kRefusedNames)) return refuse(pos, fmt::format("the name '{}'", name));
     if (name == "bpf_load_and_run") ++load_and_run_calls_;
-    if (object_name_.empty() && previous_ident_ == "struct" && directives_.size() == 3) object_name_ = name;
-    previous_ident_ = name;
+    if (object_name_.empty() && previous_token_ == "struct" && directives_.size() == 3) object_name_ = name;
     std::size_t k = end;
     while (k < text_.size() && is_space(text_[k])) ++k;
-    if (k < text_.size() && text_[k] == '(') calls_.push_back({name, pos});
+    uses_.push_back({name, pos, k < text_.size() && text_[k] == '(', previous_token_});
+    previous_token_ = name;
     return Ok{};
   }
 
-  // Calls through an expression ('(*f)(x)', 'a[0](x)') and digraphs are not
-  // in bpftool's form. The one ')' '(' it writes is the cast '(__u64) (long)'.
+  // Calls through an expression ('(*f)(x)', 'a[0](x)', a lambda's '}(') and
+  // digraphs are not in bpftool's form. The one ')' '(' it writes is the
+  // cast '(__u64) (long)', the one '(*' is 'sizeof(*skel)'.
   Status punctuator(std::size_t i) {
     const char c = text_[i];
     const char next = i + 1 < text_.size() ? text_[i + 1] : '\0';
+    previous_token_ = text_.substr(i, 1);
     if ((c == '<' && (next == ':' || next == '%')) || (c == ':' && next == '>') || (c == '%' && (next == '>' || next == ':'))) {
       return refuse(i, fmt::format("the digraph '{}{}'", c, next));
     }
-    if (c == ')' || c == ']') {
+    if (c == ')' || c == ']' || c == '}') {
       std::size_t k = i + 1;
       while (k < text_.size() && is_space(text_[k])) ++k;
       if (k < text_.size() && text_[k] == '(' && !(c == ')' && text_.substr(k, 6) == "(long)")) {
         return refuse(i, fmt::format("a call through an expression ('{}' followed by '(')", c));
       }
     }
+    if (c == '(' && next == '*' && !(i >= 6 && text_.substr(i - 6, 6) == "sizeof")) return refuse(i, "'(*' (a function pointer)");
     return Ok{};
   }
 
   std::string_view text_;
   const std::string& what_;
   std::vector<Directive> directives_;
-  std::vector<std::pair<std::string_view, std::size_t>> calls_;
+  std::vector<Use> uses_;
   std::string_view guard_;
   std::string_view object_name_;
-  std::string_view previous_ident_;
+  std::string_view previous_token_;
   std::size_t load_and_run_calls_ = 0;
   int cplusplus_step_ = 0;
   bool in_cplusplus_ = false;

@@ -59,9 +59,7 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
   // verification must pass, whatever the kernel checks.
   const bool offline = trust_given(trust);
   if (trust.offline_verified && !offline) return usage_error("--offline-verified needs --cert or --ca");
-  if (!offline && (!trust.trust.policy.revoked_key_ids.empty() || !trust.trust.intermediates.empty() || trust.trust.policy.allow_expired)) {
-    return usage_error("--revoked, --chain and --allow-expired-signer go with --cert or --ca (they shape bpfsign's offline verification)");
-  }
+  if (auto fit = verify::check_trust_options(verify::shape_of(trust.trust)); !fit) return fit.error();
   if (!kernel.checks_signatures && !trust.offline_verified) {
     return Error{ErrorKind::Kernel, fmt::format("this kernel does not check signatures ({}); refusing to load a signed bundle unchecked. "
                                                 "Pass --offline-verified with --cert or --ca to rely on bpfsign's offline check instead",

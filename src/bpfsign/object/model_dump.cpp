@@ -150,7 +150,7 @@ std::string dump_json(const ObjectModel& m) {
            {"maps", std::move(maps)},
            {"data_sections", data_sections_json(m)},
            {"externs", std::move(externs)}};
-  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return doc.dump(2, ' ', true, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string dump_text(const ObjectModel& m) {

@@ -54,7 +54,16 @@ Status check_signer(const Certificate& signer, const SignerPolicy& policy) {
   if ((X509_get_key_usage(c) & KU_DIGITAL_SIGNATURE) == 0) {
     return refusal("signer certificate {}: keyUsage lacks digitalSignature", signer.subject());
   }
-  if (X509_check_ca(c) != 0) return refusal("signer certificate {} is a CA certificate: a CA issues signers, it does not sign", signer.subject());
+  // Either mark makes a CA: basicConstraints CA:TRUE, or keyUsage
+  // keyCertSign. (X509_check_ca asks whether a certificate may act as a CA,
+  // which needs both when keyUsage is present: a CA:TRUE leaf without
+  // keyCertSign would pass it.)
+  if ((flags & EXFLAG_CA) != 0) {
+    return refusal("signer certificate {} is a CA certificate (basicConstraints CA:TRUE): a CA issues signers, it does not sign", signer.subject());
+  }
+  if ((X509_get_key_usage(c) & KU_KEY_CERT_SIGN) != 0) {
+    return refusal("signer certificate {} is a CA certificate (keyUsage keyCertSign): a CA issues signers, it does not sign", signer.subject());
+  }
   if ((flags & EXFLAG_XKUSAGE) != 0 && (X509_get_extended_key_usage(c) & XKU_CODE_SIGN) == 0) {
     return refusal("signer certificate {}: its extendedKeyUsage does not name codeSigning", signer.subject());
   }

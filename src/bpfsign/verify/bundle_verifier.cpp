@@ -46,6 +46,25 @@ Result<Trust> load_trust(const TrustFiles& files) {
   return trust;
 }
 
+TrustShape shape_of(const Trust& trust) {
+  return {!trust.certificates.empty(), !trust.authorities.empty(), !trust.intermediates.empty(), !trust.policy.revoked_key_ids.empty(),
+          trust.policy.allow_expired};
+}
+
+TrustShape shape_of(const TrustFiles& files) {
+  return {!files.certificates.empty(), !files.authorities.empty(), !files.intermediates.empty(), !files.revoked.empty(), files.allow_expired};
+}
+
+Status check_trust_options(const TrustShape& given) {
+  if (!given.certificates && !given.authorities && (given.revoked || given.intermediates || given.allow_expired)) {
+    return usage_error("--revoked, --chain and --allow-expired-signer go with --cert or --ca (they shape bpfsign's offline verification)");
+  }
+  if (given.intermediates && !given.authorities) {
+    return usage_error("--chain gives intermediates towards a --ca; with --cert alone they would not be used");
+  }
+  return Ok{};
+}
+
 bool VerifyReport::ok() const {
   return !checks.empty() && std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
 }

@@ -33,6 +33,20 @@ struct TrustFiles {
 };
 Result<Trust> load_trust(const TrustFiles& files);
 
+// Which trust options are given, from the files named or the certificates
+// read (the same rules apply before and after reading).
+struct TrustShape {
+  bool certificates = false, authorities = false, intermediates = false, revoked = false, allow_expired = false;
+};
+TrustShape shape_of(const Trust& trust);
+TrustShape shape_of(const TrustFiles& files);
+
+// Trust options that cannot be used as given are a usage error, never
+// silently dropped: --revoked, --chain and --allow-expired-signer shape a
+// verification against --cert or --ca, so they need one; --chain supplies
+// intermediates towards a --ca, so it needs --ca.
+Status check_trust_options(const TrustShape& given);
+
 struct Check {
   std::string id;      // stable key for --json
   std::string what;    // for people
