@@ -69,21 +69,24 @@ int run_keygen(const KeygenOptions& opt) {
   auto staged_cert = cert->stage_pem(opt.cert);
   if (!staged_cert) return report(staged_cert.error());
   const Existing existing = opt.force ? Existing::Replace : Existing::Keep;
-  if (!opt.force) {
-    // Checked before anything is put in place, so that a refusal leaves
-    // both files as they were (commit() checks again, atomically).
-    for (const std::string& path : {opt.key, opt.cert}) {
-      std::error_code ec;
-      if (std::filesystem::exists(path, ec)) return report(usage_error("{}: exists; not replaced (--force replaces it)", path));
-    }
+  // Checked before anything is put in place, so that a refusal leaves both
+  // files as they were (commit() checks again, atomically): without
+  // --force neither may exist; with it, what exists must be a file.
+  for (const std::string& path : {opt.key, opt.cert}) {
+    std::error_code ec;
+    const auto status = std::filesystem::symlink_status(path, ec);
+    if (!std::filesystem::exists(status)) continue;
+    if (!opt.force) return report(usage_error("{}: exists; not replaced (--force replaces it)", path));
+    if (!std::filesystem::is_regular_file(status)) return report(usage_error("{}: exists and is not a regular file; not replaced", path));
   }
-  if (auto s = staged_key->commit(existing); !s) return report(s.error());
-  if (auto s = staged_cert->commit(existing); !s) {
-    // The certificate could not follow its key: the key just written goes
-    // too, unless it replaced an older one (--force), which is gone already.
+  // The certificate goes in place first: if the key then cannot follow, an
+  // older key (--force) is still there, never lost; without --force the new
+  // certificate is taken back.
+  if (auto s = staged_cert->commit(existing); !s) return report(s.error().with_context("nothing was written"));
+  if (auto s = staged_key->commit(existing); !s) {
     std::error_code ignored;
-    if (!opt.force) std::filesystem::remove(opt.key, ignored);
-    return report(s.error().with_context(opt.force ? "the key was written, its certificate not" : "nothing was written"));
+    if (!opt.force) std::filesystem::remove(opt.cert, ignored);
+    return report(s.error().with_context(opt.force ? "the certificate was replaced, the key was not (the old key is kept)" : "nothing was written"));
   }
   const std::string keyid = to_hex(cert->subject_key_id());
   if (opt.json) {

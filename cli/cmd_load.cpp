@@ -41,7 +41,6 @@ struct LoadOptions {
 // then the library's one call (probe, decision, execution).
 Result<load::LoadedBundle> load_bundle(const LoadOptions& opt, const std::vector<std::uint8_t>& bytes) {
   load::TrustOptions trust;
-  if (auto fit = verify::check_trust_options(verify::shape_of(opt.trust)); !fit) return fit.error();
   auto t = verify::load_trust(opt.trust);
   if (!t) return t.error();
   trust.trust = std::move(t).value();
@@ -77,6 +76,8 @@ std::uint32_t map_id(int fd) {
 }
 
 int run_load(const LoadOptions& opt) {
+  // Option combinations first: a usage error whatever the files hold.
+  if (auto fit = verify::check_trust_options(verify::shape_of(opt.trust)); !fit) return report(fit.error());
   auto bytes = read_file(opt.object);
   if (!bytes) return report(bytes.error());
   const bool is_bundle = bundle::starts_with_magic(*bytes);

@@ -15,6 +15,22 @@ enum ExitCode : int {
   kExitInternal = 70,    // a bug in bpfsign (EX_SOFTWARE)
 };
 
+// What each code means, for the manual pages (docs/cli.md has the same table).
+struct ExitCodeMeaning {
+  int code;
+  const char* meaning;
+};
+inline constexpr ExitCodeMeaning kExitCodeMeanings[] = {
+    {kExitOk, "success"},
+    {kExitCheckFailed, "the command ran and its answer is \"no\": verify found a failed check, reproduce a difference, load's offline "
+                       "verification or the runtime's authentication refused a well-formed bundle"},
+    {kExitUsage, "usage error (unknown command or option, missing argument, options that cannot go together), or an input file "
+                 "that is missing or unreadable"},
+    {kExitBadInput, "an input file is malformed"},
+    {kExitKernel, "the kernel refused a request"},
+    {kExitInternal, "internal error: a bug in bpfsign"},
+};
+
 // Prints "bpfsign: error: <message>" on stderr and returns the exit code
 // that matches the error's kind.
 int report(const Error& error);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   register_gen(app, action);
   register_probe(app, action);
   register_version(app, action);
+  register_docs(app, action);
 
   // Name an unknown command plainly rather than as a stray positional.
   if (argc > 1 && argv[1][0] != '-') {

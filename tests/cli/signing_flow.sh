@@ -95,6 +95,14 @@ expect_rc 2 "$bpfsign" keygen --key "$dir/same.pem" --cert "$dir/same.pem"
 [ ! -e "$dir/y.pem" ] || fail "keygen --key ./y.pem --cert y.pem wrote y.pem"
 [ ! -e "$dir/same.pem" ] || fail "keygen --key X --cert X wrote X"
 expect_rc 2 "$bpfsign" keygen --key "$dir/z.pem" --cert "$dir/z.crt" --days 0
+# A certificate path that cannot be replaced: the older key is never lost.
+cp "$dir/k.pem" "$dir/kk.pem"; mkdir "$dir/dd"
+expect_rc 2 "$bpfsign" keygen --key "$dir/kk.pem" --cert "$dir/dd" --force
+cmp -s "$dir/kk.pem" "$dir/k.pem" || fail "keygen --force replaced a key whose certificate could not be written"
+expect_rc 2 "$bpfsign" load "$object" --revoked "$dir/c.pem"
+grep -q "go with --cert or --ca" "$dir/err" || fail "load OBJECT --revoked was not a usage error"
+expect_rc 2 "$bpfsign" load /nonexistent.o --chain "$dir/c.pem"
+grep -q "go with --cert or --ca" "$dir/err" || fail "option combinations are not checked before files"
 expect_rc 2 "$bpfsign" sign "$object" -k "$dir/k.pem" -c "$dir/c.pem" -o "$dir/k.pem"
 cmp -s "$dir/k.pem" "$dir/k.saved" || fail "sign -o KEY replaced the key"
 expect_rc 2 "$bpfsign" sign "$object" -k "$dir/k.pem" -c "$dir/c.pem" -o "$dir/b.bundle"

@@ -31,10 +31,6 @@ constexpr std::array kCallable = {
     std::string_view("return"),
     std::string_view("sizeof"),
     std::string_view("_Static_assert"),
-    std::string_view("__attribute__"),
-    std::string_view("__aligned__"),
-    std::string_view("unused"),
-    std::string_view("__typeof__"),
     std::string_view("skel_alloc"),
     std::string_view("skel_free"),
     std::string_view("skel_closenz"),
@@ -48,8 +44,8 @@ constexpr std::array kCallable = {
 
 // Names that run code outside the functions bpftool writes, or reach the
 // bpf system call around bpf_load_and_run, refused wherever they appear
-// (attributes taking an argument, such as cleanup(f) or section("s"), are
-// already refused as calls).
+// (attributes such as alias, section or cleanup are refused by the
+// attribute forms below).
 constexpr std::array kRefusedNames = {
     std::string_view("asm"),         std::string_view("__asm"),          std::string_view("__asm__"),
     std::string_view("_Pragma"),     std::string_view("constructor"),    std::string_view("__constructor__"),
@@ -63,6 +59,15 @@ constexpr std::array kRefusedNames = {
     std::string_view("extern"),      std::string_view("typeof"),         std::string_view("__typeof"),
     std::string_view("__extension__"),
 };
+
+// The attributes bpftool writes, token by token after __attribute__.
+constexpr std::array<std::array<std::string_view, 8>, 2> kAttributes = {{
+    {"(", "(", "unused", ")", ")", "", "", ""},
+    {"(", "(", "__aligned__", "(", "8", ")", ")", ")"},
+}};
+
+// The comments bpftool writes, each on the line it writes it on.
+constexpr std::string_view kAttachNoteLine = "\tint fd = ((void)prog_fd, 0); /* auto-attach not supported */\n";
 
 // The functions of a bpftool light skeleton, after its NAME__ prefix; a
 // program's attach function is NAME__PROG__attach.
@@ -78,7 +83,6 @@ bool is_one_of(std::string_view s, const std::array<std::string_view, N>& set) {
 
 bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$'; }
 bool is_ident_char(char c) { return is_ident_start(c) || (c >= '0' && c <= '9'); }
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
 
 std::string_view trim_right(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -99,29 +103,32 @@ class FormScanner {
   Result<LightSkeletonForm> run() {
     if (auto r = lex(); !r.ok()) return r.error();
     if (auto r = check_directives(); !r.ok()) return r.error();
-    if (load_and_run_calls_ != 1) {
-      return bad_input("{}: bpf_load_and_run appears {} times; a bpftool light skeleton calls it once, in its load function", what_,
-                       load_and_run_calls_);
+    if (tokens_.size() < 2 || tokens_[0].text != "struct" || tokens_[1].kind != Token::Ident) {
+      return bad_input("{}: no 'struct NAME {{' after the #include (not a bpftool light skeleton)", what_);
     }
-    if (object_name_.empty()) return bad_input("{}: no 'struct NAME {{' after the #include (not a bpftool light skeleton)", what_);
+    object_name_ = tokens_[1].text;
     std::string guard = "__";
     for (char c : object_name_) guard += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
     guard += "_SKEL_H__";
     if (guard != guard_) return bad_input("{}: the include guard {} is not {} (bpftool's for struct {})", what_, guard_, guard, object_name_);
-    for (const Use& u : uses_) {
-      if (auto r = check_use(u); !r.ok()) return r.error();
+    if (auto r = check_tokens(); !r.ok()) return r.error();
+    if (load_and_run_calls_ != 1) {
+      return bad_input("{}: bpf_load_and_run appears {} times; a bpftool light skeleton calls it once, in its load function", what_,
+                       load_and_run_calls_);
     }
     return LightSkeletonForm{std::string(object_name_)};
   }
 
  private:
-  // A name as it is used: called (followed by '('), and the token before it.
-  struct Use {
-    std::string_view name;
+  // The code as the compiler sees it after its preprocessor (which, in
+  // bpftool's form, only removes comments and the include guard).
+  struct Token {
+    enum Kind { Ident, Number, Literal, Punct } kind = Punct;
+    std::string_view text;
     std::size_t pos = 0;
-    bool call = false;
-    std::string_view before;  // the previous token: a name, or one punctuation character
   };
+
+  std::string_view at(std::size_t i) const { return i < tokens_.size() ? tokens_[i].text : std::string_view(); }
 
   bool skeleton_function(std::string_view suffix) const {
     if (is_one_of(suffix, kSkeletonFunctions)) return true;
@@ -131,25 +138,67 @@ class FormScanner {
     return std::all_of(program.begin(), program.end(), is_ident_char);
   }
 
-  // Names of the skeleton (NAME__...) are its functions, defined or called,
-  // or struct tags; calls go only to those and to what kCallable lists, and
+  // Every token in order: refused names; attributes and __typeof__ only in
+  // the forms bpftool writes; calls only by name, never through an
+  // expression or a member; names of the skeleton (NAME__...) only its
+  // functions or struct tags; other calls only to what kCallable lists,
   // never to a definition of a skel_internal.h function of the header's own.
-  Status check_use(const Use& u) const {
+  Status check_tokens() {
     const std::string prefix = std::string(object_name_) + "__";
-    if (u.name.starts_with(prefix)) {
-      if (u.call && !skeleton_function(u.name.substr(prefix.size()))) {
-        return refuse(u.pos, fmt::format("'{}(' is not a function a bpftool light skeleton has", u.name));
+    for (std::size_t i = 0; i < tokens_.size(); ++i) {
+      const Token& t = tokens_[i];
+      const std::string_view before = i > 0 ? tokens_[i - 1].text : std::string_view();
+      const bool call = at(i + 1) == "(";
+      if (t.kind == Token::Punct) {
+        if (t.text == "(" && at(i + 1) == "*" && before != "sizeof") return refuse(t.pos, "'(*' (a function pointer)");
+        if ((t.text == ")" || t.text == "]" || t.text == "}") && call &&
+            !(t.text == ")" && at(i + 2) == "long" && at(i + 3) == ")")) {
+          return refuse(t.pos, fmt::format("a call through an expression ('{}' followed by '(')", t.text));
+        }
+        continue;
       }
-      if (!u.call && u.before != "struct") return refuse(u.pos, fmt::format("'{}' used other than as a function or a struct tag", u.name));
-      return Ok{};
+      if (t.kind != Token::Ident) continue;
+      if (t.text == "bpf_load_and_run") ++load_and_run_calls_;
+      if (t.text == "__attribute__") {
+        const auto form = std::find_if(kAttributes.begin(), kAttributes.end(), [&](const auto& f) {
+          for (std::size_t k = 0; k < f.size() && !f[k].empty(); ++k) {
+            if (at(i + 1 + k) != f[k]) return false;
+          }
+          return true;
+        });
+        if (form == kAttributes.end()) return refuse(t.pos, "an attribute other than bpftool's unused and __aligned__(8)");
+        continue;  // its tokens are checked
+      }
+      if (t.text == "__typeof__") {
+        if (before != "(" || at(i + 1) != "(" || at(i + 2) != "skel" || at(i + 3) != "-" || at(i + 4) != ">" || at(i + 6) != ")" ||
+            at(i + 7) != ")") {
+          return refuse(t.pos, "__typeof__ other than bpftool's cast '(__typeof__(skel->NAME))'");
+        }
+        continue;
+      }
+      if (call && (before == "." || (before == ">" && i >= 2 && at(i - 2) == "-"))) {
+        return refuse(t.pos, fmt::format("a call through a member ('{}(')", t.text));
+      }
+      if (t.text.starts_with(prefix)) {
+        if (call && !skeleton_function(t.text.substr(prefix.size()))) {
+          return refuse(t.pos, fmt::format("'{}(' is not a function a bpftool light skeleton has", t.text));
+        }
+        if (!call && before != "struct") return refuse(t.pos, fmt::format("'{}' used other than as a function or a struct tag", t.text));
+        continue;
+      }
+      if (!call) continue;
+      if (!is_one_of(t.text, kCallable) && !is_attribute_word(i)) {
+        return refuse(t.pos, fmt::format("'{}(' is not a call a bpftool light skeleton makes", t.text));
+      }
+      const bool library_function = t.text.starts_with("skel_") || t.text == "bpf_load_and_run";
+      const bool after_type = before == "*" || (i > 0 && tokens_[i - 1].kind == Token::Ident && before != "return");
+      if (library_function && after_type) return refuse(t.pos, fmt::format("a definition or declaration of '{}' in the header", t.text));
     }
-    if (!u.call) return Ok{};
-    if (!is_one_of(u.name, kCallable)) return refuse(u.pos, fmt::format("'{}(' is not a call a bpftool light skeleton makes", u.name));
-    const bool library_function = u.name.starts_with("skel_") || u.name == "bpf_load_and_run";
-    const bool after_type = u.before == "*" || (!u.before.empty() && is_ident_char(u.before.front()) && u.before != "return");
-    if (library_function && after_type) return refuse(u.pos, fmt::format("a definition or declaration of '{}' in the header", u.name));
     return Ok{};
   }
+
+  // `__aligned__` in `__attribute__((__aligned__(8)))`, already matched.
+  bool is_attribute_word(std::size_t i) const { return at(i) == "__aligned__" && i >= 3 && at(i - 3) == "__attribute__"; }
 
   Error refuse(std::size_t pos, const std::string& why) const {
     return Error{ErrorKind::BadInput, fmt::format("{}: line {}: {}; refused: bpfsign reads only the form bpftool writes", what_, line_at(text_, pos), why)};
@@ -193,7 +242,7 @@ class FormScanner {
         if (auto r = code_token(i); !r.ok()) return r.error();
         auto r = quoted(i);
         if (!r) return r.error();
-        previous_token_ = text_.substr(i, 1);
+        tokens_.push_back({Token::Literal, text_.substr(i, *r - i), i});
         i = *r;
         continue;
       }
@@ -202,13 +251,16 @@ class FormScanner {
         std::size_t j = i;
         while (j < text_.size() && is_ident_char(text_[j])) ++j;
         if (j < text_.size() && (text_[j] == '"' || text_[j] == '\'')) return refuse(i, "a prefixed string or character literal");
-        if (auto r = identifier(text_.substr(i, j - i), i, j); !r.ok()) return r.error();
+        const std::string_view name = text_.substr(i, j - i);
+        if (is_one_of(name, kRefusedNames)) return refuse(i, fmt::format("the name '{}'", name));
+        tokens_.push_back({Token::Ident, name, i});
         i = j;
         continue;
       }
       if (c >= '0' && c <= '9') {
-        previous_token_ = text_.substr(i, 1);
+        const std::size_t start = i;
         while (i < text_.size() && (is_ident_char(text_[i]) || text_[i] == '.')) ++i;
+        tokens_.push_back({Token::Number, text_.substr(start, i - start), start});
         continue;
       }
       if (auto r = punctuator(i); !r.ok()) return r.error();
@@ -287,15 +339,20 @@ class FormScanner {
     return Ok{};
   }
 
+  // The licence and "autogenerated" comments are the first two lines; the
+  // attach note ends bpftool's one attach line. So no comment ever stands
+  // between two tokens of code, where the compiler would read it as a space.
   Result<std::size_t> comment(std::size_t i) {
     const std::size_t close = text_.find("*/", i + 2);
     if (close == std::string_view::npos) return refuse(i, "an unterminated comment");
     const std::string_view c = text_.substr(i, close + 2 - i);
-    if (!is_one_of(c, kComments)) return refuse(i, fmt::format("a comment bpftool does not write ({} bytes)", c.size()));
-    // The licence and "autogenerated" lines open the file; the attach note
-    // is inside a function.
-    const bool opening_comment = c != kComments[2];
-    if (opening_comment != directives_.empty()) return refuse(i, "a comment where bpftool does not write it");
+    const bool opening = (c == kComments[0] && i == 0) || (c == kComments[1] && i == kComments[0].size() + 1 && text_[i - 1] == '\n');
+    const std::size_t line = text_.rfind('\n', i);
+    const std::size_t line_begin = line == std::string_view::npos ? 0 : line;
+    const bool attach_note = c == kComments[2] && text_.substr(line_begin, kAttachNoteLine.size() + 1) == "\n" + std::string(kAttachNoteLine);
+    if (!opening && !attach_note) {
+      return refuse(i, is_one_of(c, kComments) ? "a comment where bpftool does not write it" : fmt::format("a comment bpftool does not write ({} bytes)", c.size()));
+    }
     return close + 2;
   }
 
@@ -318,45 +375,23 @@ class FormScanner {
     return refuse(i, "an unterminated literal");
   }
 
-  Status identifier(std::string_view name, std::size_t pos, std::size_t end) {
-    if (is_one_of(name, kRefusedNames)) return refuse(pos, fmt::format("the name '{}'", name));
-    if (name == "bpf_load_and_run") ++load_and_run_calls_;
-    if (object_name_.empty() && previous_token_ == "struct" && directives_.size() == 3) object_name_ = name;
-    std::size_t k = end;
-    while (k < text_.size() && is_space(text_[k])) ++k;
-    uses_.push_back({name, pos, k < text_.size() && text_[k] == '(', previous_token_});
-    previous_token_ = name;
-    return Ok{};
-  }
-
-  // Calls through an expression ('(*f)(x)', 'a[0](x)', a lambda's '}(') and
-  // digraphs are not in bpftool's form. The one ')' '(' it writes is the
-  // cast '(__u64) (long)', the one '(*' is 'sizeof(*skel)'.
+  // Digraphs are not in bpftool's form; every other character is a token.
   Status punctuator(std::size_t i) {
     const char c = text_[i];
     const char next = i + 1 < text_.size() ? text_[i + 1] : '\0';
-    previous_token_ = text_.substr(i, 1);
     if ((c == '<' && (next == ':' || next == '%')) || (c == ':' && next == '>') || (c == '%' && (next == '>' || next == ':'))) {
       return refuse(i, fmt::format("the digraph '{}{}'", c, next));
     }
-    if (c == ')' || c == ']' || c == '}') {
-      std::size_t k = i + 1;
-      while (k < text_.size() && is_space(text_[k])) ++k;
-      if (k < text_.size() && text_[k] == '(' && !(c == ')' && text_.substr(k, 6) == "(long)")) {
-        return refuse(i, fmt::format("a call through an expression ('{}' followed by '(')", c));
-      }
-    }
-    if (c == '(' && next == '*' && !(i >= 6 && text_.substr(i - 6, 6) == "sizeof")) return refuse(i, "'(*' (a function pointer)");
+    tokens_.push_back({Token::Punct, text_.substr(i, 1), i});
     return Ok{};
   }
 
   std::string_view text_;
   const std::string& what_;
   std::vector<Directive> directives_;
-  std::vector<Use> uses_;
+  std::vector<Token> tokens_;
   std::string_view guard_;
   std::string_view object_name_;
-  std::string_view previous_token_;
   std::size_t load_and_run_calls_ = 0;
   int cplusplus_step_ = 0;
   bool in_cplusplus_ = false;

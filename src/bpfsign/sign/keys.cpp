@@ -72,7 +72,7 @@ const char* key_algorithm_name(KeyAlgorithm algorithm) {
 }
 
 Result<KeyAlgorithm> parse_key_algorithm(const std::string& name) {
-  for (auto a : {KeyAlgorithm::Rsa2048, KeyAlgorithm::Rsa3072, KeyAlgorithm::Rsa4096, KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384}) {
+  for (auto a : kAllKeyAlgorithms) {
     if (name == key_algorithm_name(a)) return a;
   }
   return usage_error("unknown key algorithm '{}' (expected rsa2048, rsa3072, rsa4096, p256 or p384)", name);

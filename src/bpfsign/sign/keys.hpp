@@ -19,6 +19,8 @@ struct x509_st;
 namespace bpfsign::sign {
 
 enum class KeyAlgorithm { Rsa2048, Rsa3072, Rsa4096, EcdsaP256, EcdsaP384 };
+inline constexpr KeyAlgorithm kAllKeyAlgorithms[] = {KeyAlgorithm::Rsa2048, KeyAlgorithm::Rsa3072, KeyAlgorithm::Rsa4096,
+                                                     KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384};
 const char* key_algorithm_name(KeyAlgorithm algorithm);
 Result<KeyAlgorithm> parse_key_algorithm(const std::string& name);  // "rsa2048", …, "p256", "p384"
 
