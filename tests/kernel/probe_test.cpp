@@ -36,7 +36,7 @@ TEST(KernelProbe, EveryFeatureGetsAnAnswer) {
 }
 
 // Every kernel this project targets (>= 6.18) runs loaders and has
-// exclusive maps and frozen-map hashes (KERNEL-FACTS §1).
+// exclusive maps and frozen-map hashes (docs/kernels.md).
 TEST(KernelProbe, LoaderGenerationFeaturesArePresent) {
   REQUIRE_BPF();
   for (const char* id : {"loader_program", "exclusive_map", "map_hash"}) {

@@ -1,5 +1,5 @@
 // Bundles on this machine's kernel (6.18.44: the loader-checked
-// generation, no signature verification - KERNEL-FACTS §1). What this
+// generation, no signature verification - docs/kernels.md). What this
 // kernel can judge, it judges here for real: the loader-checked loader's
 // own metadata check loads good metadata and refuses changed metadata and
 // a metadata map that is not exclusive or not frozen; a load carrying a
@@ -71,7 +71,7 @@ TEST(SchemeProbe, ThisKernelIsLoaderCheckedAndChecksNoSignature) {
   auto p = probe_scheme();
   ASSERT_TRUE(p.ok()) << p.error().message;
   ASSERT_TRUE(p->scheme.has_value()) << p->scheme_evidence;
-  // Measured on 6.18.44 (KERNEL-FACTS §1, §3); another kernel reports what it is.
+  // Measured on 6.18.44 (docs/kernels.md); another kernel reports what it is.
   if (*p->scheme != sign::Scheme::LoaderChecked) GTEST_SKIP() << "kernel of another generation: " << p->scheme_evidence;
   EXPECT_NE(p->scheme_evidence.find("excl at 32"), std::string::npos) << p->scheme_evidence;
   if (p->checks_signatures) GTEST_SKIP() << "this kernel checks signatures: the qemu matrix covers it";

@@ -1,5 +1,5 @@
 /* A BPF LSM program on bpf_prog_load that records the signature verdict the
- * kernel gives each program a process loads (KERNEL-FACTS §6): the loader
+ * kernel gives each program a process loads (docs/kernels.md): the loader
  * itself (a syscall program loaded from user space) and the programs it
  * loads (kernel == true). The sig fields exist from 7.2 (struct
  * bpf_prog_aux.sig); they are read with CO-RE so the program also loads on

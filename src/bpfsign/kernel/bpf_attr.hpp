@@ -1,7 +1,7 @@
 // Our own definitions of the bpf(2) attribute layouts we use, including the
 // 6.18+ fields (signature, keyring_id, excl_prog_hash, map hash) that Debian
 // 12's <linux/bpf.h> predates. Offsets are checked against the kernel's BTF
-// (union bpf_attr, struct bpf_map_info on 6.18.44; ../shared/KERNEL-FACTS.md §3)
+// (union bpf_attr, struct bpf_map_info on 6.18.44; docs/kernels.md)
 // and pinned by the static_asserts below.
 #pragma once
 

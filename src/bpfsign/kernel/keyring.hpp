@@ -1,7 +1,7 @@
 // Kernel keyrings through libkeyutils: where the certificates that check
 // BPF signatures live. A signed load names a keyring by serial
 // (bpf_attr.keyring_id); 0, 1 and 2 mean the builtin, builtin+secondary
-// and platform keyrings (KERNEL-FACTS §8).
+// and platform keyrings (docs/kernels.md).
 #pragma once
 
 #include <cstdint>

@@ -103,7 +103,7 @@ ProbeItem probe_exclusive_map() {
 
 // The kernel computes a frozen array map's SHA-256 for BPF_OBJ_GET_INFO_BY_FD.
 // We compare it with our own hash of the value area, and check that an
-// unfrozen map's hash is refused (CVE-2026-45927, KERNEL-FACTS §8).
+// unfrozen map's hash is refused (CVE-2026-45927).
 ProbeItem probe_map_hash() {
   const char* id = "map_hash";
   const char* what = "frozen-map SHA-256 (bpf_map_info.hash)";
@@ -146,7 +146,7 @@ ProbeItem probe_map_hash() {
 }
 
 // A syscall program with a signature that is not PKCS#7: the errno tells
-// whether this kernel verifies signatures at all (KERNEL-FACTS §1, §8).
+// whether this kernel verifies signatures at all (docs/kernels.md).
 ProbeItem probe_signature(bool& checks) {
   const char* id = "signature_verification";
   const char* what = "signature verification (BPF_PROG_LOAD signature)";

@@ -1,4 +1,4 @@
-// The loader-checked scheme (kernels 6.18-7.2, KERNEL-FACTS §5): the kernel
+// The loader-checked scheme (kernels 6.18-7.2, docs/kernels.md): the kernel
 // verifies the loader's instructions only, so the loader's first act is to
 // check that its metadata map is exclusive and that the map's SHA-256 (which
 // the kernel computed when user space asked for the frozen map's info)
@@ -18,9 +18,10 @@
 namespace bpfsign::loader {
 
 // Where the loader reads the map's hash and exclusivity: struct bpf_map
-// begins with `u8 sha[32]` followed by `u32 excl` on every kernel of the
-// loader-checked generation measured (6.18.44; 6.19-7.2 per KERNEL-FACTS
-// §3). The runtime checks the running kernel's BTF before it relies on it.
+// begins with `u8 sha[32]`; some kernels follow it with `u32 excl` (7.1.13,
+// 7.2.x, 6.18.44), others do not (6.18.15, 6.19, 7.0, 7.1.3; docs/kernels.md).
+// The runtime reads the running kernel's BTF and picks the loader whose check
+// fits it (loader-checked, or loader-checked-hash-only).
 inline constexpr std::int16_t kMapShaOffset = 0;
 inline constexpr std::int16_t kMapExclOffset = 32;
 

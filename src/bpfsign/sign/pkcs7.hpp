@@ -1,5 +1,5 @@
 // The PKCS#7 (CMS SignedData) signatures kernels check on BPF_PROG_LOAD
-// (KERNEL-FACTS §4): DER, detached content, SHA-256, no signed attributes,
+// (docs/kernels.md): DER, detached content, SHA-256, no signed attributes,
 // no certificates inside, the signer named by its subject key identifier.
 // bpfsign accepts exactly the one form sign_detached writes (pkcs7.cpp
 // spells it out), in canonical DER.

@@ -1,4 +1,4 @@
-// What a signature covers, per kernel scheme (KERNEL-FACTS §5, §7):
+// What a signature covers, per kernel scheme (docs/kernels.md):
 //   loader-checked (6.18-7.2): the loader's instructions, which embed the
 //     metadata's hash and check it themselves (loader/metadata_check.hpp);
 //   kernel-chained (7.3+): the instructions followed by the value of each
