@@ -264,7 +264,7 @@ INSTANTIATE_TEST_SUITE_P(
                       AdversarialHeader{"comment_decoy", "line 91: a comment bpftool does not write"},
                       AdversarialHeader{"macro_rename", "line 7: the preprocessor line '#define bpf_load_and_run(o)"},
                       AdversarialHeader{"second_assignment", "line 93: the load function differs from bpftool's form"},
-                      AdversarialHeader{"extra_statement", "line 93: the load function differs from bpftool's form, which has here: 'err = "},
+                      AdversarialHeader{"extra_statement", "line 93: bpftool writes a line of the form 'err = bpf_load_and_run(&opts);' here"},
                       AdversarialHeader{"continuation_in_code", "line 93: a backslash outside a string literal"},
                       AdversarialHeader{"trigraph", "line 90: two question marks"},
                       AdversarialHeader{"long_hex_escape", "line 92: a literal not in bpftool's form"},
@@ -293,7 +293,10 @@ INSTANTIATE_TEST_SUITE_P(
                       AdversarialHeader{"typeof_function_table", "line 80: __typeof__ other than bpftool's cast"},
                       AdversarialHeader{"member_call", "line 59: a call through a member ('skel_free(')"},
                       AdversarialHeader{"spaced_function_pointer", "line 59: '(*' (a function pointer)"},
-                      AdversarialHeader{"attribute_alias", "line 80: an attribute other than bpftool's unused and __aligned__(8)"}),
+                      AdversarialHeader{"attribute_alias", "line 80: an attribute other than bpftool's"},
+                      AdversarialHeader{"shadowing_local", "line 65: bpftool writes 'skel = skel_alloc(sizeof(*skel));' here"},
+                      AdversarialHeader{"function_parameter", "line 60: bpftool writes a line of the form 'static inline struct tiny *' here"},
+                      AdversarialHeader{"constructor_struct", "line 60: bpftool writes a line of the form 'static inline struct tiny *' here"}),
     [](const ::testing::TestParamInfo<AdversarialHeader>& i) { return std::string(i.param.file); });
 
 // Damage that is not an attack is refused with the line too.

@@ -61,9 +61,18 @@ constexpr std::array kRefusedNames = {
 };
 
 // The attributes bpftool writes, token by token after __attribute__.
-constexpr std::array<std::array<std::string_view, 8>, 2> kAttributes = {{
+// (btf_dump may also write packed and aligned(N) on data members.)
+constexpr std::array<std::array<std::string_view, 8>, 10> kAttributes = {{
     {"(", "(", "unused", ")", ")", "", "", ""},
     {"(", "(", "__aligned__", "(", "8", ")", ")", ")"},
+    {"(", "(", "packed", ")", ")", "", "", ""},
+    {"(", "(", "aligned", "(", "1", ")", ")", ")"},
+    {"(", "(", "aligned", "(", "2", ")", ")", ")"},
+    {"(", "(", "aligned", "(", "4", ")", ")", ")"},
+    {"(", "(", "aligned", "(", "8", ")", ")", ")"},
+    {"(", "(", "aligned", "(", "16", ")", ")", ")"},
+    {"(", "(", "aligned", "(", "32", ")", ")", ")"},
+    {"(", "(", "aligned", "(", "64", ")", ")", ")"},
 }};
 
 // The comments bpftool writes, each on the line it writes it on.
@@ -198,7 +207,7 @@ class FormScanner {
   }
 
   // `__aligned__` in `__attribute__((__aligned__(8)))`, already matched.
-  bool is_attribute_word(std::size_t i) const { return at(i) == "__aligned__" && i >= 3 && at(i - 3) == "__attribute__"; }
+  bool is_attribute_word(std::size_t i) const { return (at(i) == "__aligned__" || at(i) == "aligned") && i >= 3 && at(i - 3) == "__attribute__"; }
 
   Error refuse(std::size_t pos, const std::string& why) const {
     return Error{ErrorKind::BadInput, fmt::format("{}: line {}: {}; refused: bpfsign reads only the form bpftool writes", what_, line_at(text_, pos), why)};

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "bpfsign/audit/lskel_form.hpp"
+#include "bpfsign/audit/lskel_grammar.hpp"
 
 namespace bpfsign::audit {
 
@@ -148,6 +149,7 @@ bool is_light_skeleton(std::string_view text) {
 Result<LightSkeleton> parse_light_skeleton(std::string_view text, const std::string& what) {
   auto form = check_light_skeleton_form(text, what);
   if (!form) return form.error();
+  if (auto grammar = check_light_skeleton_grammar(text, form->object_name, what); !grammar) return grammar.error();
   LightSkeleton out;
   out.object_name = form->object_name;
   const std::string& name = out.object_name;
