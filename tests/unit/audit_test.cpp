@@ -316,6 +316,16 @@ TEST(AuditLightSkeleton, DamagedHeadersAreRefusedWithTheLine) {
   zero_as_hex.replace(zero_as_hex.find("\\x01\\0"), 6, "\\x01\\x00");
   EXPECT_NE(parse_light_skeleton(zero_as_hex, "g.h").error().message.find("backslash-x-00"), std::string::npos);
   EXPECT_NE(parse_light_skeleton("int x = bpf_load_and_run;", "g.h").error().message.find("code before '#include"), std::string::npos);
+  // A literal on one enormous line (bpftool breaks them at 78 columns) is
+  // refused before any pattern reads it.
+  std::string long_literal = good;
+  const std::size_t at = long_literal.find("\\xb7");
+  std::string zeros;
+  for (int i = 0; i < 20000; ++i) zeros += "\\0";
+  long_literal.insert(at, zeros);
+  auto long_refused = parse_light_skeleton(long_literal, "g.h");
+  ASSERT_FALSE(long_refused.ok());
+  EXPECT_NE(long_refused.error().message.find("characters (bpftool writes none longer"), std::string::npos) << long_refused.error().message;
 }
 
 }  // namespace
