@@ -6,8 +6,16 @@ function(run)
   endif()
 endfunction()
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
+# The command, its manual pages and its completion are installed with it.
+foreach(f bin/bpfsign share/man/man1/bpfsign.1 share/man/man1/bpfsign-sign.1 share/man/man1/bpfsign-keyring-add.1
+          share/bash-completion/completions/bpfsign)
+  if(NOT EXISTS ${WORK_DIR}/prefix/${f})
+    message(FATAL_ERROR "cmake --install did not install ${f}")
+  endif()
+endforeach()
+run(${WORK_DIR}/prefix/bin/bpfsign version)
 run(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
     -DCMAKE_CXX_COMPILER=${CXX})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
-message(STATUS "consumer built and ran against the installed package")
+message(STATUS "command, pages and completion installed; consumer built and ran against the installed package")
