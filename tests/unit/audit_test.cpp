@@ -296,7 +296,12 @@ INSTANTIATE_TEST_SUITE_P(
                       AdversarialHeader{"attribute_alias", "line 80: an attribute other than bpftool's"},
                       AdversarialHeader{"shadowing_local", "line 65: bpftool writes 'skel = skel_alloc(sizeof(*skel));' here"},
                       AdversarialHeader{"function_parameter", "line 60: bpftool writes a line of the form 'static inline struct tiny *' here"},
-                      AdversarialHeader{"constructor_struct", "line 60: bpftool writes a line of the form 'static inline struct tiny *' here"}),
+                      AdversarialHeader{"constructor_struct", "line 60: bpftool writes a line of the form 'static inline struct tiny *' here"},
+                      AdversarialHeader{"mapped_size_too_small", "line 70: maps 8 bytes for a 8-byte value"},
+                      AdversarialHeader{"value_longer_than_literal", "line 70: copies 4096 bytes from a 8-byte literal"},
+                      AdversarialHeader{"unmap_more_than_mapped", "line 56: frees 16777216 bytes of 'bss', which open() does not map at that size"},
+                      AdversarialHeader{"attach_twice", "line 41: bpftool writes a line of the form 'return ret < 0 ? ret : 0;' here"},
+                      AdversarialHeader{"static_data_member", "line 20: a specifier bpftool never writes in a data declaration"}),
     [](const ::testing::TestParamInfo<AdversarialHeader>& i) { return std::string(i.param.file); });
 
 // Damage that is not an attack is refused with the line too.

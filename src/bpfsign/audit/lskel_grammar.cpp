@@ -1,5 +1,8 @@
 #include "bpfsign/audit/lskel_grammar.hpp"
 
+#include <charconv>
+#include <cstdint>
+#include <map>
 #include <regex>
 #include <vector>
 
@@ -41,6 +44,14 @@ std::regex pattern(std::string_view line, const std::string& name) {
   return std::regex(out + "$");
 }
 
+// A size written in the header; numbers no size can be stay out of range
+// (UINT64_MAX), which no check below accepts.
+std::uint64_t size_of(const std::string& digits) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  return ec == std::errc{} && end == digits.data() + digits.size() ? v : UINT64_MAX;
+}
+
 class Grammar {
  public:
   Grammar(std::string_view text, const std::string& name, const std::string& what) : text_(text), name_(name), what_(what) {
@@ -74,11 +85,12 @@ class Grammar {
     if (auto s = skeleton_struct(); !s) return s;
     // Functions, in bpftool's order; attach functions as many as programs.
     blank();
-    while (matches("static inline int") && next_matches("NAME__ID__attach(struct NAME *skel)")) {
-      if (auto s = attach_function(); !s) return s;
+    for (std::size_t i = 0; i < programs_.size(); ++i) {
+      if (auto s = attach_function(i); !s) return s;
       blank();
     }
-    for (auto step : {&Grammar::attach_all, &Grammar::detach, &Grammar::destroy, &Grammar::open, &Grammar::load, &Grammar::open_and_load}) {
+    for (auto step : {&Grammar::attach_all, &Grammar::detach, &Grammar::destroy, &Grammar::open, &Grammar::freed_as_mapped, &Grammar::load,
+                      &Grammar::open_and_load}) {
       if (auto s = (this->*step)(); !s) return s;
       blank();
     }
@@ -116,6 +128,33 @@ class Grammar {
     return at_ + 1 < lines_.size() && std::regex_match(lines_[at_ + 1].text.begin(), lines_[at_ + 1].text.end(), pattern(form, name_));
   }
 
+  // Like form(), keeping what each ID and N placeholder matched.
+  bool capture(std::string_view f, std::vector<std::string>& groups) const {
+    if (at_ >= lines_.size()) return false;
+    std::match_results<std::string_view::const_iterator> m;
+    if (!std::regex_match(lines_[at_].text.begin(), lines_[at_].text.end(), m, pattern(f, name_))) return false;
+    groups.clear();
+    for (std::size_t i = 1; i < m.size(); ++i) groups.push_back(m[i].str());
+    return true;
+  }
+  Status take(std::string_view f, std::vector<std::string>& groups) {
+    if (!capture(f, groups)) return refuse(fmt::format("bpftool writes a line of the form '{}' here", shown(f)));
+    ++at_;
+    return Ok{};
+  }
+  // All the names a line captured are the same (bpftool writes one map or
+  // program name per line, however many times it appears).
+  Status same_names(const std::vector<std::string>& names) {
+    for (const auto& n : names) {
+      if (n != names.front()) return refuse_previous(fmt::format("'{}' and '{}' on one line, where bpftool writes one name", names.front(), n));
+    }
+    return Ok{};
+  }
+  Error refuse_previous(const std::string& why) {
+    if (at_ > 0) --at_;
+    return refuse(why);
+  }
+
   Status exact(std::string_view line) {
     if (current() != line) return refuse(fmt::format("bpftool writes '{}' here", shown(line)));
     ++at_;
@@ -143,11 +182,23 @@ class Grammar {
   Status literal(std::string_view opening, std::string_view suffix) {
     if (auto s = form(std::string(opening) + "\"\\"); !s) return s;
     static const std::regex body("^(\\\\0|\\\\x[0-9a-f]{2})*\\\\$");
-    while (at_ < lines_.size() && std::regex_match(lines_[at_].text.begin(), lines_[at_].text.end(), body)) ++at_;
-    const std::regex last("^(\\\\0|\\\\x[0-9a-f]{2})*" + std::string(pattern_text(suffix)) + "$");
-    if (at_ >= lines_.size() || !std::regex_match(lines_[at_].text.begin(), lines_[at_].text.end(), last)) {
+    std::uint64_t bytes = 0;
+    auto count = [&](const std::string_view l) {
+      for (std::size_t i = 0; i + 1 < l.size(); ++i) {
+        if (l[i] == '\\' && (l[i + 1] == '0' || l[i + 1] == 'x')) ++bytes;
+      }
+    };
+    while (at_ < lines_.size() && std::regex_match(lines_[at_].text.begin(), lines_[at_].text.end(), body)) count(lines_[at_++].text);
+    // Group 1: the escapes; group 3: the suffix; then the suffix's numbers.
+    const std::regex last("^((\\\\0|\\\\x[0-9a-f]{2})*)(" + pattern_text(suffix) + ")$");
+    std::match_results<std::string_view::const_iterator> m;
+    if (at_ >= lines_.size() || !std::regex_match(lines_[at_].text.begin(), lines_[at_].text.end(), m, last)) {
       return refuse(fmt::format("a literal not in bpftool's form, or not closed with '{}'", suffix));
     }
+    count(m[1].str());
+    literal_numbers_.clear();
+    for (std::size_t i = 4; i < m.size(); ++i) literal_numbers_.push_back(m[i].str());
+    literal_bytes_ = bytes;
     ++at_;
     return Ok{};
   }
@@ -161,7 +212,7 @@ class Grammar {
     std::string replaced;
     for (std::size_t i = 0; i < out.size(); ++i) {
       if (out[i] == 'N' && (i + 1 == out.size() || !std::isalpha(static_cast<unsigned char>(out[i + 1])))) {
-        replaced += kNumber;
+        replaced += std::string("(") + kNumber + ")";
       } else {
         replaced += out[i];
       }
@@ -173,18 +224,30 @@ class Grammar {
   Status skeleton_struct() {
     if (auto s = exact("struct " + name_ + " {"); !s) return s;
     if (auto s = form("\tstruct bpf_loader_ctx ctx;"); !s) return s;
-    for (auto [member, closing] : {std::pair{"\t\tstruct bpf_map_desc ID;", "\t} maps;"}, std::pair{"\t\tstruct bpf_prog_desc ID;", "\t} progs;"},
-                                   std::pair{"\t\tint ID;", "\t} links;"}}) {
+    std::vector<std::string> g;
+    for (auto [member, closing, names] : {std::tuple{"\t\tstruct bpf_map_desc ID;", "\t} maps;", &maps_},
+                                          std::tuple{"\t\tstruct bpf_prog_desc ID;", "\t} progs;", &programs_},
+                                          std::tuple{"\t\tint ID;", "\t} links;", &links_}}) {
       if (!matches("\tstruct {")) continue;
       ++at_;
-      while (matches(member)) ++at_;
+      while (capture(member, g)) {
+        names->push_back(g[0]);
+        ++at_;
+      }
       if (auto s = form(closing); !s) return s;
     }
+    if (links_.size() != programs_.size()) return refuse_previous("bpftool writes one link per program");
+    for (std::size_t i = 0; i < links_.size(); ++i) {
+      if (links_[i] != programs_[i] + "_fd") return refuse_previous(fmt::format("link '{}' where bpftool writes '{}_fd'", links_[i], programs_[i]));
+    }
     if (matches("\t__s32 keyring_id;")) ++at_;
-    while (matches("\tstruct NAME__ID {")) {
+    while (capture("\tstruct NAME__ID {", g)) {
+      const std::string section = g[0];
       ++at_;
       if (auto s = data_declarations(); !s) return s;
-      if (auto s = form("\t} *ID;"); !s) return s;
+      if (auto s = take("\t} *ID;", g); !s) return s;
+      if (g[0] != section) return refuse_previous(fmt::format("'{}' for the data of '{}'", g[0], section));
+      data_structs_.push_back(section);
     }
     return exact("};");
   }
@@ -192,13 +255,17 @@ class Grammar {
   // The variables of a data section, as btf_dump declares them: types,
   // names, array sizes, nested struct/union/enum bodies and alignment
   // attributes; never a parenthesis other than an attribute's, an
-  // initialiser or a function.
+  // initialiser, a function, or a specifier that makes a member static,
+  // inline or anything but plain data.
   Status data_declarations() {
     static const std::regex decl(
         "^\\t\\t+[A-Za-z_][A-Za-z0-9_ *]*(\\[[0-9]+\\])*( __attribute__\\(\\((aligned\\([0-9]+\\)|packed)\\)\\))?(\\[[0-9]+\\])*;$");
     static const std::regex open("^\\t\\t+(const |volatile )*(struct|union|enum)( [A-Za-z_][A-Za-z0-9_]*)? \\{$");
     static const std::regex close("^\\t\\t+\\}( __attribute__\\(\\((aligned\\([0-9]+\\)|packed)\\)\\))?( \\**[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*)?;$");
     static const std::regex enumerator("^\\t\\t+[A-Za-z_][A-Za-z0-9_]*( = -?[0-9]+)?,$");
+    static const std::regex specifier(
+        "(^|[^A-Za-z0-9_])(static|inline|extern|mutable|virtual|friend|constexpr|consteval|constinit|thread_local|__thread|register|auto|"
+        "explicit|typedef|using|template|operator|class|namespace|__inline|__inline__)([^A-Za-z0-9_]|$)");
     int depth = 0;
     while (at_ < lines_.size()) {
       const std::string_view l = lines_[at_].text;
@@ -210,16 +277,25 @@ class Grammar {
       } else if (!std::regex_match(l.begin(), l.end(), decl)) {
         break;
       }
+      if (std::regex_search(l.begin(), l.end(), specifier)) return refuse("a specifier bpftool never writes in a data declaration");
       ++at_;
     }
     if (depth != 0) return refuse("a data declaration bpftool would not write");
     return Ok{};
   }
 
-  Status attach_function() {
-    for (std::string_view l : {"static inline int", "NAME__ID__attach(struct NAME *skel)", "{", "\tint prog_fd = skel->progs.ID.prog_fd;"}) {
-      if (auto s = form(l); !s) return s;
+  // One per program, in the order of the skeleton struct.
+  Status attach_function(std::size_t index) {
+    std::vector<std::string> g;
+    if (auto s = form("static inline int"); !s) return s;
+    if (auto s = take("NAME__ID__attach(struct NAME *skel)", g); !s) return s;
+    if (index >= programs_.size() || g[0] != programs_[index]) {
+      return refuse_previous(fmt::format("an attach function for '{}' where bpftool writes the next program's", g[0]));
     }
+    const std::string program = g[0];
+    if (auto s = form("{"); !s) return s;
+    if (auto s = take("\tint prog_fd = skel->progs.ID.prog_fd;", g); !s) return s;
+    if (g[0] != program) return refuse_previous(fmt::format("program '{}' in the attach function of '{}'", g[0], program));
     static const std::regex how(
         "^\\t*int fd = (skel_raw_tracepoint_open\\(\"[A-Za-z0-9_:./-]*\", prog_fd\\)|skel_raw_tracepoint_open\\(NULL, prog_fd\\)|"
         "skel_link_create\\(prog_fd, 0, BPF_TRACE_ITER\\)|\\(\\(void\\)prog_fd, 0\\)); ?(/\\* auto-attach not supported \\*/)?$");
@@ -228,18 +304,26 @@ class Grammar {
     }
     ++at_;
     blank();
-    for (std::string_view l : {"\tif (fd > 0)", "\t\tskel->links.ID = fd;", "\treturn fd;", "}"}) {
+    if (auto s = form("\tif (fd > 0)"); !s) return s;
+    if (auto s = take("\t\tskel->links.ID = fd;", g); !s) return s;
+    if (g[0] != program + "_fd") return refuse_previous(fmt::format("link '{}' in the attach function of '{}'", g[0], program));
+    for (std::string_view l : {"\treturn fd;", "}"}) {
       if (auto s = form(l); !s) return s;
     }
     return Ok{};
   }
 
+  // Each program's attach function called once, in order.
   Status attach_all() {
     for (std::string_view l : {"static inline int", "NAME__attach(struct NAME *skel)", "{", "\tint ret = 0;"}) {
       if (auto s = form(l); !s) return s;
     }
     blank();
-    while (matches("\tret = ret < 0 ? ret : NAME__ID__attach(skel);")) ++at_;
+    std::vector<std::string> g;
+    for (const auto& program : programs_) {
+      if (auto s = take("\tret = ret < 0 ? ret : NAME__ID__attach(skel);", g); !s) return s;
+      if (g[0] != program) return refuse_previous(fmt::format("attaches '{}' where bpftool attaches '{}'", g[0], program));
+    }
     for (std::string_view l : {"\treturn ret < 0 ? ret : 0;", "}"}) {
       if (auto s = form(l); !s) return s;
     }
@@ -250,21 +334,75 @@ class Grammar {
     for (std::string_view l : {"static inline void", "NAME__detach(struct NAME *skel)", "{"}) {
       if (auto s = form(l); !s) return s;
     }
-    while (matches("\tskel_closenz(skel->links.ID);")) ++at_;
+    std::vector<std::string> g;
+    for (const auto& link : links_) {
+      if (auto s = take("\tskel_closenz(skel->links.ID);", g); !s) return s;
+      if (g[0] != link) return refuse_previous(fmt::format("closes link '{}' where bpftool closes '{}'", g[0], link));
+    }
     return form("}");
   }
 
+  // Programs closed in order, then each map: its mapping freed (data maps,
+  // with the size open() mapped) and its fd closed.
   Status destroy() {
     for (std::string_view l : {"static void", "NAME__destroy(struct NAME *skel)", "{", "\tif (!skel)", "\t\treturn;", "\tNAME__detach(skel);"}) {
       if (auto s = form(l); !s) return s;
     }
-    while (matches("\tskel_closenz(skel->progs.ID.prog_fd);") || matches("\tskel_closenz(skel->maps.ID.map_fd);") ||
-           matches("\tskel_free_map_data(skel->ID, skel->maps.ID.initial_value, N);")) {
-      ++at_;
+    std::vector<std::string> g;
+    for (const auto& program : programs_) {
+      if (auto s = take("\tskel_closenz(skel->progs.ID.prog_fd);", g); !s) return s;
+      if (g[0] != program) return refuse_previous(fmt::format("closes program '{}' where bpftool closes '{}'", g[0], program));
+    }
+    for (const auto& map : maps_) {
+      if (capture("\tskel_free_map_data(skel->ID, skel->maps.ID.initial_value, N);", g)) {
+        ++at_;
+        if (auto s = same_names({g[0], g[1], map}); !s) return s;
+        freed_[map] = {size_of(g[2]), at_ - 1};
+      }
+      if (auto s = take("\tskel_closenz(skel->maps.ID.map_fd);", g); !s) return s;
+      if (g[0] != map) return refuse_previous(fmt::format("closes map '{}' where bpftool closes '{}'", g[0], map));
     }
     for (std::string_view l : {"\tskel_free(skel);", "}"}) {
       if (auto s = form(l); !s) return s;
     }
+    return Ok{};
+  }
+
+  // destroy() comes before open() in the file: the sizes it frees are held
+  // to what open() mapped once open() has been read.
+  Status freed_as_mapped() {
+    for (const auto& [map, freed] : freed_) {
+      const auto it = mapped_size_.find(map);
+      if (it == mapped_size_.end() || it->second != freed.first) {
+        const std::size_t here = at_;
+        at_ = freed.second;
+        Error e = refuse(fmt::format("frees {} bytes of '{}', which open() does not map at that size", freed.first, map));
+        at_ = here;
+        return e;
+      }
+    }
+    if (freed_.size() != mapped_size_.size()) return refuse("destroy() does not free the mapping of every data map open() prepares");
+    return Ok{};
+  }
+
+  // bpftool's bpf_map_mmap_sz: the value rounded up to 8, then to the build
+  // host's page size (4, 16 or 64 KiB).
+  static bool mapped_size_fits(std::uint64_t mapped, std::uint64_t value) {
+    if (value > (std::uint64_t{1} << 40) || mapped > (std::uint64_t{1} << 40)) return false;  // no map is that large
+    for (std::uint64_t page : {4096u, 16384u, 65536u}) {
+      const std::uint64_t rounded = (value + 7) / 8 * 8;
+      if (mapped == (rounded + page - 1) / page * page && mapped != 0) return true;
+    }
+    return false;
+  }
+
+  Status prepared_map(const std::string& map, std::uint64_t mapped, std::uint64_t value) {
+    if (value != literal_bytes_) return refuse_previous(fmt::format("copies {} bytes from a {}-byte literal", value, literal_bytes_));
+    if (!mapped_size_fits(mapped, value)) return refuse_previous(fmt::format("maps {} bytes for a {}-byte value", mapped, value));
+    if (std::find(data_structs_.begin(), data_structs_.end(), map) == data_structs_.end() || mapped_size_.count(map) != 0) {
+      return refuse_previous(fmt::format("'{}' is not a data map of the skeleton struct, or is prepared twice", map));
+    }
+    mapped_size_[map] = mapped;
     return Ok{};
   }
 
@@ -284,28 +422,40 @@ class Grammar {
       return refuse("bpftool writes 'skel->ctx.sz = ...&skel->links - ...skel;' here");
     }
     ++at_;
+    std::vector<std::string> g;
     while (true) {
       bool braced = false;
-      if (matches("\tskel->ID = skel_prep_map_data((void *)\"\\")) {
+      std::string map;
+      if (capture("\tskel->ID = skel_prep_map_data((void *)\"\\", g)) {
+        map = g[0];
         if (auto s = literal("\tskel->ID = skel_prep_map_data((void *)", "\", N, N);"); !s) return s;
+        if (auto s = prepared_map(map, size_of(literal_numbers_.at(0)), size_of(literal_numbers_.at(1))); !s) return s;
       } else if (matches("\t{")) {
         braced = true;
         ++at_;
         if (auto s = literal("\t\tstatic const char data[] __attribute__((__aligned__(8))) = ", "\";"); !s) return s;
         blank();
-        for (std::string_view l : {"\t\tskel->ID = (__typeof__(skel->ID))skel_prep_map_data((void *)data, N,", "\t\tsizeof(data) - 1);"}) {
-          if (auto s = form(l); !s) return s;
-        }
+        if (auto s = take("\t\tskel->ID = (__typeof__(skel->ID))skel_prep_map_data((void *)data, N,", g); !s) return s;
+        if (auto s = same_names({g[0], g[1]}); !s) return s;
+        map = g[0];
+        const std::uint64_t mapped = size_of(g[2]);
+        if (auto s = form("\t\tsizeof(data) - 1);"); !s) return s;
+        if (auto s = prepared_map(map, mapped, literal_bytes_); !s) return s;
       } else {
         break;
       }
       for (std::string_view l : {"\tif (!skel->ID)", "\t\tgoto cleanup;", "\tskel->maps.ID.initial_value = (__u64) (long) skel->ID;"}) {
-        if (auto s = form(l); !s) return s;
+        if (!capture(l, g)) return refuse(fmt::format("bpftool writes a line of the form '{}' here", shown(l)));
+        ++at_;
+        for (const auto& n : g) {
+          if (n != map) return refuse_previous(fmt::format("'{}' in the preparation of '{}'", n, map));
+        }
       }
       if (braced) {
         if (auto s = form("\t}"); !s) return s;
       }
     }
+    if (mapped_size_.size() != data_structs_.size()) return refuse("bpftool prepares the data of every data map here");
     for (std::string_view l : {"\treturn skel;", "cleanup:", "\tNAME__destroy(skel);", "\treturn NULL;", "}"}) {
       if (auto s = form(l); !s) return s;
     }
@@ -356,17 +506,29 @@ class Grammar {
     for (std::string_view l : {"\terr = bpf_load_and_run(&opts);", "\tif (err < 0)", "\t\treturn err;"}) {
       if (auto s = form(l); !s) return s;
     }
-    while (matches("\tskel->ID = skel_finalize_map_data(&skel->maps.ID.initial_value,") ||
-           matches("\tskel->ID = (__typeof__(skel->ID))skel_finalize_map_data(&skel->maps.ID.initial_value,")) {
+    std::vector<std::string> g;
+    std::size_t finalized = 0;
+    while (capture("\tskel->ID = skel_finalize_map_data(&skel->maps.ID.initial_value,", g) ||
+           capture("\tskel->ID = (__typeof__(skel->ID))skel_finalize_map_data(&skel->maps.ID.initial_value,", g)) {
       ++at_;
-      if (!matches("\tN, PROT_READ | PROT_WRITE, skel->maps.ID.map_fd);") && !matches("\tN, PROT_READ, skel->maps.ID.map_fd);")) {
+      const std::string map = g[0];
+      if (auto s = same_names(g); !s) return s;
+      if (!capture("\tN, PROT_READ | PROT_WRITE, skel->maps.ID.map_fd);", g) && !capture("\tN, PROT_READ, skel->maps.ID.map_fd);", g)) {
         return refuse("bpftool writes 'SIZE, PROT_..., skel->maps.NAME.map_fd);' here");
       }
       ++at_;
-      for (std::string_view l : {"\tif (!skel->ID)", "\t\treturn -ENOMEM;"}) {
-        if (auto s = form(l); !s) return s;
+      const auto it = mapped_size_.find(map);
+      if (g[1] != map || it == mapped_size_.end() || std::to_string(it->second) != g[0]) {
+        return refuse_previous(fmt::format("maps {} bytes of '{}' where open() prepared its data differently", g[0], map));
       }
+      for (std::string_view l : {"\tif (!skel->ID)", "\t\treturn -ENOMEM;"}) {
+        if (!capture(l, g)) return refuse(fmt::format("bpftool writes a line of the form '{}' here", shown(l)));
+        ++at_;
+        if (!g.empty() && g[0] != map) return refuse_previous(fmt::format("'{}' in the mapping of '{}'", g[0], map));
+      }
+      ++finalized;
     }
+    if (finalized != mapped_size_.size()) return refuse("bpftool maps every data map here, once");
     for (std::string_view l : {"\treturn 0;", "}"}) {
       if (auto s = form(l); !s) return s;
     }
@@ -402,6 +564,14 @@ class Grammar {
   const std::string& what_;
   std::vector<Line> lines_;
   std::size_t at_ = 0;
+  // The last literal read: its bytes, and the numbers after it.
+  std::uint64_t literal_bytes_ = 0;
+  std::vector<std::string> literal_numbers_;
+  // Names declared in the skeleton struct, in order, and the data maps'
+  // mapped sizes as open() sets them; the other functions must agree.
+  std::vector<std::string> maps_, programs_, links_, data_structs_;
+  std::map<std::string, std::uint64_t> mapped_size_;
+  std::map<std::string, std::pair<std::uint64_t, std::size_t>> freed_;  // size, line index
 };
 
 }  // namespace
