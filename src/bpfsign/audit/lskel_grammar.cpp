@@ -18,8 +18,8 @@ constexpr std::size_t kMaxLine = 1024;  // names are at most a few hundred chara
 
 // Replaces the placeholders of a line pattern: NAME (the object), ID (a
 // name), N (a decimal number), and escapes what regex would read.
-std::regex pattern(std::string_view line, const std::string& name) {
-  std::string out = "^";
+std::string pattern_body(std::string_view line, const std::string& name) {
+  std::string out;
   for (std::size_t i = 0; i < line.size();) {
     if (line.substr(i, 4) == "NAME") {
       out += name;
@@ -41,8 +41,10 @@ std::regex pattern(std::string_view line, const std::string& name) {
       i += 1;
     }
   }
-  return std::regex(out + "$");
+  return out;
 }
+
+std::regex pattern(std::string_view line, const std::string& name) { return std::regex("^" + pattern_body(line, name) + "$"); }
 
 // A size written in the header; numbers no size can be stay out of range
 // (UINT64_MAX), which no check below accepts.
@@ -190,7 +192,7 @@ class Grammar {
     };
     while (at_ < lines_.size() && std::regex_match(lines_[at_].text.begin(), lines_[at_].text.end(), body)) count(lines_[at_++].text);
     // Group 1: the escapes; group 3: the suffix; then the suffix's numbers.
-    const std::regex last("^((\\\\0|\\\\x[0-9a-f]{2})*)(" + pattern_text(suffix) + ")$");
+    const std::regex last("^((\\\\0|\\\\x[0-9a-f]{2})*)(" + pattern_body(suffix, name_) + ")$");
     std::match_results<std::string_view::const_iterator> m;
     if (at_ >= lines_.size() || !std::regex_match(lines_[at_].text.begin(), lines_[at_].text.end(), m, last)) {
       return refuse(fmt::format("a literal not in bpftool's form, or not closed with '{}'", suffix));
@@ -202,24 +204,6 @@ class Grammar {
     ++at_;
     return Ok{};
   }
-  std::string pattern_text(std::string_view form) const {
-    // The regex of `form` without its anchors.
-    std::string out;
-    for (char c : form) {
-      if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) out += '\\';
-      out += c;
-    }
-    std::string replaced;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      if (out[i] == 'N' && (i + 1 == out.size() || !std::isalpha(static_cast<unsigned char>(out[i + 1])))) {
-        replaced += std::string("(") + kNumber + ")";
-      } else {
-        replaced += out[i];
-      }
-    }
-    return replaced;
-  }
-
   // struct NAME { ctx; maps; progs; links; [keyring_id]; data structs };
   Status skeleton_struct() {
     if (auto s = exact("struct " + name_ + " {"); !s) return s;

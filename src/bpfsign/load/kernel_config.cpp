@@ -135,16 +135,19 @@ Result<KernelConfig> read_kernel_config_uncached() {
 Result<KconfigSources> running_kconfig_sources(const std::vector<loader::KconfigValue>& values) {
   KconfigSources sources;
   for (const auto& v : values) {
-    if (object::kconfig_source(v.name) == object::KconfigSource::Config && !sources.config) {
-      auto config = read_kernel_config();
-      if (!config) return config.error().with_context(fmt::format("kconfig {}", v.name));
-      sources.config = *config;
-    }
     switch (object::kconfig_source(v.name)) {
+      case object::KconfigSource::Config:
+        if (!sources.config) {
+          auto config = read_kernel_config();
+          if (!config) return config.error().with_context(fmt::format("kconfig {}", v.name));
+          sources.config = *config;
+        }
+        break;
       case object::KconfigSource::KernelVersion: sources.kernel_version = running_kernel_version(); break;
       case object::KconfigSource::HasBpfCookie: sources.has_bpf_cookie = running_kernel_has_bpf_cookie(); break;
       case object::KconfigSource::HasSyscallWrapper: sources.has_syscall_wrapper = running_kernel_has_syscall_wrapper(); break;
-      default: break;
+      case object::KconfigSource::UnknownLinux:
+      case object::KconfigSource::Unrecognized: break;
     }
   }
   return sources;
@@ -161,21 +164,22 @@ Result<std::vector<std::uint8_t>> encode_kconfig(const std::vector<loader::Kconf
       return bad_input("kconfig {}: a {} value cannot be {} bytes", v.name, object::kconfig_type_name(v.type), v.size);
     }
     if (std::uint64_t{v.offset} + v.size > size) return bad_input("kconfig {}: [{}, +{}) lies outside the {}-byte area", v.name, v.offset, v.size, size);
-    std::uint64_t computed = 0;
-    switch (object::kconfig_source(v.name)) {
-      case object::KconfigSource::Config: break;
-      case object::KconfigSource::KernelVersion:
-        if (sources.kernel_version == 0) return bad_input("kconfig {}: the running kernel's version cannot be read", v.name);
-        computed = sources.kernel_version;
-        break;
-      case object::KconfigSource::HasBpfCookie: computed = sources.has_bpf_cookie ? 1 : 0; break;
-      case object::KconfigSource::HasSyscallWrapper: computed = sources.has_syscall_wrapper ? 1 : 0; break;
-      case object::KconfigSource::UnknownLinux:
-        if (v.weak) continue;  // 0, as libbpf leaves it
-        return bad_input("kconfig {}: libbpf has no such built-in extern, and it is not weak", v.name);
-      case object::KconfigSource::Unrecognized: return bad_input("kconfig {}: not a CONFIG_ name or a libbpf built-in extern", v.name);
-    }
-    if (object::kconfig_source(v.name) != object::KconfigSource::Config) {
+    const object::KconfigSource source = object::kconfig_source(v.name);
+    if (source != object::KconfigSource::Config) {
+      std::uint64_t computed = 0;
+      switch (source) {
+        case object::KconfigSource::Config: break;
+        case object::KconfigSource::KernelVersion:
+          if (sources.kernel_version == 0) return bad_input("kconfig {}: the running kernel's version cannot be read", v.name);
+          computed = sources.kernel_version;
+          break;
+        case object::KconfigSource::HasBpfCookie: computed = sources.has_bpf_cookie ? 1 : 0; break;
+        case object::KconfigSource::HasSyscallWrapper: computed = sources.has_syscall_wrapper ? 1 : 0; break;
+        case object::KconfigSource::UnknownLinux:
+          if (v.weak) continue;  // 0, as libbpf leaves it
+          return bad_input("kconfig {}: libbpf has no such built-in extern, and it is not weak", v.name);
+        case object::KconfigSource::Unrecognized: return bad_input("kconfig {}: not a CONFIG_ name or a libbpf built-in extern", v.name);
+      }
       if (auto s = encode_number(v, computed, out.data() + v.offset); !s) return s.error();
       continue;
     }
