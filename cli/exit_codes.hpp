@@ -12,6 +12,7 @@ enum ExitCode : int {
   kExitUsage = 2,        // bad command line, or an input file missing or unreadable
   kExitBadInput = 3,     // an input file is malformed
   kExitKernel = 4,       // the kernel refused a request
+  kExitSomeFailed = 5,   // boot: some bundles failed, the others were loaded
   kExitInternal = 70,    // a bug in bpfsign (EX_SOFTWARE)
 };
 
@@ -28,6 +29,7 @@ inline constexpr ExitCodeMeaning kExitCodeMeanings[] = {
                  "that is missing or unreadable"},
     {kExitBadInput, "an input file is malformed"},
     {kExitKernel, "the kernel refused a request"},
+    {kExitSomeFailed, "boot: at least one bundle failed to load; every other bundle was loaded"},
     {kExitInternal, "internal error: a bug in bpfsign"},
 };
 

@@ -17,6 +17,8 @@ packages=(
   clang-19 llvm-19 libclang-rt-19-dev
   # test oracles and benchmark peers (never linked into bpfsign)
   bpftool libbpf-dev
+  # the Debian package: build, check, install (scripts/build-deb.sh)
+  debhelper lintian man-db systemd
   # real kernels under qemu, PKCS#11 token for signing tests
   qemu-system-x86 busybox-static cpio gzip softhsm2 libengine-pkcs11-openssl opensc
 )

@@ -3,8 +3,10 @@
 # build with Debian's hardening flags, the object reader under
 # valgrind memcheck, the clang-19 build under
 # AddressSanitizer and UndefinedBehaviorSanitizer, every libFuzzer target for
-# a bounded time, the signed bundles on real Debian kernels under qemu (the
-# command line, and its ASan/UBSan build, as README shows it), and a
+# a bounded time, the Debian packages (built, lintian, installed), the
+# signed bundles on real Debian kernels under qemu (the command line, and
+# its ASan/UBSan build, as README shows it, and the installed package's
+# boot-time service steps), and a
 # short benchmark run that proves the benchmarks work.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -32,7 +34,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 echo "== fuzzing, ${fuzz_seconds}s per target"
 "$repo_root/scripts/fuzz.sh" "$repo_root/build/asan" "$fuzz_seconds"
 
-echo "== real kernels under qemu: signed bundles accepted, tampered ones refused"
+echo "== Debian packages: dpkg-buildpackage with Debian's hardening flags, lintian, the unit file; installed as README shows"
+"$repo_root/scripts/build-deb.sh" "$repo_root/build/deb"
+"$repo_root/tests/package/deb_install.sh"
+
+echo "== real kernels under qemu: signed bundles accepted, tampered ones refused; the installed package's service steps"
 "$repo_root/tests/vm/run-matrix.sh" "$repo_root/build/gcc" "$repo_root/build/asan"
 
 echo "== benchmarks (smoke run)"

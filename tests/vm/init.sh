@@ -1,6 +1,7 @@
 #!/bin/sh
 # /init of the test initramfs: mount what bpf(2) and keyrings need, run the
-# matrix, print its rows on the serial console, power off.
+# matrix, the command line's rows and (with the Debian package installed)
+# the service's, print them on the serial console, power off.
 /bin/busybox mount -t devtmpfs none /dev
 /bin/busybox mount -t proc none /proc
 /bin/busybox mount -t sysfs none /sys
@@ -15,4 +16,8 @@ echo "LSM $(/bin/busybox cat /sys/kernel/security/lsm 2>/dev/null)"
 echo "VM-EXIT $?"
 /bin/cli_rows /data
 echo "CLI-EXIT $?"
+if [ -x /bin/service_rows ]; then
+  /bin/service_rows /data
+  echo "SERVICE-EXIT $?"
+fi
 /bin/busybox poweroff -f

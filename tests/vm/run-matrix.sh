@@ -10,7 +10,10 @@
 #
 # Environment: BPFSIGN_VM_CACHE (kernels, kept between runs; default
 # ~/.cache/bpfsign-vm), BPFSIGN_VM_KERNELS (versions instead of the
-# default choice, see fetch-kernels.sh). With ASAN_BUILD, that build's CLI
+# default choice, see fetch-kernels.sh), BPFSIGN_VM_DEBS (the directory of
+# the Debian packages scripts/build-deb.sh built, default build/deb; when
+# they are there they are installed into the initramfs and
+# tests/vm/service_rows.sh runs the package's service steps). With ASAN_BUILD, that build's CLI
 # (clang, ASan and UBSan) runs its own rows in every kernel too.
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -55,7 +58,7 @@ done
 root="$work/root"
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/lib64" "$root/lib/x86_64-linux-gnu"
 cp /bin/busybox "$root/bin/busybox"
-for applet in sh mount cat uname echo poweroff ip grep tr cut ls rm mkdir basename wc sleep; do ln -sf busybox "$root/bin/$applet"; done
+for applet in sh mount cat uname echo poweroff ip grep tr cut ls rm mkdir basename wc sleep sed cp chmod head; do ln -sf busybox "$root/bin/$applet"; done
 binaries=("$matrix" "$bpfsign")
 cp "$matrix" "$root/bin/vm_matrix"
 cp "$bpfsign" "$root/bin/bpfsign"
@@ -74,7 +77,22 @@ if [ -n "$asan_build" ]; then
   cp "$asan_build/cli/bpfsign" "$root/bin/bpfsign-asan"
   binaries+=("$asan_build/cli/bpfsign")
 fi
-for lib in $(ldd "${binaries[@]}" | awk '/=>/{print $3} /ld-linux/{print $1}' | sort -u); do
+# The Debian packages, installed as dpkg would place them (the libraries
+# they need that no other binary here needs are copied below).
+debs=${BPFSIGN_VM_DEBS:-$repo_root/build/deb}
+with_package=0
+if ls "$debs"/bpfsign_*.deb "$debs"/libbpfsign0.1_*.deb >/dev/null 2>&1; then
+  for deb in "$debs"/bpfsign_*.deb "$debs"/libbpfsign0.1_*.deb; do dpkg-deb -x "$deb" "$root"; done
+  cp "$repo_root/tests/vm/service_rows.sh" "$root/bin/service_rows"
+  chmod +x "$root/bin/service_rows"
+  with_package=1
+  echo "vm: installing $(cd "$debs" && ls bpfsign_*.deb libbpfsign0.1_*.deb | tr '\n' ' ')into the initramfs"
+else
+  echo "vm: no Debian packages in $debs (scripts/build-deb.sh makes them): the service rows do not run"
+fi
+installed_libs=""
+[ $with_package -eq 1 ] && installed_libs=$(LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu" ldd "$root/usr/bin/bpfsign")
+for lib in $( (ldd "${binaries[@]}"; echo "$installed_libs") | awk '/=>/{print $3} /ld-linux/{print $1}' | grep -v "^$root" | sort -u); do
   cp -L "$lib" "$root$lib" 2>/dev/null || cp -L "$lib" "$root/lib/x86_64-linux-gnu/"
 done
 cp "$repo_root/tests/vm/cli_rows.sh" "$root/bin/cli_rows"
@@ -115,6 +133,10 @@ for k in "${kernels[@]}"; do
   sed -n "s/^ROW /$name $scheme /p" "$log.txt" >>"$table"
   grep -q '^DONE failures=0' "$log.txt" || status=1
   grep -q '^CLI-DONE failures=0' "$log.txt" || status=1
+  if [ $with_package -eq 1 ] && ! grep -q '^SERVICE-DONE failures=0' "$log.txt"; then
+    grep -q '^SERVICE-DONE ' "$log.txt" || echo "$name - service - FAIL did-not-finish | see log" >>"$table"
+    status=1
+  fi
 done
 
 # --- 6. the table.

@@ -3,16 +3,14 @@
 #include <fmt/core.h>
 
 #include "bpfsign/bundle/bundle.hpp"
-#include "bpfsign/load/scheme_probe.hpp"
 
 namespace bpfsign::load {
 
-Result<LoadedBundle> load_bundle(Bytes bytes, const std::string& what, const TrustOptions& trust, const RunOptions& options) {
-  auto b = bundle::parse_bundle(bytes, what);
-  if (!b) return b.error();
-  auto probe = probe_scheme();
-  if (!probe) return probe.error();
-  auto plan = plan_bundle_load(*b, what, *probe, trust);
+namespace {
+
+Result<LoadedBundle> load_parsed(const bundle::Bundle& b, const std::string& what, const SchemeProbe& kernel, const TrustOptions& trust,
+                                 const RunOptions& options) {
+  auto plan = plan_bundle_load(b, what, kernel, trust);
   if (!plan) return plan.error();
   auto done = execute_plan(*plan, options);
   if (!done) {
@@ -21,6 +19,25 @@ Result<LoadedBundle> load_bundle(Bytes bytes, const std::string& what, const Tru
     return Error{done.error().kind, fmt::format("{}: {}; nothing was loaded", what, done.error().message)};
   }
   return LoadedBundle{std::move(plan).value(), std::move(done->loader), std::move(done->object)};
+}
+
+}  // namespace
+
+// The bundle is read before the kernel is probed: a malformed file is
+// refused as such on any machine.
+Result<LoadedBundle> load_bundle(Bytes bytes, const std::string& what, const TrustOptions& trust, const RunOptions& options) {
+  auto b = bundle::parse_bundle(bytes, what);
+  if (!b) return b.error();
+  auto probe = probe_scheme();
+  if (!probe) return probe.error();
+  return load_parsed(*b, what, *probe, trust, options);
+}
+
+Result<LoadedBundle> load_bundle(Bytes bytes, const std::string& what, const SchemeProbe& kernel, const TrustOptions& trust,
+                                 const RunOptions& options) {
+  auto b = bundle::parse_bundle(bytes, what);
+  if (!b) return b.error();
+  return load_parsed(*b, what, kernel, trust, options);
 }
 
 }  // namespace bpfsign::load

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# build-deb.sh [OUT_DIR]: builds the Debian packages (bpfsign,
+# libbpfsign0.1, libbpfsign-dev) from this tree with dpkg-buildpackage, in a
+# copy of the tree under OUT_DIR (default build/deb) so that the repository
+# stays clean, then checks them with lintian (any error fails). The .deb
+# files are left in OUT_DIR. Needs scripts/setup-debian.sh's packages.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+out=$(mkdir -p "${1:-$repo_root/build/deb}" && cd "${1:-$repo_root/build/deb}" && pwd)
+src="$out/src"
+rm -rf "$src" "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo
+mkdir -p "$src"
+# The tracked tree, without build trees or the VCS.
+(cd "$repo_root" && tar --exclude=./build --exclude='./build-*' --exclude=./.git --exclude=./.cache -cf - .) | tar -xf - -C "$src"
+echo "build-deb: dpkg-buildpackage -b -us -uc (a Release build with Debian's hardening flags)"
+(cd "$src" && DEB_BUILD_OPTIONS="parallel=$jobs" dpkg-buildpackage -b -us -uc >"$out/build.log" 2>&1) || {
+  tail -40 "$out/build.log" >&2
+  echo "build-deb: dpkg-buildpackage failed; the log is $out/build.log" >&2
+  exit 1
+}
+ls "$out"/*.deb | sed 's|^|build-deb: built |'
+# lintian: errors fail the build; warnings are printed.
+changes=$(ls "$out"/*.changes)
+if ! lintian --fail-on error --tag-display-limit 0 "$changes" >"$out/lintian.log" 2>&1; then
+  cat "$out/lintian.log" >&2
+  echo "build-deb: lintian found errors" >&2
+  exit 1
+fi
+grep -v 'running with root privileges' "$out/lintian.log" | sed 's/^/build-deb: lintian: /' || echo "build-deb: lintian: clean"
+
+# The unit file as systemd reads it, in the installed tree (its command
+# exists there; its Documentation= page too).
+root="$out/root"
+rm -rf "$root" && mkdir -p "$root"
+for deb in "$out"/bpfsign_*.deb "$out"/libbpfsign0.1_*.deb; do dpkg-deb -x "$deb" "$root"; done
+unit=$(cd "$root" && ls lib/systemd/system/bpfsign.service usr/lib/systemd/system/bpfsign.service 2>/dev/null | head -1)
+[ -n "$unit" ] || { echo "build-deb: the package installs no bpfsign.service" >&2; exit 1; }
+systemd-analyze verify --man=no --root="$root" "$root/$unit"
+MANPATH="$root/usr/share/man" man -w bpfsign-boot >/dev/null || { echo "build-deb: the unit's manual page is not installed" >&2; exit 1; }
+echo "build-deb: $unit: systemd-analyze verify: clean"
