@@ -8,7 +8,9 @@
 #  3. bpfsign inspect (symbolic decoding of a loader) against disassembling it;
 #  4. signing and verifying bundles, against `openssl speed` (rsa2048, sha256)
 #     and, paired, against the same cryptography done alone in-process;
-#  5. whole-corpus disassembly, `bpfsign disasm` against `llvm-objdump-19 -d`.
+#  5. whole-corpus disassembly, `bpfsign disasm` against `llvm-objdump-19 -d`;
+#  6. loader sizes, every corpus object and scheme, against bpftool's light
+#     skeletons (tests/oracle/loader_size.sh), and, as root, load times.
 # This machine's timings are noisy: benchmarks are repeated, interleaved at
 # random, and compared by their medians.
 set -euo pipefail
@@ -101,6 +103,12 @@ print(f"{'tool':<24}{'ms/object':>12}{'ratio':>8}")
 print(f"{'llvm-objdump-19 -d':<24}{peer/1e6/(reps*n):>12.2f}{1.0:>8.2f}")
 print(f"{'bpfsign disasm':<24}{ours/1e6/(reps*n):>12.2f}{ours/peer:>8.2f}")
 PY
+
+# Loader sizes: every corpus object, each scheme, against bpftool's light
+# skeleton of the same object (no kernel needed).
+echo
+echo "loader sizes, ours (each scheme) against bpftool's light skeletons, in instructions"
+"$repo_root/tests/oracle/loader_size.sh" "$build/cli/bpfsign" "$build/testdata/bpf"
 
 # Loaders on this kernel (root only): ours against bpftool's light skeleton
 # of the same object, in the same run.
