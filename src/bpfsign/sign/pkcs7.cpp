@@ -340,29 +340,29 @@ Result<Bytes> canonical_signature_value(CMS_ContentInfo* cms, Bytes der, const C
   return Bytes(ASN1_STRING_get0_data(value), static_cast<std::size_t>(ASN1_STRING_length(value)));
 }
 
-// A signature value in the canonical form, checked as the kernel and
-// OpenSSL's own CMS code check it when there are no signed attributes: the
-// signer's signature over SHA-256 of the content, with the certificate's
-// key. Taking the digest in one pass (not through CMS_verify's 4 KiB BIO
-// reads) is what lets verification run at the speed of the cryptography.
-Status verify_value(Bytes value, std::span<const Bytes> payload, const Certificate& signer, const Sha256* payload_hash,
-                    EVP_PKEY_CTX** cache) {
+// The key's verification set up: SHA-256, and PKCS#1 v1.5 padding for
+// RSA. One set-up serves every signature of a signer (OpenSSL 3 looks the
+// algorithm up in its providers for each new context).
+Result<PkeyCtxPtr> verification_context(const Certificate& signer) {
   EVP_PKEY* key = X509_get0_pubkey(signer.get());
   if (key == nullptr) return refused_by(signer);
-  const Sha256 digest = payload_hash != nullptr ? *payload_hash : sha256(payload);
-  // One set-up per signer serves all its signatures (the key, and so RSA
-  // or ECDSA, and SHA-256 are the same for each).
-  EVP_PKEY_CTX* ctx = cache != nullptr ? *cache : nullptr;
-  PkeyCtxPtr owned;
-  if (ctx == nullptr) {
-    owned.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
-    if (!owned || EVP_PKEY_verify_init(owned.get()) != 1 || EVP_PKEY_CTX_set_signature_md(owned.get(), EVP_sha256()) != 1 ||
-        (EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_CTX_set_rsa_padding(owned.get(), RSA_PKCS1_PADDING) != 1)) {
-      return openssl_error(ErrorKind::Internal, "setting up signature verification");
-    }
-    ctx = owned.get();
-    if (cache != nullptr) *cache = owned.release();
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+  if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1 ||
+      (EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1)) {
+    return openssl_error(ErrorKind::Internal, "setting up signature verification");
   }
+  return ctx;
+}
+
+// A signature value in the canonical form, checked as the kernel and
+// OpenSSL's own CMS code check it when there are no signed attributes: the
+// signer's signature over SHA-256 of the content, with the key `ctx` was
+// set up for (verification_context). Taking the digest in one pass (not
+// through CMS_verify's 4 KiB BIO reads) is what lets verification run at
+// the speed of the cryptography.
+Status verify_value(Bytes value, std::span<const Bytes> payload, const Certificate& signer, const Sha256* payload_hash,
+                    EVP_PKEY_CTX* ctx) {
+  const Sha256 digest = payload_hash != nullptr ? *payload_hash : sha256(payload);
   if (EVP_PKEY_verify(ctx, value.data(), value.size(), digest.data(), digest.size()) != 1) return refused_by(signer);
   return Ok{};
 }
@@ -413,20 +413,29 @@ Status verify_detached(Bytes signature, Bytes payload, const Certificate& signer
   const std::span<const Bytes> parts(&payload, 1);
   auto value = canonical_signature_value(cms->get(), signature, signer, signer.subject_key_id());
   if (!value) return verify_with_cms(cms->get(), parts, signer);
-  return verify_value(*value, parts, signer, nullptr, nullptr);
+  auto ctx = verification_context(signer);
+  if (!ctx) return ctx.error();
+  return verify_value(*value, parts, signer, nullptr, ctx->get());
 }
 
 SignatureVerifier::SignatureVerifier(const Certificate& signer)
     : signer_(signer), key_id_(signer.subject_key_id()), key_rules_(key_rules(signer)) {}
 
-SignatureVerifier::~SignatureVerifier() { EVP_PKEY_CTX_free(ctx_); }
+SignatureVerifier::~SignatureVerifier() = default;
+
+void SignatureVerifier::FreeContext::operator()(evp_pkey_ctx_st* ctx) const { EVP_PKEY_CTX_free(ctx); }
 
 SignatureCheck SignatureVerifier::check(Bytes signature, std::span<const Bytes> payload, const Sha256* payload_hash) {
   auto cms = parse_cms(signature);
   if (!cms) return {cms.error(), cms.error()};
   auto value = canonical_signature_value(cms->get(), signature, signer_, key_id_);
   if (!value) return {value.error(), verify_with_cms(cms->get(), payload, signer_)};
-  return {key_rules_, verify_value(*value, payload, signer_, payload_hash, &ctx_)};
+  if (!ctx_) {
+    auto made = verification_context(signer_);
+    if (!made) return {key_rules_, made.error()};
+    ctx_.reset(made->release());
+  }
+  return {key_rules_, verify_value(*value, payload, signer_, payload_hash, ctx_.get())};
 }
 
 }  // namespace bpfsign::sign

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,10 @@ class SignatureVerifier {
   const Certificate& signer_;
   std::vector<std::uint8_t> key_id_;  // the certificate's subjectKeyIdentifier
   Status key_rules_;                  // the kernel's rules on the key: the certificate's alone
-  evp_pkey_ctx_st* ctx_ = nullptr;    // ready for EVP_PKEY_verify; made on first use
+  struct FreeContext {
+    void operator()(evp_pkey_ctx_st* ctx) const;
+  };
+  std::unique_ptr<evp_pkey_ctx_st, FreeContext> ctx_;  // set up for EVP_PKEY_verify on first use
 };
 
 
