@@ -2,6 +2,8 @@
 // What bpfsign.service runs at boot and on reload: enrol the
 // administrator's certificates, then load, attach and pin every bundle of a
 // directory, one line per step (the journal's record of the boot).
+#include <cstdio>
+
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -58,6 +60,10 @@ void print_bundle(const load::BootBundle& b) {
 }
 
 int run_boot(const BootCliOptions& opt) {
+  // Under systemd, standard output is a socket to the journal: each line
+  // goes out as it is printed, so that the journal has every step even if
+  // a later one hangs or is killed.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   load::BootOptions options = opt.boot;
   options.attach = !opt.no_attach;
   load::BootProgress progress;
@@ -91,6 +97,15 @@ void register_boot(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("boot",
                                  "Enrol the configured certificates and load, attach and pin every configured bundle "
                                  "(what bpfsign.service runs at boot and on reload)");
+  cmd->footer(
+      "Certificates (*.pem, *.crt, *.der) and bundles (*.bundle) are read only from directories and files owned by root "
+      "(or by the user running bpfsign) that neither group nor others can write, and that are not symbolic links; so is "
+      "the pin root. Each bundle is pinned under PIN_ROOT/NAME, NAME being its file name without '.bundle' (letters, "
+      "digits, '-', '_'); a bundle whose directory exists is left as it is ('already loaded'). A failing bundle leaves "
+      "nothing loaded and stops no other; the exit status is then 5. With no bundle, nothing is done. The kernel must "
+      "check BPF signatures (Linux 6.18 or later built with CONFIG_SYSTEM_DATA_VERIFICATION), unless --offline-verified "
+      "is given. The Debian package runs this command from bpfsign.service at boot; its documentation is "
+      "/usr/share/doc/bpfsign/service.md.gz.");
   cmd->add_option("--certs", opt->boot.certs_dir, "Directory of trusted signer certificates (*.pem, *.crt, *.der)")->capture_default_str();
   cmd->add_option("--bundles", opt->boot.bundles_dir, "Directory of bundles to load (*.bundle)")->capture_default_str();
   cmd->add_option("--pin-root", opt->boot.pin_root, "bpffs directory; each bundle is pinned under PIN_ROOT/NAME")->capture_default_str();

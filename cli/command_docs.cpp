@@ -92,6 +92,7 @@ ManPage command_page(const CLI::App& app, const std::vector<std::string>& path) 
   }
   if (!options_of(app).empty()) out += "[\\fIOPTIONS\\fR]\n";
   out += fmt::format(".SH DESCRIPTION\n{}\n", roff(app.get_description()));
+  if (!app.get_footer().empty()) out += fmt::format(".PP\n{}\n", roff(app.get_footer()));
   if (!subcommands.empty()) {
     out += ".SH COMMANDS\n";
     for (const CLI::App* s : subcommands) {
@@ -109,9 +110,11 @@ ManPage command_page(const CLI::App& app, const std::vector<std::string>& path) 
     out += fmt::format(".TP\n.B {}", roff(option_names(*o)));
     if (takes_value(*o)) out += fmt::format(" \\fI{}\\fR", roff(value_name(*o)));
     out += fmt::format("\n{}\n", roff(o->get_description()));
+    if (!o->get_default_str().empty()) out += fmt::format(".br\nDefault: {}\n", roff(o->get_default_str()));
   }
   exit_status(out);
-  out += ".SH SEE ALSO\n\\fBbpfsign\\fR(1); docs/cli.md of the bpfsign sources\n";
+  out += ".SH SEE ALSO\n\\fBbpfsign\\fR(1); docs/cli.md of the bpfsign sources, installed by the Debian package as "
+         "/usr/share/doc/bpfsign/cli.md.gz\n";
   return {title + ".1", out};
 }
 

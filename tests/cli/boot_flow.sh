@@ -26,9 +26,10 @@ mkdir -m 755 "$dir/certs" "$dir/bundles"
 "$bpfsign" keygen --key "$dir/other.key" --cert "$dir/other.crt" --cn "not enrolled" >/dev/null 2>&1 || fail keygen
 sign() { "$bpfsign" sign "$corpus/$1.bpf.o" -k "$dir/$2.key" -c "$dir/$3" -o "$dir/bundles/$4" >/dev/null 2>&1 || fail "sign $1"; }
 
-# Nothing configured: nothing to do, exit 0.
+# Nothing configured: nothing to do, exit 0, nothing made.
 expect_rc 0 boot
 grep -q '^0 loaded, 0 already loaded, 0 failed' "$dir/out" || fail "empty configuration"
+[ ! -e "$pins" ] || fail "an empty configuration made the pin root"
 
 sign subprogs signer certs/signer.crt subprogs.bundle
 sign maps_btf signer certs/signer.crt maps_btf.bundle
@@ -78,6 +79,47 @@ expect_rc 0 boot
 grep -q 'link.crt: NOT ENROLLED: .*symbolic link' "$dir/out" || fail "a symbolic link was enrolled"
 grep -q '^bundle late: loaded' "$dir/out" || fail "late not loaded"
 rm "$dir/certs/link.crt"
+
+# Bundle files must be the administrator's too: a symbolic link (its target
+# could be swapped for a FIFO or an older bundle) and a FIFO are refused
+# at once, each on its own line; the others still load.
+mkdir -m 755 "$dir/elsewhere"
+cp "$dir/bundles/late.bundle" "$dir/elsewhere/linked.bundle"
+ln -s "$dir/elsewhere/linked.bundle" "$dir/bundles/linked.bundle"
+mkfifo "$dir/bundles/fifo.bundle"
+chmod 664 "$dir/bundles/global_data.bundle"
+rm -r "$pins/global_data"
+expect_rc 5 timeout 60 "$bpfsign" boot --certs "$dir/certs" --bundles "$dir/bundles" --pin-root "$pins" --offline-verified >"$dir/out" 2>"$dir/err"
+grep -q '^bundle linked: FAILED: .*symbolic link' "$dir/out" || fail "a symlinked bundle was read"
+grep -q '^bundle fifo: FAILED: .*not a regular file' "$dir/out" || fail "a FIFO bundle was not refused"
+grep -q '^bundle global_data: FAILED: .*writable by its group' "$dir/out" || fail "a group-writable bundle was read"
+[ ! -e "$pins/linked" ] && [ ! -e "$pins/fifo" ] && [ ! -e "$pins/global_data" ] || fail "a refused bundle left pins"
+rm "$dir/bundles/linked.bundle" "$dir/bundles/fifo.bundle"
+chmod 644 "$dir/bundles/global_data.bundle"
+
+# A run killed half-way leaves only a partial directory (NAME+partial),
+# which is not taken for a loaded bundle and is replaced by the next run.
+mkdir "$pins/global_data+partial"
+expect_rc 0 boot
+grep -q '^bundle global_data: loaded' "$dir/out" || fail "a partial directory was taken for a loaded bundle"
+[ ! -e "$pins/global_data+partial" ] && [ -n "$(ls "$pins/global_data/maps")" ] || fail "the partial directory was not replaced"
+
+# A pin root or bundle directory someone else can write is refused: they
+# could pre-create a bundle's directory, or move its pins.
+chmod 1777 "$pins"
+expect_rc 2 boot
+grep -q "$pins: writable by its group or by others" "$dir/err" || fail "a world-writable pin root was accepted"
+chmod 755 "$pins"
+mkdir -m 777 "$pins/pre_made"
+sign subprogs signer certs/signer.crt pre_made.bundle
+expect_rc 5 boot
+grep -q '^bundle pre_made: FAILED: .*writable by its group or by others' "$dir/out" || fail "a pin directory others made counted as loaded"
+rm -r "$pins/pre_made" "$dir/bundles/pre_made.bundle"
+
+# "--certs DIR/" names the directory, not what a link of that name points to.
+ln -s "$dir/certs" "$dir/certs-link"
+expect_rc 2 "$bpfsign" boot --certs "$dir/certs-link/" --bundles "$dir/bundles" --pin-root "$pins" --offline-verified >"$dir/out" 2>"$dir/err"
+grep -q 'symbolic link' "$dir/err" || fail "--certs LINK/ followed the link"
 
 # A name that cannot be a pin directory.
 cp "$dir/bundles/late.bundle" "$dir/bundles/bad.name.bundle"

@@ -66,10 +66,10 @@ cp $D/subprogs.unknown.bundle /etc/bpfsign/bundles/unknown_signer.bundle
 $start >$T/out 2>$T/err
 rc=$?
 P=/sys/fs/bpf/bpfsign
-if [ $rc -eq 5 ] && grep -q '^bundle subprogs: loaded' $T/out && grep -q '^bundle maps_btf: loaded' $T/out &&
+if [ $rc -eq 5 ] && grep -q '^bundle subprogs: loaded.*the kernel verified' $T/out && grep -q '^bundle maps_btf: loaded.*the kernel verified' $T/out &&
   grep -q '^bundle unknown_signer: FAILED' $T/out && [ -n "$(ls $P/subprogs/progs)" ] && [ -n "$(ls $P/maps_btf/links)" ] &&
   [ ! -e $P/unknown_signer ]; then
-  row service-start corpus PASS "2 bundles loaded and pinned, the unknown signer's refused, exit 5" "$(out)"
+  row service-start corpus PASS "2 bundles loaded and pinned, the kernel verified each, the unknown signer's refused, exit 5" "$(out)"
 else
   row service-start corpus FAIL "exit $rc" "$(out) $(said)"
 fi

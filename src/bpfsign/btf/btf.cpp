@@ -309,16 +309,12 @@ Result<Btf> Btf::parse(Bytes data) {
   }
 
   Btf btf;
-  btf.strings_.resize(strings->size());
-  std::memcpy(btf.strings_.data(), strings->data(), strings->size());
+  btf.strings_.assign(strings->begin(), strings->end());
   btf.types_.resize(hdr->type_len / 4);
   if (hdr->type_len != 0) std::memcpy(btf.types_.data(), types->data(), hdr->type_len);
-  // Every type takes at least 3 words: room for all ids at once, written
-  // in place, trimmed after.
   const std::size_t total = btf.types_.size();
-  btf.offsets_.resize(total / 3 + 1);
-  std::uint32_t* offsets = btf.offsets_.data();
-  offsets[0] = 0;
+  btf.offsets_.reserve(total / 3 + 1);  // every type takes at least 3 words
+  btf.offsets_.push_back(0);            // void
   std::size_t count = 1;  // ids so far, void included
   for (std::size_t pos = 0; pos < total;) {
     const std::uint64_t byte_offset = std::uint64_t{pos} * 4;
@@ -332,10 +328,10 @@ Result<Btf> Btf::parse(Bytes data) {
                        byte_offset, kind_name(static_cast<Kind>(kind)), words * 4, (total - pos) * 4);
     }
     if (count > kMaxTypeId) return bad_input("BTF has more than {} types", kMaxTypeId);
-    offsets[count++] = static_cast<std::uint32_t>(pos);
+    btf.offsets_.push_back(static_cast<std::uint32_t>(pos));
+    ++count;
     pos += static_cast<std::size_t>(words);
   }
-  btf.offsets_.resize(count);
   if (auto s = check_types(btf, btf.offsets_.data()); !s) return s.error();
   return btf;
 }

@@ -106,26 +106,9 @@ class Btf {
  private:
   std::uint32_t append_type(std::vector<std::uint32_t> words);
 
-  // Reading input fills every word; zero-filling first would only cost time.
-  template <typename T>
-  struct UninitializedAllocator : std::allocator<T> {
-    template <typename U>
-    struct rebind {
-      using other = UninitializedAllocator<U>;
-    };
-    template <typename U>
-    void construct(U* p) noexcept {
-      ::new (static_cast<void*>(p)) U;
-    }
-    template <typename U, typename... Args>
-    void construct(U* p, Args&&... args) {
-      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-    }
-  };
-
-  std::vector<std::uint32_t, UninitializedAllocator<std::uint32_t>> types_;  // the type section, as words
-  std::vector<std::uint32_t, UninitializedAllocator<std::uint32_t>> offsets_;  // word offset of each type; [0] is void
-  std::vector<char, UninitializedAllocator<char>> strings_;
+  std::vector<std::uint32_t> types_;    // the type section, as words
+  std::vector<std::uint32_t> offsets_;  // word offset of each type; [0] is void
+  std::vector<char> strings_;
 };
 
 }  // namespace bpfsign::btf

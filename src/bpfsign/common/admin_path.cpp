@@ -8,7 +8,12 @@
 
 namespace bpfsign {
 
-Status check_admin_path(const std::filesystem::path& path, AdminPathKind kind) {
+Status check_admin_path(const std::filesystem::path& given, AdminPathKind kind) {
+  // "dir/" would make lstat follow a link named dir: the name is checked
+  // without its trailing slashes.
+  std::string name = given.string();
+  while (name.size() > 1 && name.back() == '/') name.pop_back();
+  const std::filesystem::path path(name);
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     const int err = errno;

@@ -13,9 +13,10 @@ namespace bpfsign {
 
 enum class AdminPathKind { Directory, RegularFile };
 
-// Checks the path itself, not what a symbolic link points to: a link is
-// refused (its target could be anywhere). The error names the path and
-// what is wrong (a usage error: the machine's configuration, not an input's
+// Checks the path itself (trailing slashes aside), not what a symbolic link
+// points to: a link is refused (its target could be anywhere). The
+// directories above it are not checked. The error names the path and what
+// is wrong (a usage error: the machine's configuration, not an input's
 // content).
 Status check_admin_path(const std::filesystem::path& path, AdminPathKind kind);
 

@@ -18,11 +18,18 @@ std::string errno_text(int err) { return fmt::format("{} (errno {})", std::strer
 }  // namespace
 
 Result<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // Non-blocking, so that opening a FIFO (or a device) put where a file
+  // was expected returns at once and is refused below, instead of waiting
+  // for a writer forever.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) return io_error("{}: cannot open: {}", path.string(), errno_text(errno));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return io_error("{}: cannot stat: {}", path.string(), errno_text(errno));
   if (!S_ISREG(st.st_mode)) return io_error("{}: not a regular file", path.string());
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    return io_error("{}: cannot read in blocking mode: {}", path.string(), errno_text(errno));
+  }
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > kMaxInputFileSize) {
     return io_error("{}: {} bytes is larger than the {} bytes bpfsign reads", path.string(), size,

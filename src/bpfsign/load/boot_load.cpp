@@ -58,7 +58,9 @@ Status check_bpffs(const std::filesystem::path& dir) {
   if (::statfs(dir.c_str(), &fs) != 0 || fs.f_type != kBpfFsMagic) {
     return io_error("{}: not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", dir.string());
   }
-  return Ok{};
+  // Whoever can write the pin root could pre-create a bundle's directory
+  // (it would then count as loaded) or move its pins away.
+  return check_admin_path(dir, AdminPathKind::Directory);
 }
 
 // The certificates of one file (a PEM file may hold several), enrolled in
@@ -72,18 +74,22 @@ void enrol_file(const std::filesystem::path& file, std::int32_t keyring, BootRep
     report.certificates.push_back(std::move(c));
   };
   if (auto ok = check_admin_path(file, AdminPathKind::RegularFile); !ok) {
-    done({file.string(), "", 0, ok.error().message});
+    done({file.string(), "", 0, ok.error().message, ok.error().kind});
     return;
   }
   auto certs = sign::Certificate::load_all(file);
   if (!certs) {
-    done({file.string(), "", 0, certs.error().message});
+    done({file.string(), "", 0, certs.error().message, certs.error().kind});
     return;
   }
   for (const auto& cert : *certs) {
     auto key = kernel::add_certificate(cert.der(), keyring, "");
-    if (key) enrolled.push_back(cert);
-    done({file.string(), cert.subject(), key ? *key : 0, key ? "" : key.error().message});
+    if (key) {
+      enrolled.push_back(cert);
+      done({file.string(), cert.subject(), *key, "", ErrorKind::Internal});
+    } else {
+      done({file.string(), cert.subject(), 0, key.error().message, key.error().kind});
+    }
   }
 }
 
@@ -138,11 +144,16 @@ BootBundle load_one(const std::filesystem::path& file, const BootOptions& option
   const auto dir = options.pin_root / b.name;
   std::error_code ec;
   if (std::filesystem::exists(dir, ec)) {
+    if (auto ok = check_admin_path(dir, AdminPathKind::Directory); !ok) return fail(ok.error());
     b.outcome = BootBundle::Outcome::AlreadyLoaded;
     b.pinned_at = dir;
     b.detail = fmt::format("already loaded: {} exists (remove it to load this bundle again)", dir.string());
     return b;
   }
+  // A bundle is authenticated by its signature, but which bundle loads
+  // (an older one, signed too) is the administrator's choice: the file
+  // must be theirs like the certificates.
+  if (auto ok = check_admin_path(file, AdminPathKind::RegularFile); !ok) return fail(ok.error());
   auto bytes = read_file(file);
   if (!bytes) return fail(bytes.error());
   auto loaded = load_bundle(*bytes, b.file, probe, trust);
@@ -153,8 +164,21 @@ BootBundle load_one(const std::filesystem::path& file, const BootOptions& option
     if (!a) return fail(a.error().with_context(b.file));
     links = std::move(a).value();
   }
-  auto pinned = pin_object(dir, loaded->object, links);
+  // Pinned under another name, then renamed into place: NAME exists only
+  // once everything is pinned, so a run killed half-way is not taken for a
+  // loaded bundle (the next run removes what it left). bpffs refuses '.'
+  // in names; '+' is in no bundle's name.
+  const auto partial = options.pin_root / (b.name + "+partial");
+  std::filesystem::remove_all(partial, ec);
+  if (ec) return fail(io_error("{}: cannot remove what an interrupted run left: {}", partial.string(), ec.message()));
+  auto pinned = pin_object(partial, loaded->object, links);
   if (!pinned) return fail(pinned.error().with_context(b.file));
+  std::filesystem::rename(partial, dir, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove_all(partial, ignored);
+    return fail(io_error("{}: cannot move the pins into place: {}; nothing was loaded", dir.string(), ec.message()));
+  }
   b.outcome = BootBundle::Outcome::Loaded;
   b.pinned_at = dir;
   b.programs = loaded->object.programs.size();
@@ -186,21 +210,34 @@ Result<BootReport> boot_load(const BootOptions& options, const BootProgress& pro
   if (!cert_files) return cert_files.error();
   auto bundle_files = entries(options.bundles_dir, {".bundle"});
   if (!bundle_files) return bundle_files.error();
-  if (auto ok = check_bpffs(options.pin_root); !ok) return ok.error();
-
   BootReport report;
-  if (bundle_files->empty()) return report;  // nothing configured: nothing to enrol for
+  if (bundle_files->empty()) return report;  // nothing configured: nothing to do
+  if (auto ok = check_bpffs(options.pin_root); !ok) return ok.error();
+  // A kernel that checks no signature is named once, before anything is
+  // enrolled or loaded, not once per bundle.
+  auto probe = probe_scheme();
+  if (!probe) return probe.error();
+  if (!probe->checks_signatures && !options.offline_verified) {
+    return Error{ErrorKind::Kernel, fmt::format("this kernel checks no BPF signatures ({}); nothing was loaded. 'bpfsign boot "
+                                                "--offline-verified' loads after bpfsign's own verification against the enrolled "
+                                                "certificates instead",
+                                                probe->signature_evidence)};
+  }
   TrustOptions trust;
   if (auto ok = enrol_all(*cert_files, report, trust.trust.certificates, progress); !ok) return ok.error();
   if (!any_enrolled(report)) {
-    return usage_error("{}: no certificate could be enrolled ({} files): no signed bundle could load", options.certs_dir.string(),
-                       cert_files->size());
+    // The kernel refusing every key is the kernel's answer; anything else
+    // is the configuration's.
+    const bool kernel_refused = !report.certificates.empty() &&
+                                std::all_of(report.certificates.begin(), report.certificates.end(),
+                                            [](const BootCertificate& c) { return c.error_kind == ErrorKind::Kernel; });
+    return Error{kernel_refused ? ErrorKind::Kernel : ErrorKind::Usage,
+                 fmt::format("{}: no certificate could be enrolled ({} files): no signed bundle could load", options.certs_dir.string(),
+                             cert_files->size())};
   }
 
   trust.keyring = report.keyring.serial;
   trust.offline_verified = options.offline_verified;
-  auto probe = probe_scheme();
-  if (!probe) return probe.error();
   for (const auto& f : *bundle_files) {
     report.bundles.push_back(load_one(f, options, *probe, trust));
     if (progress.bundle) progress.bundle(report.bundles.back());

@@ -41,6 +41,7 @@ struct BootCertificate {
   std::string subject;     // empty when not read
   std::int32_t key = 0;    // the key's serial, 0 when not enrolled
   std::string error;       // empty when enrolled
+  ErrorKind error_kind = ErrorKind::Internal;  // of a failure
 };
 
 struct BootBundle {
