@@ -49,21 +49,23 @@ namespace {
 
 // The manifest's digest is checked against the metadata's last bytes before
 // the manifest is parsed: an altered manifest is refused without a parse.
-// With `out`, the manifest is then parsed into it; without, only checked.
-Status read_manifest(const Bundle& b, loader::LoaderProgram* out) {
+Status read_manifest(const Bundle& b, loader::LoaderProgram& out) {
   if (!loader::manifest_digest_matches(b.metadata, b.manifest)) {
     return bad_input("the manifest's SHA-256 is not the one at the end of the metadata: manifest or metadata altered");
   }
-  return out != nullptr ? loader::parse_manifest(b.manifest, *out) : loader::check_manifest_format(b.manifest);
+  return loader::parse_manifest(b.manifest, out);
 }
 
 }  // namespace
 
-Status check_manifest(const Bundle& b) { return read_manifest(b, nullptr); }
+Status check_manifest(const Bundle& b) {
+  loader::LoaderProgram parsed;  // parsed in full, as a load would; then dropped
+  return read_manifest(b, parsed);
+}
 
 Result<loader::LoaderProgram> loader_from_bundle(const Bundle& b, sign::Scheme scheme) {
   loader::LoaderProgram out;
-  if (auto ok = read_manifest(b, &out); !ok) return ok.error();
+  if (auto ok = read_manifest(b, out); !ok) return ok.error();
   const auto& code = b.loader_for(scheme);
   if (code.empty()) return bad_input("bundle has no loader for the {} scheme", sign::scheme_name(scheme));
   out.code = code;

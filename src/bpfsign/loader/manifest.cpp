@@ -144,9 +144,7 @@ bool manifest_digest_matches(Bytes metadata, Bytes manifest) {
 
 namespace {
 
-// The one parser: fills `out`, or with nullptr only checks (verification
-// needs the manifest well-formed, not its hundreds of names as strings).
-Status parse_into(Bytes data, LoaderProgram* out) {
+Status parse_into(Bytes data, LoaderProgram& loader) {
   Reader r(data);
   const std::uint32_t magic = r.u32("magic");
   const std::uint32_t version = r.u32("version");
@@ -162,12 +160,10 @@ Status parse_into(Bytes data, LoaderProgram* out) {
     return bad_input("manifest: context of {} maps, {} programs and {} kconfig bytes exceeds a loader's context", maps, programs, kconfig_size);
   }
 
-  LoaderProgram scratch;  // stays empty when only checking
-  LoaderProgram& loader = out != nullptr ? *out : scratch;
   loader.context = context;
   const std::uint32_t steps = r.count("step count", 5);
   loader.steps.clear();
-  if (out != nullptr) loader.steps.reserve(steps);  // bounded by count(): the input holds them
+  loader.steps.reserve(steps);  // bounded by count(): the input holds them
   for (std::uint32_t i = 0; i < steps && !r.failed(); ++i) {
     const std::size_t at = r.offset();
     const std::uint8_t kind = r.u8("step kind");
@@ -175,7 +171,7 @@ Status parse_into(Bytes data, LoaderProgram* out) {
     if (r.failed()) break;
     auto k = enum_value<LoaderStep::Kind>(kind, static_cast<std::uint8_t>(LoaderStep::Kind::ContextBound), "step kind", at);
     if (!k) return k.error();
-    if (out != nullptr) loader.steps.push_back({*k, std::string(object)});
+    loader.steps.push_back({*k, std::string(object)});
   }
 
   const std::uint32_t nmaps = r.count("map count", 10);
@@ -183,10 +179,8 @@ Status parse_into(Bytes data, LoaderProgram* out) {
   if (nmaps != maps) return bad_input("manifest: {} map records for a context of {} maps", nmaps, maps);
   loader.maps.clear();
   loader.map_summaries.clear();
-  if (out != nullptr) {
-    loader.maps.reserve(nmaps);
-    loader.map_summaries.reserve(nmaps);
-  }
+  loader.maps.reserve(nmaps);
+  loader.map_summaries.reserve(nmaps);
   for (std::uint32_t i = 0; i < nmaps; ++i) {
     const std::string_view name = r.str("map name");
     const std::uint32_t value_size = r.u32("map value size");
@@ -194,7 +188,6 @@ Status parse_into(Bytes data, LoaderProgram* out) {
     const std::uint8_t read_only = r.u8("map read_only");
     if (r.failed()) return r.error();
     if (mmapable > 1 || read_only > 1) return bad_input("manifest: map '{}': flag bytes must be 0 or 1", name);
-    if (out == nullptr) continue;
     loader.maps.emplace_back(name);
     loader.map_summaries.push_back({std::string(name), value_size, mmapable != 0, read_only != 0});
   }
@@ -204,10 +197,8 @@ Status parse_into(Bytes data, LoaderProgram* out) {
   if (nprogs != programs) return bad_input("manifest: {} program records for a context of {} programs", nprogs, programs);
   loader.programs.clear();
   loader.program_summaries.clear();
-  if (out != nullptr) {
-    loader.programs.reserve(nprogs);
-    loader.program_summaries.reserve(nprogs);
-  }
+  loader.programs.reserve(nprogs);
+  loader.program_summaries.reserve(nprogs);
   for (std::uint32_t i = 0; i < nprogs; ++i) {
     const std::string_view name = r.str("program name");
     const std::string_view section = r.str("program section");
@@ -218,7 +209,6 @@ Status parse_into(Bytes data, LoaderProgram* out) {
     if (r.failed()) return r.error();
     auto attach = enum_value<object::AttachMethod>(raw, static_cast<std::uint8_t>(object::AttachMethod::kLast), "attach method", at);
     if (!attach) return attach.error();
-    if (out == nullptr) continue;
     loader.programs.emplace_back(name);
     loader.program_summaries.push_back({std::string(name), std::string(section), *attach, eat, std::string(target)});
   }
@@ -244,7 +234,7 @@ Status parse_into(Bytes data, LoaderProgram* out) {
     if (static_cast<std::uint64_t>(offset) + size > kconfig_size) {
       return bad_input("manifest: kconfig '{}' at [{}, +{}) lies outside the {}-byte kconfig area", name, offset, size, kconfig_size);
     }
-    if (out != nullptr) loader.kconfig.push_back({std::string(name), *type, is_signed != 0, weak != 0, offset, size});
+    loader.kconfig.push_back({std::string(name), *type, is_signed != 0, weak != 0, offset, size});
   }
   if (!r.at_end()) return bad_input("manifest: {} trailing bytes at offset {}", data.size() - r.offset(), r.offset());
   return Ok{};
@@ -252,8 +242,6 @@ Status parse_into(Bytes data, LoaderProgram* out) {
 
 }  // namespace
 
-Status parse_manifest(Bytes data, LoaderProgram& loader) { return parse_into(data, &loader); }
-
-Status check_manifest_format(Bytes data) { return parse_into(data, nullptr); }
+Status parse_manifest(Bytes data, LoaderProgram& loader) { return parse_into(data, loader); }
 
 }  // namespace bpfsign::loader

@@ -29,7 +29,5 @@ bool manifest_digest_matches(Bytes metadata, Bytes manifest);
 // Strict: unknown versions, enum values out of range, names longer than
 // 4096 bytes, counts that cannot fit the input and trailing bytes are refused.
 Status parse_manifest(Bytes data, LoaderProgram& loader);
-// The checks of parse_manifest, keeping nothing.
-Status check_manifest_format(Bytes data);
 
 }  // namespace bpfsign::loader
