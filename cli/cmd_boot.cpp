@@ -101,10 +101,12 @@ void register_boot(CLI::App& app, Action& action) {
       "Certificates (*.pem, *.crt, *.der) and bundles (*.bundle) are read only from directories and files owned by root "
       "(or by the user running bpfsign) that neither group nor others can write, and that are not symbolic links; so is "
       "the pin root. Each bundle is pinned under PIN_ROOT/NAME, NAME being its file name without '.bundle' (letters, "
-      "digits, '-', '_'); a bundle whose directory exists is left as it is ('already loaded'). A failing bundle leaves "
-      "nothing loaded and stops no other; the exit status is then 5. With no bundle, nothing is done. The kernel must "
-      "check BPF signatures (Linux 6.18 or later built with CONFIG_SYSTEM_DATA_VERIFICATION), unless --offline-verified "
-      "is given. The Debian package runs this command from bpfsign.service at boot; its documentation is "
+      "digits, '-', '_'), first as NAME+partial, renamed when complete (a later run removes what a killed one left); a "
+      "bundle whose directory exists is left as it is ('already loaded'). One run at a time per pin root. A failing "
+      "bundle leaves nothing loaded and stops no other; the exit status is then 5. With no bundle, nothing is done. The "
+      "kernel must check BPF signatures (Linux 6.18 or later built with CONFIG_SYSTEM_DATA_VERIFICATION): otherwise "
+      "exit 4 unless --offline-verified is given. No certificate enrolled: exit 2, or 4 when the kernel refused them "
+      "all. The Debian package runs this command from bpfsign.service at boot; its documentation is "
       "/usr/share/doc/bpfsign/service.md.gz.");
   cmd->add_option("--certs", opt->boot.certs_dir, "Directory of trusted signer certificates (*.pem, *.crt, *.der)")->capture_default_str();
   cmd->add_option("--bundles", opt->boot.bundles_dir, "Directory of bundles to load (*.bundle)")->capture_default_str();

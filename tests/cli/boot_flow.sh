@@ -97,12 +97,29 @@ grep -q '^bundle global_data: FAILED: .*writable by its group' "$dir/out" || fai
 rm "$dir/bundles/linked.bundle" "$dir/bundles/fifo.bundle"
 chmod 644 "$dir/bundles/global_data.bundle"
 
-# A run killed half-way leaves only a partial directory (NAME+partial),
-# which is not taken for a loaded bundle and is replaced by the next run.
-mkdir "$pins/global_data+partial"
+# A run killed half-way leaves only partial directories (NAME+partial),
+# which are not taken for loaded bundles; the next run removes them, also
+# those of bundles no longer configured.
+mkdir "$pins/global_data+partial" "$pins/removed_since+partial"
 expect_rc 0 boot
 grep -q '^bundle global_data: loaded' "$dir/out" || fail "a partial directory was taken for a loaded bundle"
 [ ! -e "$pins/global_data+partial" ] && [ -n "$(ls "$pins/global_data/maps")" ] || fail "the partial directory was not replaced"
+[ ! -e "$pins/removed_since+partial" ] || fail "a partial directory of a bundle no longer configured was left"
+
+# One run at a time per pin root: a second one is refused while the first
+# holds the lock (here, flock(1) holds it).
+rm -r "$pins/global_data"
+flock "$pins" sleep 5 &
+sleep 1
+expect_rc 2 boot
+grep -q 'another .bpfsign boot. is running' "$dir/err" || fail "a concurrent run was not refused"
+[ ! -e "$pins/global_data" ] || fail "a refused concurrent run loaded something"
+wait
+
+# Whatever the umask, nothing it pins is group/other-writable (anyone could
+# unpin, and so detach, what is pinned there).
+(umask 000 && boot) || fail "boot under umask 000: $(cat "$dir/err")"
+[ -z "$(find "$pins/global_data" -type d -perm /022)" ] || fail "umask 000 made writable pin directories"
 
 # A pin root or bundle directory someone else can write is refused: they
 # could pre-create a bundle's directory, or move its pins.
@@ -116,10 +133,28 @@ expect_rc 5 boot
 grep -q '^bundle pre_made: FAILED: .*writable by its group or by others' "$dir/out" || fail "a pin directory others made counted as loaded"
 rm -r "$pins/pre_made" "$dir/bundles/pre_made.bundle"
 
-# "--certs DIR/" names the directory, not what a link of that name points to.
+# "--certs DIR/" and "DIR/." name the directory, not what a link of that
+# name points to; ".." is refused.
 ln -s "$dir/certs" "$dir/certs-link"
-expect_rc 2 "$bpfsign" boot --certs "$dir/certs-link/" --bundles "$dir/bundles" --pin-root "$pins" --offline-verified >"$dir/out" 2>"$dir/err"
-grep -q 'symbolic link' "$dir/err" || fail "--certs LINK/ followed the link"
+for form in "certs-link/" "certs-link/." "certs-link/./"; do
+  expect_rc 2 "$bpfsign" boot --certs "$dir/$form" --bundles "$dir/bundles" --pin-root "$pins" --offline-verified >"$dir/out" 2>"$dir/err"
+  grep -q 'symbolic link' "$dir/err" || fail "--certs $form followed the link"
+done
+expect_rc 2 "$bpfsign" boot --certs "$dir/certs/../certs" --bundles "$dir/bundles" --pin-root "$pins" --offline-verified >"$dir/out" 2>"$dir/err"
+grep -q "without '..'" "$dir/err" || fail "'..' in --certs accepted"
+
+# A pin root off bpffs is refused before it is made.
+expect_rc 2 boot --pin-root "$dir/not-bpffs"
+[ ! -e "$dir/not-bpffs" ] || fail "a pin root off bpffs was created"
+
+# Any command refuses a FIFO at once instead of waiting for a writer.
+mkfifo "$dir/fifo.o"
+for args in "disasm $dir/fifo.o" "object dump $dir/fifo.o" "sign $dir/fifo.o -k $dir/signer.key -c $dir/certs/signer.crt -o $dir/x.bundle" \
+  "verify $dir/fifo.o --cert $dir/certs/signer.crt" "inspect $dir/fifo.o"; do
+  # shellcheck disable=SC2086
+  expect_rc 2 timeout 10 "$bpfsign" $args >"$dir/out" 2>"$dir/err"
+  grep -q 'fifo.o: not a regular file' "$dir/err" || fail "bpfsign $args: no 'not a regular file'"
+done
 
 # A name that cannot be a pin directory.
 cp "$dir/bundles/late.bundle" "$dir/bundles/bad.name.bundle"

@@ -9,9 +9,13 @@
 namespace bpfsign {
 
 Status check_admin_path(const std::filesystem::path& given, AdminPathKind kind) {
-  // "dir/" would make lstat follow a link named dir: the name is checked
-  // without its trailing slashes.
-  std::string name = given.string();
+  // "dir/" or "dir/." would make lstat follow a link named dir: the name is
+  // checked without "." components and trailing slashes. ".." could step
+  // out of a link's target, so it is refused.
+  for (const auto& part : given) {
+    if (part == "..") return usage_error("{}: give the path without '..'", given.string());
+  }
+  std::string name = given.lexically_normal().string();
   while (name.size() > 1 && name.back() == '/') name.pop_back();
   const std::filesystem::path path(name);
   struct stat st {};

@@ -17,7 +17,7 @@ namespace {
 std::string errno_text(int err) { return fmt::format("{} (errno {})", std::strerror(err), err); }
 }  // namespace
 
-Result<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path) {
+Result<InputFile> open_input_file(const std::filesystem::path& path) {
   // Non-blocking, so that opening a FIFO (or a device) put where a file
   // was expected returns at once and is refused below, instead of waiting
   // for a writer forever.
@@ -30,11 +30,18 @@ Result<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path) {
   if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
     return io_error("{}: cannot read in blocking mode: {}", path.string(), errno_text(errno));
   }
-  auto size = static_cast<std::uint64_t>(st.st_size);
+  const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > kMaxInputFileSize) {
-    return io_error("{}: {} bytes is larger than the {} bytes bpfsign reads", path.string(), size,
-                    kMaxInputFileSize);
+    return io_error("{}: {} bytes is larger than the {} bytes bpfsign reads", path.string(), size, kMaxInputFileSize);
   }
+  return InputFile{std::move(fd), size};
+}
+
+Result<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path) {
+  auto file = open_input_file(path);
+  if (!file) return file.error();
+  const UniqueFd& fd = file->fd;
+  const std::uint64_t size = file->size;
   std::vector<std::uint8_t> data(static_cast<std::size_t>(size));
   std::size_t done = 0;
   while (done < data.size()) {

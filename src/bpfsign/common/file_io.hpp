@@ -9,12 +9,21 @@
 #include <vector>
 
 #include "bpfsign/common/error.hpp"
+#include "bpfsign/common/unique_fd.hpp"
 
 namespace bpfsign {
 
 // Upper bound on any input file we read into memory; a BPF object or bundle
 // beyond this is refused rather than exhausting memory.
 inline constexpr std::uint64_t kMaxInputFileSize = 1ull << 30;
+
+// An input file opened for reading: a regular file (a FIFO or device is
+// refused without waiting on it), at most kMaxInputFileSize bytes.
+struct InputFile {
+  UniqueFd fd;
+  std::uint64_t size = 0;
+};
+Result<InputFile> open_input_file(const std::filesystem::path& path);
 
 Result<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path);
 

@@ -1,6 +1,10 @@
 #include "bpfsign/load/boot_load.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -8,6 +12,7 @@
 
 #include "bpfsign/common/admin_path.hpp"
 #include "bpfsign/common/file_io.hpp"
+#include "bpfsign/common/unique_fd.hpp"
 #include "bpfsign/kernel/keyring.hpp"
 #include "bpfsign/load/attach.hpp"
 #include "bpfsign/load/load_bundle.hpp"
@@ -49,18 +54,59 @@ Status check_bundle_name(const std::string& name) {
   return Ok{};
 }
 
-Status check_bpffs(const std::filesystem::path& dir) {
-  std::error_code ec;
-  if (!std::filesystem::exists(dir, ec) && !std::filesystem::create_directory(dir, ec)) {
-    return io_error("{}: cannot create: {}", dir.string(), ec.message());
-  }
+bool on_bpffs(const std::filesystem::path& path) {
   struct statfs fs {};
-  if (::statfs(dir.c_str(), &fs) != 0 || fs.f_type != kBpfFsMagic) {
-    return io_error("{}: not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", dir.string());
+  return ::statfs(path.c_str(), &fs) == 0 && fs.f_type == kBpfFsMagic;
+}
+
+// The pin root: made if missing (on a BPF file system only, and never
+// group/other-writable whatever the umask), then held to the rules of the
+// configuration: whoever can write it could pre-create a bundle's
+// directory (it would count as loaded) or move its pins away.
+Status prepare_pin_root(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) {
+    const auto parent = dir.parent_path().empty() ? std::filesystem::path(".") : dir.parent_path();
+    if (!on_bpffs(parent)) return io_error("{}: not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", dir.string());
+    if (::mkdir(dir.c_str(), 0755) != 0 || ::chmod(dir.c_str(), 0755) != 0) {
+      const int err = errno;
+      return io_error("{}: cannot create: {} (errno {})", dir.string(), std::strerror(err), err);
+    }
   }
-  // Whoever can write the pin root could pre-create a bundle's directory
-  // (it would then count as loaded) or move its pins away.
+  if (!on_bpffs(dir)) return io_error("{}: not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", dir.string());
   return check_admin_path(dir, AdminPathKind::Directory);
+}
+
+// One `bpfsign boot` at a time per pin root (the service and a manual run
+// would otherwise remove and rename each other's partial pins). Held until
+// the returned descriptor closes.
+Result<UniqueFd> lock_pin_root(const std::filesystem::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    const int err = errno;
+    return io_error("{}: cannot open: {} (errno {})", dir.string(), std::strerror(err), err);
+  }
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    return usage_error("{}: another 'bpfsign boot' is running on this pin root; try again when it has finished", dir.string());
+  }
+  return fd;
+}
+
+// What killed runs left: NAME+partial directories, whether or not their
+// bundle is still configured. Removing their pins unloads what they held.
+Status remove_partial_pins(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> partial;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > 8 && name.ends_with("+partial")) partial.push_back(it->path());
+  }
+  if (ec) return io_error("{}: cannot list: {}", dir.string(), ec.message());
+  for (const auto& p : partial) {
+    std::filesystem::remove_all(p, ec);
+    if (ec) return io_error("{}: cannot remove what an interrupted run left: {}", p.string(), ec.message());
+  }
+  return Ok{};
 }
 
 // The certificates of one file (a PEM file may hold several), enrolled in
@@ -169,8 +215,6 @@ BootBundle load_one(const std::filesystem::path& file, const BootOptions& option
   // loaded bundle (the next run removes what it left). bpffs refuses '.'
   // in names; '+' is in no bundle's name.
   const auto partial = options.pin_root / (b.name + "+partial");
-  std::filesystem::remove_all(partial, ec);
-  if (ec) return fail(io_error("{}: cannot remove what an interrupted run left: {}", partial.string(), ec.message()));
   auto pinned = pin_object(partial, loaded->object, links);
   if (!pinned) return fail(pinned.error().with_context(b.file));
   std::filesystem::rename(partial, dir, ec);
@@ -212,7 +256,6 @@ Result<BootReport> boot_load(const BootOptions& options, const BootProgress& pro
   if (!bundle_files) return bundle_files.error();
   BootReport report;
   if (bundle_files->empty()) return report;  // nothing configured: nothing to do
-  if (auto ok = check_bpffs(options.pin_root); !ok) return ok.error();
   // A kernel that checks no signature is named once, before anything is
   // enrolled or loaded, not once per bundle.
   auto probe = probe_scheme();
@@ -238,6 +281,10 @@ Result<BootReport> boot_load(const BootOptions& options, const BootProgress& pro
 
   trust.keyring = report.keyring.serial;
   trust.offline_verified = options.offline_verified;
+  if (auto ok = prepare_pin_root(options.pin_root); !ok) return ok.error();
+  auto lock = lock_pin_root(options.pin_root);
+  if (!lock) return lock.error();
+  if (auto ok = remove_partial_pins(options.pin_root); !ok) return ok.error();
   for (const auto& f : *bundle_files) {
     report.bundles.push_back(load_one(f, options, *probe, trust));
     if (progress.bundle) progress.bundle(report.bundles.back());

@@ -1,6 +1,10 @@
 #include "bpfsign/load/pin.hpp"
 
+#include <sys/stat.h>
 #include <sys/vfs.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "bpfsign/kernel/bpf_syscall.hpp"
 
@@ -29,6 +33,12 @@ class Pinner {
     if (std::filesystem::exists(d, ec)) return Ok{};
     if (!std::filesystem::create_directory(d, ec)) return io_error("{}: cannot create: {}", d.string(), ec.message());
     made_.push_back(d);
+    // Whatever the umask, no one else may unpin (and so detach) what is
+    // pinned here: group and others lose write, nothing is loosened.
+    struct stat st {};
+    if (::stat(d.c_str(), &st) != 0 || ::chmod(d.c_str(), st.st_mode & 07755) != 0) {
+      return io_error("{}: cannot set its mode: {}", d.string(), std::strerror(errno));
+    }
     return Ok{};
   }
 

@@ -337,15 +337,10 @@ Result<ElfFile> ElfFile::parse(std::vector<std::uint8_t> bytes, std::string disp
 Result<ElfFile> ElfFile::open(const std::filesystem::path& path) {
   // Read through the descriptor, section by section, so that the debug
   // information that makes up most of a `clang -g` object is never read.
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return io_error("{}: cannot open: {}", path.string(), std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return io_error("{}: cannot stat: {}", path.string(), std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return io_error("{}: not a regular file", path.string());
-  const auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size > kMaxInputFileSize) {
-    return io_error("{}: {} bytes is larger than the {} bytes bpfsign reads", path.string(), size, kMaxInputFileSize);
-  }
+  auto file = open_input_file(path);
+  if (!file) return file.error();
+  const UniqueFd& fd = file->fd;
+  const std::uint64_t size = file->size;
   const ReadAt read_at = [&fd, &path](std::uint64_t offset, std::size_t length, std::uint8_t* out) -> Status {
     std::size_t done = 0;
     while (done < length) {
