@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,8 +23,6 @@
 namespace bpfsign::load {
 
 namespace {
-
-constexpr long kBpfFsMagic = 0xcafe4a11;  // BPF_FS_MAGIC
 
 // The directory's entries with one of `extensions`, sorted by name so that
 // every boot loads in the same order. Hidden files are not configuration.
@@ -54,11 +51,6 @@ Status check_bundle_name(const std::string& name) {
   return Ok{};
 }
 
-bool on_bpffs(const std::filesystem::path& path) {
-  struct statfs fs {};
-  return ::statfs(path.c_str(), &fs) == 0 && fs.f_type == kBpfFsMagic;
-}
-
 // The pin root: made if missing (on a BPF file system only, and never
 // group/other-writable whatever the umask), then held to the rules of the
 // configuration: whoever can write it could pre-create a bundle's
@@ -67,13 +59,13 @@ Status prepare_pin_root(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) {
     const auto parent = dir.parent_path().empty() ? std::filesystem::path(".") : dir.parent_path();
-    if (!on_bpffs(parent)) return io_error("{}: not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", dir.string());
+    if (!on_bpf_fs(parent)) return io_error("{}: not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", dir.string());
     if (::mkdir(dir.c_str(), 0755) != 0 || ::chmod(dir.c_str(), 0755) != 0) {
       const int err = errno;
       return io_error("{}: cannot create: {} (errno {})", dir.string(), std::strerror(err), err);
     }
   }
-  if (!on_bpffs(dir)) return io_error("{}: not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", dir.string());
+  if (!on_bpf_fs(dir)) return io_error("{}: not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", dir.string());
   return check_admin_path(dir, AdminPathKind::Directory);
 }
 

@@ -73,12 +73,16 @@ std::string file_name(std::string name) {
 
 }  // namespace
 
+bool on_bpf_fs(const std::filesystem::path& path) {
+  struct statfs fs {};
+  return ::statfs(path.c_str(), &fs) == 0 && fs.f_type == kBpfFsMagic;
+}
+
 Result<std::vector<std::filesystem::path>> pin_object(const std::filesystem::path& dir, const LoadedObject& loaded,
                                                       const std::vector<Attachment>& links) {
   Pinner p;
   if (auto s = p.directory(dir); !s) return s.error();
-  struct statfs fs {};
-  if (::statfs(dir.c_str(), &fs) != 0 || fs.f_type != kBpfFsMagic) {
+  if (!on_bpf_fs(dir)) {
     return io_error("{}: not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", dir.string());
   }
   for (const char* sub : {"maps", "progs", "links"}) {

@@ -12,6 +12,9 @@
 
 namespace bpfsign::load {
 
+// Whether `path` lies on a BPF file system (bpffs), where pins can go.
+bool on_bpf_fs(const std::filesystem::path& path);
+
 Result<std::vector<std::filesystem::path>> pin_object(const std::filesystem::path& dir, const LoadedObject& loaded,
                                                       const std::vector<Attachment>& links);
 
