@@ -13,6 +13,8 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "output.hpp"
+#include "settings_report.hpp"
+#include "bpfsign/loader/manifest.hpp"
 
 namespace bpfsign::cli {
 
@@ -93,6 +95,8 @@ int run_inspect(const InspectOptions& opt) {
   if (code.empty()) return report(bad_input("{}: no loader for the {} scheme", opt.bundle, sign::scheme_name(scheme)));
   auto d = audit::decode_loader(code, b->metadata);
   if (!d) return report(d.error().with_context(opt.bundle));
+  Result<loader::LoaderProgram> declared = loader::LoaderProgram{};
+  if (auto ok = loader::parse_manifest(b->manifest, *declared); !ok) declared = ok.error();
   if (opt.json) {
     nlohmann::json j{{"bundle", opt.bundle},         {"scheme", sign::scheme_name(scheme)}, {"instructions", d->instructions},
                      {"failure_paths", d->failure_paths}, {"explained", d->unexplained.empty()}};
@@ -106,6 +110,9 @@ int run_inspect(const InspectOptions& opt) {
       j["commands"].push_back({{"pc", c.pc}, {"kind", c.kind}, {"summary", c.summary}, {"fields", fields}});
     }
     for (const auto& u : d->unexplained) j["unexplained"].push_back({{"pc", u.pc}, {"instruction", u.instruction}, {"why", u.why}});
+    j["inputs"] = nlohmann::json::array();
+    for (const auto& in : d->inputs) j["inputs"].push_back({{"context_offset", in.context_offset}, {"what", in.what}});
+    j["declared_settings"] = declared ? settings_json(*declared) : nlohmann::json();
     print_json(j);
   } else {
     print_line("{}: {} loader, {} instructions, {} commands, {} failure paths", opt.bundle, sign::scheme_name(scheme), d->instructions,
@@ -116,6 +123,18 @@ int run_inspect(const InspectOptions& opt) {
                  d->metadata_check->expected_hash == sha256(b->metadata) ? "the bundle's metadata" : "NOT the bundle's metadata");
     }
     for (const auto& c : d->commands) print_line("  {:>6}  {}", c.pc, c.summary);
+    print_line("  inputs: what the loader takes from outside what is signed");
+    for (const auto& in : d->inputs) {
+      print_line("    {}  {}", in.context_offset >= 0 ? fmt::format("context +{:<5}", in.context_offset) : std::string("memory        "), in.what);
+    }
+    if (!declared) {
+      print_line("  declared runtime settings: the manifest does not parse: {}", declared.error().message);
+    } else if (declared->settings.empty()) {
+      print_line("  declared runtime settings: none (nothing is settable at load)");
+    } else {
+      print_line("  declared runtime settings (manifest; `bpfsign verify` checks that the signatures cover it):");
+      for (const auto& line : settings_lines(*declared)) print_line("    {}", line);
+    }
     if (!d->unexplained.empty()) {
       print_line("UNEXPLAINED CODE ({} instructions):", d->unexplained.size());
       for (const auto& u : d->unexplained) print_line("  {:>6}  {}  -- {}", u.pc, u.instruction, u.why);

@@ -1,4 +1,5 @@
 // bpfsign load (OBJECT | BUNDLE) [--keyring K] [--offline-verified --cert C | --ca CA]
+//              [--set NAME=VALUE] [--max-entries MAP=N] [--skip PROG] [--settings FILE]
 //              [--attach] [--iface IF] [--cgroup DIR] [--pin DIR] [--json]
 // Loads an object through a loader generated on the spot (unsigned), or a
 // signed bundle with the scheme the running kernel enforces.
@@ -35,7 +36,27 @@ struct LoadOptions {
   std::string keyring;
   bool offline_verified = false;
   verify::TrustFiles trust;
+  std::vector<std::string> set;          // NAME=VALUE
+  std::vector<std::string> max_entries;  // MAP=N
+  std::vector<std::string> skip;
+  std::string settings_file;             // an object's declaration (a bundle carries its signer's)
 };
+
+Result<load::RuntimeSettings> runtime_settings(const LoadOptions& opt) {
+  load::RuntimeSettings out;
+  auto pairs = [](const std::vector<std::string>& given, const char* option, auto& into) -> Status {
+    for (const auto& g : given) {
+      const auto eq = g.find('=');
+      if (eq == std::string::npos || eq == 0) return usage_error("{} {}: expected NAME=VALUE", option, g);
+      into.emplace_back(g.substr(0, eq), g.substr(eq + 1));
+    }
+    return Ok{};
+  };
+  if (auto ok = pairs(opt.set, "--set", out.variables); !ok) return ok.error();
+  if (auto ok = pairs(opt.max_entries, "--max-entries", out.max_entries); !ok) return ok.error();
+  out.skip = opt.skip;
+  return out;
+}
 
 // A bundle's load: the trust options read (certificates, keyring serial),
 // then the library's one call (probe, decision, execution).
@@ -50,7 +71,14 @@ Result<load::LoadedBundle> load_bundle(const LoadOptions& opt, const std::vector
     if (!keyring) return keyring.error();
     trust.keyring = *keyring;
   }
-  return load::load_bundle(bytes, opt.object, trust);
+  if (!opt.settings_file.empty()) {
+    return usage_error("{}: --settings declares an object's settings; a bundle carries the ones its signer declared", opt.settings_file);
+  }
+  load::RunOptions run;
+  auto settings = runtime_settings(opt);
+  if (!settings) return settings.error();
+  run.settings = std::move(settings).value();
+  return load::load_bundle(bytes, opt.object, trust, run);
 }
 
 Result<load::LoadPlan> plan_object(const LoadOptions& opt) {
@@ -59,7 +87,15 @@ Result<load::LoadPlan> plan_object(const LoadOptions& opt) {
   }
   auto model = object::read_object_file(opt.object);
   if (!model) return model.error();
-  auto loader = loader::generate_loader(*model);
+  loader::SettingsDeclaration declaration;
+  if (!opt.settings_file.empty()) {
+    auto text = read_file(opt.settings_file);
+    if (!text) return text.error();
+    auto parsed = loader::parse_settings_declaration(*text, opt.settings_file);
+    if (!parsed) return parsed.error();
+    declaration = std::move(parsed).value();
+  }
+  auto loader = loader::generate_loader(*model, declaration);
   if (!loader) return loader.error();
   auto plan = load::plan_object_load(std::move(loader).value());
   if (!opt.keyring.empty()) plan.notes.push_back("--keyring is not used: an object loads unsigned");
@@ -75,6 +111,11 @@ std::uint32_t map_id(int fd) {
   return std::holds_alternative<kernel::MapInfo>(info) ? std::get<kernel::MapInfo>(info).id : 0;
 }
 
+nlohmann::json settings_json(const LoadOptions& opt) {
+  nlohmann::json j{{"set", opt.set}, {"max_entries", opt.max_entries}, {"skip", opt.skip}};
+  return j;
+}
+
 int run_load(const LoadOptions& opt) {
   // Option combinations first: a usage error whatever the files hold.
   if (auto fit = verify::check_trust_options(verify::shape_of(opt.trust)); !fit) return report(fit.error());
@@ -86,7 +127,9 @@ int run_load(const LoadOptions& opt) {
     done = load_bundle(opt, *bytes);
   } else if (auto plan = plan_object(opt); !plan) {
     done = plan.error();
-  } else if (auto executed = load::execute_plan(*plan); !executed) {
+  } else if (auto settings = runtime_settings(opt); !settings) {
+    done = settings.error();
+  } else if (auto executed = load::execute_plan(*plan, load::RunOptions{.settings = std::move(settings).value()}); !executed) {
     done = executed.error();
   } else {
     done = load::LoadedBundle{std::move(plan).value(), std::move(executed->loader), std::move(executed->object)};
@@ -129,8 +172,12 @@ int run_load(const LoadOptions& opt) {
       j["maps"].push_back({{"name", loaded->map_names[i]}, {"id", map_id(loaded->maps[i].get())}});
     }
     for (std::size_t i = 0; i < loaded->programs.size(); ++i) {
+      if (!loaded->programs[i]) continue;
       j["programs"].push_back({{"name", loaded->program_names[i]}, {"id", prog_id(loaded->programs[i].get())}});
     }
+    j["skipped"] = nlohmann::json::array();
+    for (const auto& s : loaded->skipped) j["skipped"].push_back({{"program", s.name}, {"reason", s.reason()}});
+    j["settings"] = settings_json(opt);
     for (const auto& a : attachments) j["attachments"].push_back({{"program", a.program}, {"attached", a.attached()}, {"how", a.how}});
     for (const auto& p : pinned) j["pinned"].push_back(p.string());
     j["lifetime"] = lifetime;
@@ -144,8 +191,12 @@ int run_load(const LoadOptions& opt) {
   for (const auto& n : plan->notes) print_line("  note    {}", n);
   for (std::size_t i = 0; i < loaded->maps.size(); ++i) print_line("  map     {:<24} id {}", loaded->map_names[i], map_id(loaded->maps[i].get()));
   for (std::size_t i = 0; i < loaded->programs.size(); ++i) {
+    if (!loaded->programs[i]) continue;
     print_line("  program {:<24} id {}", loaded->program_names[i], prog_id(loaded->programs[i].get()));
   }
+  for (const auto& s : loaded->skipped) print_line("  skipped {:<24} {}", s.name, s.reason());
+  for (const auto& s : opt.set) print_line("  set     {}", s);
+  for (const auto& s : opt.max_entries) print_line("  set     max_entries {}", s);
   for (const auto& a : attachments) print_line("  attach  {:<24} {}", a.program, a.how);
   print_line("{}", lifetime);
   return kExitOk;
@@ -161,6 +212,10 @@ void register_load(CLI::App& app, Action& action) {
   cmd->add_flag("--offline-verified", opt->offline_verified,
                 "On a kernel that checks no signatures, load after bpfsign's own offline verification (needs --cert or --ca)");
   add_trust_options(cmd, opt->trust);  // given, bpfsign's offline verification must pass first, on any kernel
+  cmd->add_option("--set", opt->set, "Set a global variable the signer declared settable: NAME=VALUE (repeatable)");
+  cmd->add_option("--max-entries", opt->max_entries, "Size a map the signer declared resizable: MAP=N (repeatable)");
+  cmd->add_option("--skip", opt->skip, "Do not load an optional program the signer declared (repeatable)");
+  cmd->add_option("--settings", opt->settings_file, "For an object: a declaration of what may be set (JSON, as 'sign --settings')");
   cmd->add_flag("--attach", opt->attach, "Attach every program whose section says how");
   cmd->add_option("--iface", opt->iface, "Interface for xdp and tcx programs");
   cmd->add_option("--cgroup", opt->cgroup, "Cgroup directory for cgroup programs");

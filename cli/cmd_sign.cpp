@@ -1,4 +1,4 @@
-// bpfsign sign OBJECT -k KEY -c CERT -o BUNDLE [--scheme S]... [--json]
+// bpfsign sign OBJECT -k KEY -c CERT -o BUNDLE [--scheme S]... [--settings FILE] [--json]
 // Generates the object's loader and signs it for every kernel scheme.
 #include <sys/stat.h>
 
@@ -22,6 +22,7 @@ namespace {
 struct SignOptions {
   std::string object, key, cert, output, pkcs11_module;
   std::vector<std::string> schemes;
+  std::string settings;
   bool json = false;
   bool force = false;
 };
@@ -59,7 +60,15 @@ int run_sign(const SignOptions& opt) {
       schemes.push_back(*s);
     }
   }
-  auto b = bundle::sign_object(*bytes, std::filesystem::path(opt.object).filename().string(), *key, *cert, schemes);
+  loader::SettingsDeclaration declaration;
+  if (!opt.settings.empty()) {
+    auto text = read_file(opt.settings);
+    if (!text) return report(text.error());
+    auto parsed = loader::parse_settings_declaration(*text, opt.settings);
+    if (!parsed) return report(parsed.error());
+    declaration = std::move(parsed).value();
+  }
+  auto b = bundle::sign_object(*bytes, std::filesystem::path(opt.object).filename().string(), *key, *cert, schemes, declaration);
   if (!b) return report(b.error());
   const auto out = bundle::serialize_bundle(*b);
   if (auto s = write_file_atomic(opt.output, out, 0644, opt.force ? Existing::Replace : Existing::Keep); !s) return report(s.error());
@@ -91,6 +100,7 @@ void register_sign(CLI::App& app, Action& action) {
   cmd->add_option("-c,--cert", opt->cert, "Signer's certificate (PEM or DER)")->required();
   cmd->add_option("-o,--output", opt->output, "Bundle to write (atomically)")->required();
   cmd->add_option("--scheme", opt->schemes, "Only these schemes: loader-checked, kernel-chained, hash-chain, loader-checked-hash-only (default: all)");
+  cmd->add_option("--settings", opt->settings, "What the loading side may set without re-signing (JSON; docs/settings.md)");
   cmd->add_option("--pkcs11-module", opt->pkcs11_module, "PKCS#11 module of the token (e.g. SoftHSM2's libsofthsm2.so)");
   cmd->add_flag("--force", opt->force, "Replace an existing output file");
   cmd->add_flag("--json", opt->json, "Machine-readable output");

@@ -10,6 +10,8 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "output.hpp"
+#include "settings_report.hpp"
+#include "bpfsign/loader/manifest.hpp"
 #include "trust_options.hpp"
 
 namespace bpfsign::cli {
@@ -34,6 +36,10 @@ int run_verify(const VerifyOptions& opt) {
   auto trust = verify::load_trust(opt.trust);
   if (!trust) return report(trust.error());
   const auto r = verify::verify_bundle(*b, *trust);
+  // The settings the signer declared, from the manifest (covered when the
+  // manifest-digest check passed).
+  loader::LoaderProgram declared;
+  const bool have_declaration = static_cast<bool>(loader::parse_manifest(b->manifest, declared));
   // The source record (the object's name and digest) is covered by no
   // signature: it is shown apart from the verdict, as a claim, never as
   // part of what was verified. `bpfsign reproduce` proves or refutes it.
@@ -42,11 +48,18 @@ int run_verify(const VerifyOptions& opt) {
                      {"unsigned_claim", {{"source", b->source_name}, {"source_sha256", to_hex(b->source_sha256)}, {"covered_by_signature", false}}}};
     for (const auto& s : b->signatures) j["schemes"].push_back(sign::scheme_name(s.scheme));
     for (const auto& c : r.checks) j["checks"].push_back({{"id", c.id}, {"what", c.what}, {"ok", c.ok}, {"detail", c.detail}});
+    j["declared_settings"] = have_declaration ? settings_json(declared) : nlohmann::json();
     print_json(j);
   } else {
     print_line("{}: {}", opt.bundle, r.ok() ? "VERIFIED" : "NOT VERIFIED");
     print_line("  signer {} ({}, key id {})", r.signer_subject, r.signer_key, r.signer_key_id);
     for (const auto& c : r.checks) print_line("  [{}] {}: {}", c.ok ? " ok " : "FAIL", c.what, c.detail);
+    if (have_declaration && declared.settings.empty()) {
+      print_line("  runtime settings: none declared (nothing is settable at load)");
+    } else if (have_declaration) {
+      print_line("  runtime settings the signer declared{}:", r.ok() ? " (covered by the verified signatures)" : " (NOT verified)");
+      for (const auto& line : settings_lines(declared)) print_line("    {}", line);
+    }
     print_line("  unsigned claim, not verified: built from '{}' (sha256 {}); `bpfsign reproduce OBJECT BUNDLE` checks it", b->source_name,
                to_hex(b->source_sha256));
   }

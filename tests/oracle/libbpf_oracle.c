@@ -46,8 +46,8 @@ int main(int argc, char **argv)
 	int i, first = 1;
 	__u32 j;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s OBJECT BTF_OUT\n", argv[0]);
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s OBJECT BTF_OUT [NO_AUTOLOAD_PROGRAM...]\n", argv[0]);
 		return 2;
 	}
 	libbpf_set_print(quiet);
@@ -60,6 +60,15 @@ int main(int argc, char **argv)
 	 * auto-pinning needs a BPF file system that a build machine may lack. */
 	bpf_object__for_each_map(map, obj)
 		bpf_map__set_pin_path(map, NULL);
+	/* What a tool does for a program this kernel cannot attach (its
+	 * fentry target missing): autoload off; not reported. */
+	for (i = 3; i < argc; i++) {
+		prog = bpf_object__find_program_by_name(obj, argv[i]);
+		if (!prog || bpf_program__set_autoload(prog, false)) {
+			fprintf(stderr, "no program %s to turn autoload off\n", argv[i]);
+			return 2;
+		}
+	}
 	if (bpf_object__load(obj)) {
 		fprintf(stderr, "libbpf could not load %s: %s\n", argv[1], strerror(errno));
 		return 1;
@@ -68,6 +77,8 @@ int main(int argc, char **argv)
 	bpf_object__for_each_program(prog, obj) {
 		const struct prog_record *p = find_prog(bpf_program__name(prog));
 
+		if (!bpf_program__autoload(prog))
+			continue;
 		if (!p) {
 			fprintf(stderr, "program %s was not loaded\n", bpf_program__name(prog));
 			return 1;

@@ -20,6 +20,8 @@ namespace bpfsign::audit {
 namespace {
 
 constexpr std::int32_t kHelperProbeReadKernel = 113;
+// Context inputs past the fixed header (fds, .kconfig values, runtime settings).
+constexpr std::int64_t kSettingsStart = sizeof(loader::ContextHeader);
 constexpr std::int32_t kHelperCopyFromUser = 148;
 
 // What a register holds, as far as the decoder can tell.
@@ -69,16 +71,30 @@ class Decoder {
     }
     if (check_.expected_found == 4) out_.metadata_check = MetadataCheckFound{check_.expected, check_.exclusive};
     // Values that a copy from user or kernel memory (found on any path) may replace.
-    for (const auto& [index, off, len] : update_values_) {
+    for (const auto& [index, off, len, key] : update_values_) {
       for (const auto& [from, n, src] : input_regions_) {
         if (from < off + len && off < from + n) {
           const std::string note = fmt::format(", unless replaced by {} (an input no signature covers)", src);
           out_.commands[index].summary += note;
           for (auto& [k, v] : out_.commands[index].fields) {
-            if (k == "value") v += note;
+            if (k == key) v += note;
           }
         }
       }
+    }
+    for (std::int64_t off : read_inputs_) {
+      std::string what = ctx_field(off);
+      if (compared_.count(off)) {
+        what = setting_input(off);
+      } else if (compared_.count(off - 8)) {
+        what = fmt::format("whether the runtime gives the setting at context +{}", off - 8);
+      } else if (auto it = skip_inputs_.find(off); it != skip_inputs_.end()) {
+        what = fmt::format("whether to skip {} (a declared optional program)", it->second);
+      }
+      out_.inputs.push_back({off, what});
+    }
+    for (const auto& [from, n, src] : input_regions_) {
+      if (src.rfind("the runtime setting", 0) != 0) out_.inputs.push_back({-1, fmt::format("{} ({} bytes into &blob[{}])", src, n, from)});
     }
     // Commands of conditional paths were found after the main path: program order.
     stable_sort_vector(out_.commands, [](const Command& a, const Command& b) { return a.pc < b.pc; });
@@ -223,6 +239,8 @@ class Decoder {
         c.summary = fmt::format("create map '{}': type {}, key {}, value {}, max_entries {}, flags {}", name, c.fields[1].second,
                                 c.fields[2].second, c.fields[3].second, c.fields[4].second, c.fields[5].second);
         const auto vs = at(a, offsetof(kernel::MapCreateAttr, value_size), 4);
+        update_values_.emplace_back(commands_.size(), a + static_cast<std::int64_t>(offsetof(kernel::MapCreateAttr, max_entries)), 4,
+                                    "max_entries");
         commands_.push_back(std::move(c));
         Val fd = result(fmt::format("fd of map '{}'", name));
         value_size_[fd.v] = vs.is(Val::Kind::Const) ? static_cast<std::uint32_t>(vs.v) : 0;
@@ -244,7 +262,7 @@ class Decoder {
             what = describe(at->second.val);
           } else if (vs != 0) {
             what = fmt::format("{} bytes, SHA-256 {}", vs, to_hex(sha256(blob_bytes(value.v, vs))));
-            update_values_.emplace_back(commands_.size(), value.v, vs);
+            update_values_.emplace_back(commands_.size(), value.v, vs, "value");
           }
         }
         add("value", what);
@@ -299,6 +317,15 @@ class Decoder {
         add("core_relo_cnt", field(a, offsetof(P, core_relo_cnt), 4));
         c.summary = fmt::format("load program '{}': type {}, attach type {}, attach target {}, {} instructions (SHA-256 {}), license {}", name,
                                 c.fields[1].second, c.fields[2].second, c.fields[3].second, describe(cnt), digest, c.fields[6].second);
+        if (!load_conditions_.empty()) {
+          std::string conditions;
+          for (const auto& k : load_conditions_) conditions += (conditions.empty() ? "" : "; ") + k;
+          c.summary += "; " + conditions;
+          add("conditions", conditions);
+          load_conditions_.clear();
+        }
+        for (std::int64_t off : pending_skip_inputs_) skip_inputs_[off] = fmt::format("program '{}'", name);
+        pending_skip_inputs_.clear();
         commands_.push_back(std::move(c));
         return result(fmt::format("fd of program '{}'", name));
       }
@@ -329,6 +356,18 @@ class Decoder {
         case JmpOp::SLe: return a <= b;
         case JmpOp::Set: return (ua & ub) != 0;
       }
+    }
+    // A declared fallback loads only when its primary did not: the main
+    // path loads it too, and its load says on what it depends.
+    if (d.is(K::Result) && d.desc.rfind("fd of program ", 0) == 0 && j.op == JmpOp::SGt && s.is(K::Const) && s.v == 0) {
+      load_conditions_.push_back(fmt::format("only if {} was skipped (a declared fallback)", d.desc.substr(6)));
+      return false;
+    }
+    // A declared optional program: skipped when its settings record asks.
+    if (d.is(K::Input) && d.v >= kSettingsStart && j.op == JmpOp::Ne && s.is(K::Const) && s.v == 0) {
+      load_conditions_.push_back(fmt::format("skipped if context +{} asks (a declared optional program)", d.v));
+      pending_skip_inputs_.push_back(d.v);
+      return false;
     }
     // Helper results on success: fds and ids, non-negative.
     if (d.is(K::Result) && s.is(K::Const) && s.v == 0) {
@@ -397,12 +436,26 @@ class Decoder {
     return r[std::get<isa::Reg>(o).n];
   }
 
+  // A context input stored into the blob off the main path: a runtime
+  // setting, with the comparisons the loader made on it first.
+  std::string setting_input(std::int64_t off) const {
+    std::string out = fmt::format("the runtime setting at context +{}", off);
+    if (auto it = compared_.find(off); it != compared_.end()) {
+      std::string list;
+      for (const auto& c : it->second) list += (list.empty() ? "" : ", ") + c;
+      out += fmt::format(" (the loader compares it first: {}; outside its bounds the load fails)", list);
+    }
+    return out;
+  }
+
   static std::string ctx_field(std::int64_t off) {
     switch (off) {
       case loader::ContextLayout::kLogLevel: return "context: verifier log level";
       case loader::ContextLayout::kLogSize: return "context: log size";
       case loader::ContextLayout::kLogBuf: return "context: log buffer";
       case loader::ContextLayout::kPageSize: return "the running kernel's page size (context)";
+      case loader::ContextLayout::kBtfFd: case loader::ContextLayout::kScratchFd:
+        return "the loader's own fd slot (the runtime passes 0; read only to close what it holds)";
       case loader::ContextLayout::kPossibleCpus:
         return fmt::format("the number of possible CPUs (context; the loader refuses 0 and more than {})", loader::kMaxPossibleCpus);
       case 0: return "context magic";
@@ -451,6 +504,7 @@ class Decoder {
         const auto off = base.v + l->off;
         auto it = ctx_.find(off);
         r[l->dst.n] = it != ctx_.end() ? it->second : Val{K::Input, off, ctx_field(off)};
+        if (it == ctx_.end()) read_inputs_.insert(off);
       } else if (base.is(K::BlobPtr)) {
         r[l->dst.n] = load_blob(base.v + l->off, size);
       } else if (base.is(K::MetaMap)) {
@@ -478,6 +532,7 @@ class Decoder {
         }
       } else if (base.is(K::BlobPtr)) {
         store_blob(base.v + s->off, size, v);
+        if (failure && v.is(K::Input)) input_regions_.emplace_back(base.v + s->off, size, setting_input(v.v));
       } else if (base.is(K::StackPtr)) {
         stack_[base.v + s->off] = v;
       } else {
@@ -562,7 +617,16 @@ class Decoder {
     }
     if (const auto* j = std::get_if<isa::CondJump>(&insn)) {
       const std::size_t target = next + static_cast<std::size_t>(static_cast<std::int64_t>(j->off));
-      if (failure) return {next, target};
+      if (failure) {
+        const Val& d = r[j->dst.n];
+        const Val o = operand(r, j->src);
+        if (d.is(K::Input) && o.is(K::Const) && d.v >= kSettingsStart) {
+          auto& list = compared_[d.v];
+          std::string c = fmt::format("{} {}", isa::jmp_symbol(j->op), o.v);
+          if (std::find(list.begin(), list.end(), c) == list.end()) list.push_back(std::move(c));
+        }
+        return {next, target};
+      }
       const auto t = taken(*j, r[j->dst.n], operand(r, j->src));
       if (t && r[j->dst.n].is(K::Input) && r[j->dst.n].v == loader::ContextLayout::kPageSize && (j->op == isa::JmpOp::Ge || j->op == isa::JmpOp::Gt)) {
         r[j->dst.n].desc = fmt::format("{} rounded up to a power-of-two multiple of the kernel's page size (context)", describe(operand(r, j->src)));
@@ -627,7 +691,15 @@ class Decoder {
   bool stack_zeroed_ = false;
   // Blob ranges that copies from user or kernel memory may overwrite.
   std::vector<std::tuple<std::int64_t, std::int64_t, std::string>> input_regions_;
-  std::vector<std::tuple<std::size_t, std::int64_t, std::int64_t>> update_values_;  // command, value offset, size
+  std::vector<std::tuple<std::size_t, std::int64_t, std::int64_t, std::string>> update_values_;  // command, blob offset, size, field
+  // Runtime settings: the comparisons the loader makes on each context
+  // input before it uses it (by context offset), and what the next program
+  // load depends on (an optional program's conditions).
+  std::map<std::int64_t, std::vector<std::string>> compared_;
+  std::set<std::int64_t> read_inputs_;  // context offsets read before the loader wrote them
+  std::map<std::int64_t, std::string> skip_inputs_;  // context offset -> the optional program it skips
+  std::vector<std::int64_t> pending_skip_inputs_;   // found before that program's load
+  std::vector<std::string> load_conditions_;
   std::map<std::int64_t, std::uint32_t> value_size_;
   std::set<std::size_t> main_pcs_, failure_pcs_;
   std::vector<std::pair<std::size_t, Regs>> pending_failures_;

@@ -50,6 +50,14 @@ struct DecodedLoader {
   // Instructions as the kernel counts them (insn_cnt): 8-byte slots, a
   // 64-bit immediate load counting two. Every count bpfsign prints is this.
   std::size_t instructions = 0;
+  // Every value the loader takes from outside what is signed: each
+  // context offset it reads before writing it (offset, what it is and how
+  // the loader bounds it), and memory it copies in (offset -1).
+  struct Input {
+    std::int64_t context_offset = -1;
+    std::string what;
+  };
+  std::vector<Input> inputs;
 };
 
 // `code` is the loader's instructions, `blob` the metadata map's value.

@@ -9,7 +9,7 @@
 namespace bpfsign::bundle {
 
 Result<Bundle> sign_object(Bytes object, const std::string& source_name, const sign::PrivateKey& key, const sign::Certificate& cert,
-                           std::span<const sign::Scheme> schemes) {
+                           std::span<const sign::Scheme> schemes, const loader::SettingsDeclaration& settings) {
   // A signature the verifying side would refuse is not made: the signer
   // policy is the same for both (docs/signing.md#signer-policy).
   if (auto policy = sign::check_signer(cert, {}); !policy) return bad_input("signing certificate: {}", policy.error().message);
@@ -17,7 +17,7 @@ Result<Bundle> sign_object(Bytes object, const std::string& source_name, const s
   if (!elf) return elf.error();
   auto model = object::read_object(*elf);
   if (!model) return model.error();
-  auto loader = loader::generate_loader(*model);
+  auto loader = loader::generate_loader(*model, settings);
   if (!loader) return loader.error().with_context(source_name);
   BuildRequest req;
   req.loader = &*loader;

@@ -8,14 +8,17 @@
 #include <string>
 
 #include "bpfsign/bundle/bundle.hpp"
+#include "bpfsign/loader/settings.hpp"
 #include "bpfsign/sign/keys.hpp"
 #include "bpfsign/sign/scheme.hpp"
 
 namespace bpfsign::bundle {
 
 // `source_name` names the object in errors and in the bundle's source
-// record (its file name, for people; no signature covers it).
+// record (its file name, for people; no signature covers it). `settings`:
+// what the loading side may change (docs/settings.md), compiled into the
+// loader and recorded in the manifest; empty, nothing is settable.
 Result<Bundle> sign_object(Bytes object, const std::string& source_name, const sign::PrivateKey& key, const sign::Certificate& cert,
-                           std::span<const sign::Scheme> schemes = sign::kAllSchemes);
+                           std::span<const sign::Scheme> schemes = sign::kAllSchemes, const loader::SettingsDeclaration& settings = {});
 
 }  // namespace bpfsign::bundle

@@ -60,22 +60,6 @@ const char* alu_symbol(AluOp op) {
   }
 }
 
-const char* jmp_symbol(JmpOp op) {
-  switch (op) {
-    case JmpOp::Eq: return "==";
-    case JmpOp::Gt: return ">";
-    case JmpOp::Ge: return ">=";
-    case JmpOp::Set: return "&";
-    case JmpOp::Ne: return "!=";
-    case JmpOp::SGt: return "s>";
-    case JmpOp::SGe: return "s>=";
-    case JmpOp::Lt: return "<";
-    case JmpOp::Le: return "<=";
-    case JmpOp::SLt: return "s<";
-    case JmpOp::SLe: return "s<=";
-  }
-  internal_error("bad JmpOp");
-}
 
 std::string alu_text(const Alu& a) {
   const std::string d = reg(a.dst, a.is64);
@@ -187,6 +171,23 @@ std::string disassemble(const std::vector<PlacedInstruction>& program) {
   std::string out;
   for (const auto& p : program) out += fmt::format("{:>8}:\t{}\n", p.pc, to_string(p.insn));
   return out;
+}
+
+const char* jmp_symbol(JmpOp op) {
+  switch (op) {
+    case JmpOp::Eq: return "==";
+    case JmpOp::Gt: return ">";
+    case JmpOp::Ge: return ">=";
+    case JmpOp::Set: return "&";
+    case JmpOp::Ne: return "!=";
+    case JmpOp::SGt: return "s>";
+    case JmpOp::SGe: return "s>=";
+    case JmpOp::Lt: return "<";
+    case JmpOp::Le: return "<=";
+    case JmpOp::SLt: return "s<";
+    case JmpOp::SLe: return "s<=";
+  }
+  internal_error("bad JmpOp");
 }
 
 }  // namespace bpfsign::isa

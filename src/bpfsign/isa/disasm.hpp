@@ -12,6 +12,8 @@
 namespace bpfsign::isa {
 
 std::string to_string(const Instruction& insn);
+// The comparison a conditional jump makes, as LLVM writes it ("s<", "==").
+const char* jmp_symbol(JmpOp op);
 
 // One line per instruction: "  <pc>:\t<text>".
 std::string disassemble(const std::vector<PlacedInstruction>& program);

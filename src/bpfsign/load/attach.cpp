@@ -73,6 +73,7 @@ Result<std::vector<Attachment>> attach_programs(const std::vector<loader::Progra
   std::vector<Attachment> out;
   for (std::size_t i = 0; i < programs.size(); ++i) {
     const loader::ProgramSummary& p = programs[i];
+    if (!loaded.programs.at(i)) continue;  // an optional program the loader skipped (LoadedObject::skipped)
     const int fd = loaded.programs.at(i).get();
     const std::string& target = p.attach_target;
     Attachment a;

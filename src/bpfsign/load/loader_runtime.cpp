@@ -21,6 +21,38 @@ namespace {
 
 Error kernel_failure(const kernel::KernelError& e, const std::string& what) { return e.to_error().with_context(what); }
 
+// The loader's answer to a setting outside its bounds.
+Error refused_setting(const loader::LoaderProgram& loader, const std::string& name, const std::vector<std::uint8_t>& ctx) {
+  for (std::uint32_t k = 0; k < loader.settings.size(); ++k) {
+    const loader::Setting& s = loader.settings[k];
+    if (s.name != name || s.kind == loader::Setting::Kind::OptionalProgram) continue;
+    std::uint64_t v = 0;
+    std::memcpy(&v, ctx.data() + loader.context.setting_value(k), 8);
+    return Error{ErrorKind::Kernel, fmt::format("the signed loader refused {} '{}' = {}: outside what the signer allows ({}) (ERANGE); "
+                                                "nothing was loaded",
+                                                loader::setting_kind_name(s.kind), name, s.value_text(v), s.allowed_text())};
+  }
+  return Error{ErrorKind::Kernel, fmt::format("the signed loader refused setting '{}' (ERANGE); nothing was loaded", name)};
+}
+
+// The optional programs the loader skipped, from the outcomes it wrote.
+std::vector<SkippedProgram> skipped_programs(const loader::LoaderProgram& loader, const std::vector<std::uint8_t>& ctx, const LoadedObject& out) {
+  std::vector<SkippedProgram> skipped;
+  for (std::uint32_t k = 0; k < loader.settings.size(); ++k) {
+    const loader::Setting& s = loader.settings[k];
+    if (s.kind != loader::Setting::Kind::OptionalProgram || s.target >= out.programs.size() || static_cast<bool>(out.programs[s.target])) continue;
+    std::uint32_t outcome = 0;
+    std::memcpy(&outcome, ctx.data() + loader.context.setting_outcome(k), 4);
+    SkippedProgram p;
+    p.name = s.name;
+    p.why = outcome <= 3 ? static_cast<loader::ProgramOutcome>(outcome) : loader::ProgramOutcome::Loaded;
+    if (s.target < loader.program_summaries.size()) p.target = loader.program_summaries[s.target].attach_target;
+    if (s.fallback_for && *s.fallback_for < loader.programs.size()) p.primary = loader.programs[*s.fallback_for];
+    skipped.push_back(std::move(p));
+  }
+  return skipped;
+}
+
 }  // namespace
 
 namespace {
@@ -138,6 +170,8 @@ Result<LoadedObject> run_loaded(const KernelLoader& kernel_loader, const loader:
   }
 
   const Result<std::uint32_t> cpus = possible_cpus();
+  auto settings = encode_settings(loader, options.settings, options.check_settings);
+  if (!settings) return settings.error();
 
   // Program loads run without a verifier log (an overflowing log fails a
   // good load with ENOSPC); a failed run is repeated with the log on, so the
@@ -155,6 +189,7 @@ Result<LoadedObject> run_loaded(const KernelLoader& kernel_loader, const loader:
     a.header.log_buf = log_level != 0 ? reinterpret_cast<std::uintptr_t>(a.log.data()) : 0;
     std::memcpy(a.ctx.data(), &a.header, sizeof a.header);
     if (!kconfig.empty()) std::memcpy(a.ctx.data() + loader.context.kconfig(), kconfig.data(), kconfig.size());
+    if (!settings->empty()) std::memcpy(a.ctx.data() + loader.context.settings_area(), settings->data(), settings->size());
     auto run = kernel::prog_test_run(kernel_loader.program.get(), a.ctx);
     if (auto* e = std::get_if<kernel::KernelError>(&run)) return kernel_failure(*e, "running the loader");
     std::memcpy(&a.header, a.ctx.data(), sizeof a.header);
@@ -190,6 +225,9 @@ Result<LoadedObject> run_loaded(const KernelLoader& kernel_loader, const loader:
     std::string what = step < loader.steps.size()
                            ? fmt::format("{} '{}'", loader::step_kind_name(loader.steps[step].kind), loader.steps[step].object)
                            : fmt::format("step {}", step);
+    if (step < loader.steps.size() && loader.steps[step].kind == loader::LoaderStep::Kind::SettingBound) {
+      return refused_setting(loader, loader.steps[step].object, ctx);
+    }
     if (step < loader.steps.size() && loader.steps[step].kind == loader::LoaderStep::Kind::ContextBound) {
       return Error{ErrorKind::Kernel,
                    fmt::format("the loader refused to size perf event array '{}' by {} possible CPUs (it accepts 1 to {}){}; nothing was loaded",
@@ -203,10 +241,24 @@ Result<LoadedObject> run_loaded(const KernelLoader& kernel_loader, const loader:
   }
   out.btf = UniqueFd(header.btf_fd > 0 ? header.btf_fd : -1);
   for (std::uint32_t i = 0; i < loader.context.maps; ++i) out.maps.emplace_back(fd_at(loader.context.map_fd(i)));
-  for (std::uint32_t i = 0; i < loader.context.programs; ++i) out.programs.emplace_back(fd_at(loader.context.prog_fd(i)));
+  for (std::uint32_t i = 0; i < loader.context.programs; ++i) {
+    const std::int32_t fd = fd_at(loader.context.prog_fd(i));
+    out.programs.emplace_back(fd > 0 ? fd : -1);  // 0: an optional program skipped
+  }
+  out.skipped = skipped_programs(loader, ctx, out);
   out.map_names = loader.maps;
   out.program_names = loader.programs;
   return out;
+}
+
+std::string SkippedProgram::reason() const {
+  switch (why) {
+    case loader::ProgramOutcome::SkippedAsAsked: return "skipped as asked";
+    case loader::ProgramOutcome::TargetMissing: return fmt::format("its attach target '{}' is missing from the running kernel", target);
+    case loader::ProgramOutcome::PrimaryLoaded: return fmt::format("it is the fallback for '{}', which loaded", primary);
+    case loader::ProgramOutcome::Loaded: break;
+  }
+  return "the loader reported no reason";
 }
 
 }  // namespace bpfsign::load

@@ -11,14 +11,25 @@
 #include "bpfsign/common/error.hpp"
 #include "bpfsign/common/unique_fd.hpp"
 #include "bpfsign/load/load_plan.hpp"
+#include "bpfsign/load/runtime_settings.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 
 namespace bpfsign::load {
 
+// An optional program the loader did not load, and why.
+struct SkippedProgram {
+  std::string name;
+  loader::ProgramOutcome why = loader::ProgramOutcome::SkippedAsAsked;
+  std::string reason() const;  // "skipped as asked", "its attach target '...' is missing from the running kernel", ...
+  std::string target;          // the attach target, for reason()
+  std::string primary;         // a fallback's primary, for reason()
+};
+
 struct LoadedObject {
   UniqueFd btf;
   std::vector<UniqueFd> maps;      // in the model's map order
-  std::vector<UniqueFd> programs;  // in the model's program order
+  std::vector<UniqueFd> programs;  // in the model's program order; a skipped optional program's is invalid (-1)
+  std::vector<SkippedProgram> skipped;
   std::vector<std::string> map_names;
   std::vector<std::string> program_names;
 };
@@ -33,6 +44,12 @@ struct RunOptions {
   // exclusive or not frozen (tests, the VM matrix).
   bool exclusive_metadata = true;
   bool freeze_metadata = true;
+  // Values for the settings the signer declared; checked against the
+  // declaration here, then by the signed loader in the kernel.
+  RuntimeSettings settings;
+  // False only to show that the loader itself refuses a value outside its
+  // bounds (tests, the VM matrix): the values go into the context unchecked.
+  bool check_settings = true;
 };
 
 // A loader in the kernel, not yet run: its metadata map and the program.

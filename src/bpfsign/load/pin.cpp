@@ -92,6 +92,7 @@ Result<std::vector<std::filesystem::path>> pin_object(const std::filesystem::pat
     if (auto s = p.pin(loaded.maps[i].get(), dir / "maps" / file_name(loaded.map_names[i])); !s) return s.error();
   }
   for (std::size_t i = 0; i < loaded.programs.size(); ++i) {
+    if (!loaded.programs[i]) continue;  // skipped by the loader: nothing to pin
     if (auto s = p.pin(loaded.programs[i].get(), dir / "progs" / file_name(loaded.program_names[i])); !s) return s.error();
   }
   for (const auto& a : links) {

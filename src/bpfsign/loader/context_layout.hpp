@@ -33,6 +33,7 @@ struct ContextLayout {
   std::uint32_t maps = 0;
   std::uint32_t programs = 0;
   std::uint32_t kconfig_size = 0;  // bytes of .kconfig values the runtime supplies
+  std::uint32_t settings = 0;      // records of runtime settings (loader/settings.hpp)
 
   static constexpr std::int16_t kError = 8;
   static constexpr std::int16_t kFailedStep = 12;
@@ -49,7 +50,16 @@ struct ContextLayout {
   // The .kconfig map's value, filled by the runtime from the running
   // kernel's configuration (these values are inputs, not signed content).
   std::uint32_t kconfig() const { return (prog_fd(programs) + 7u) & ~7u; }
-  std::uint32_t size() const { return kconfig() + ((kconfig_size + 7u) & ~7u); }
+  // Record i of the runtime settings, kSettingRecordSize bytes: the value
+  // (u64, in), whether the caller gives it (u32, in; for an optional
+  // program: skip it), and what the loader did (u32, out; ProgramOutcome).
+  // Inputs no signature covers: the loader bounds each before use.
+  static constexpr std::uint32_t kSettingRecordSize = 16;
+  std::uint32_t settings_area() const { return kconfig() + ((kconfig_size + 7u) & ~7u); }
+  std::uint32_t setting_value(std::uint32_t i) const { return settings_area() + kSettingRecordSize * i; }
+  std::uint32_t setting_given(std::uint32_t i) const { return setting_value(i) + 8; }
+  std::uint32_t setting_outcome(std::uint32_t i) const { return setting_value(i) + 12; }
+  std::uint32_t size() const { return settings_area() + kSettingRecordSize * settings; }
 };
 
 }  // namespace bpfsign::loader

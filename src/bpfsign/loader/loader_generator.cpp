@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "bpfsign/isa/encode.hpp"
 #include "bpfsign/kernel/bpf_attr.hpp"
@@ -69,7 +70,11 @@ class Generator {
     }
   }
 
-  Result<LoaderProgram> run() {
+  Result<LoaderProgram> run(const SettingsDeclaration& declaration) {
+    auto settings = resolve_settings(declaration, model_);
+    if (!settings) return settings.error();
+    out_.settings = std::move(settings).value();
+    out_.context.settings = static_cast<std::uint32_t>(out_.settings.size());
     if (out_.context.size() > 0x7ff0) return bad_input("{} maps and programs do not fit the loader context", model_.maps.size() + model_.programs.size());
     cleanup_ = e_.new_label();
     prologue();
@@ -77,7 +82,14 @@ class Generator {
     for (std::uint32_t i = 0; i < model_.maps.size(); ++i) create_map(i);
     for (std::uint32_t i = 0; i < model_.maps.size(); ++i) initialise_map(i);
     fill_fd_array();
-    for (std::uint32_t i = 0; i < model_.programs.size(); ++i) load_program(i);
+    // A fallback is loaded after every other program, so that it can ask
+    // whether its primary was loaded.
+    for (std::uint32_t i = 0; i < model_.programs.size(); ++i) {
+      if (!is_fallback(i)) load_program(i);
+    }
+    for (std::uint32_t i = 0; i < model_.programs.size(); ++i) {
+      if (is_fallback(i)) load_program(i);
+    }
     for (std::uint32_t i = 0; i < model_.maps.size(); ++i) fill_slots(i);
     e_.emit(Alu{AluOp::Mov, true, r0, Imm{0}});
     e_.emit(isa::Exit{});
@@ -111,7 +123,41 @@ class Generator {
     out_.blob_regions.push_back({static_cast<std::uint32_t>(blob_.size()), std::move(what)});
   }
 
+  // The settings record of `kind` for map or program `target`, if declared.
+  std::optional<std::uint32_t> setting_for(Setting::Kind kind, std::uint32_t target) const {
+    for (std::uint32_t k = 0; k < out_.settings.size(); ++k) {
+      if (out_.settings[k].kind == kind && out_.settings[k].target == target) return k;
+    }
+    return std::nullopt;
+  }
+  bool is_fallback(std::uint32_t program) const {
+    auto k = setting_for(Setting::Kind::OptionalProgram, program);
+    return k && out_.settings[*k].fallback_for.has_value();
+  }
+
   // --- emission helpers: each names one thing the loader does ---
+
+  // blob[field] = value (of `size`); r1 is scratch for far fields.
+  void store_to_blob(std::uint32_t field, Reg value, MemSize size) {
+    if (near(field)) {
+      e_.emit(Store{size, r7, static_cast<std::int16_t>(field), value});
+      return;
+    }
+    blob_address(r1, field);
+    e_.emit(Store{size, r1, 0, value});
+  }
+  // if (reg OP x) goto label, with x as an immediate when the jump's
+  // sign-extended 32-bit immediate means x, else through r3.
+  void jump_if_value(JmpOp op, Reg reg, std::uint64_t x, bool is_signed, Emitter::Label label) {
+    const auto v = static_cast<std::int64_t>(x);
+    const bool fits = is_signed ? (v >= INT32_MIN && v <= INT32_MAX) : x <= static_cast<std::uint64_t>(INT32_MAX);
+    if (fits) {
+      e_.jump_if(op, reg, Imm{static_cast<std::int32_t>(v)}, label);
+      return;
+    }
+    e_.emit(isa::LoadImm64{r3, isa::PseudoSrc::Imm, static_cast<std::int32_t>(x & 0xffffffffu), static_cast<std::int32_t>(x >> 32)});
+    e_.jump_if(op, reg, r3, label);
+  }
 
   // reg = address of blob byte `off` (ld_imm64 of the metadata map's value).
   void blob_address(Reg reg, std::uint32_t off) {
@@ -215,20 +261,67 @@ class Generator {
   // kernel's pages: the smallest page_size << k at least the declared size,
   // as libbpf rounds it (but with the kernel's page size, not the build
   // host's). Unrolled, so the verifier sees no loop.
-  void round_to_pages(std::uint32_t declared, std::uint32_t field) {
+  // With a size setting, the size to round is the one in the attr (the
+  // declared one, or the setting's once bounded).
+  void round_to_pages(std::uint32_t declared, std::uint32_t field, bool settable) {
     const auto done = e_.new_label();
+    if (settable) {
+      load_from_blob(r3, field, MemSize::W);
+    } else {
+      e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(declared)}});
+    }
     e_.emit(Load{MemSize::W, false, r2, r6, ContextLayout::kPageSize});
-    e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(declared)}});
     for (int k = 0; k < 32; ++k) {
       e_.jump_if(JmpOp::Ge, r2, r3, done);
       e_.emit(Alu{AluOp::Lsh, true, r2, Imm{1}});
     }
     e_.bind(done);
+    store_to_blob(field, r2, MemSize::W);
+  }
+  // reg = blob[field] (of `size`); r1 is scratch for far fields.
+  void load_from_blob(Reg reg, std::uint32_t field, MemSize size) {
     if (near(field)) {
-      e_.emit(Store{MemSize::W, r7, static_cast<std::int16_t>(field), r2});
+      e_.emit(Load{size, false, reg, r7, static_cast<std::int16_t>(field)});
+      return;
+    }
+    blob_address(r1, field);
+    e_.emit(Load{size, false, reg, r1, 0});
+  }
+
+  // Setting k, when the context gives it: its value checked against the
+  // declared bounds (64 bits wide, before any truncation, so no value
+  // outside them passes as one inside) and stored at blob[field]. A value
+  // outside them fails the load (SettingBound, -ERANGE). Without it the
+  // signed value stays.
+  void apply_setting(std::uint32_t k, std::uint32_t field) {
+    const Setting& s = out_.settings[k];
+    const auto absent = e_.new_label(), bad = e_.new_label(), good = e_.new_label(), checked = e_.new_label();
+    e_.emit(Load{MemSize::W, false, r2, r6, static_cast<std::int16_t>(out_.context.setting_given(k))});
+    e_.jump_if(JmpOp::Eq, r2, Imm{0}, absent);
+    e_.emit(Load{MemSize::DW, false, r2, r6, static_cast<std::int16_t>(out_.context.setting_value(k))});
+    if (s.value_set) {
+      for (std::uint64_t v : s.values) jump_if_value(JmpOp::Eq, r2, v, s.is_signed, good);
+      e_.jump_long(bad);
     } else {
-      blob_address(r1, field);
-      e_.emit(Store{MemSize::W, r1, 0, r2});
+      jump_if_value(s.is_signed ? JmpOp::SLt : JmpOp::Lt, r2, s.min, s.is_signed, bad);
+      jump_if_value(s.is_signed ? JmpOp::SGt : JmpOp::Gt, r2, s.max, s.is_signed, bad);
+    }
+    e_.bind(good);
+    store_to_blob(field, r2, size_of(s.size));
+    e_.emit(Alu{AluOp::Mov, true, r0, Imm{0}});
+    e_.jump_long(checked);
+    e_.bind(bad);
+    e_.emit(Alu{AluOp::Mov, true, r0, Imm{-ERANGE}});
+    e_.bind(checked);
+    fail_if_negative({LoaderStep::Kind::SettingBound, s.name});
+    e_.bind(absent);
+  }
+  static MemSize size_of(std::uint32_t bytes) {
+    switch (bytes) {
+      case 1: return MemSize::B;
+      case 2: return MemSize::H;
+      case 4: return MemSize::W;
+      default: return MemSize::DW;
     }
   }
 
@@ -241,12 +334,7 @@ class Generator {
     e_.emit(Load{MemSize::W, false, r2, r6, ContextLayout::kPossibleCpus});
     e_.jump_if(JmpOp::Eq, r2, Imm{0}, bad);
     e_.jump_if(JmpOp::Gt, r2, Imm{static_cast<std::int32_t>(kMaxPossibleCpus)}, bad);
-    if (near(field)) {
-      e_.emit(Store{MemSize::W, r7, static_cast<std::int16_t>(field), r2});
-    } else {
-      blob_address(r1, field);
-      e_.emit(Store{MemSize::W, r1, 0, r2});
-    }
+    store_to_blob(field, r2, MemSize::W);
     e_.emit(Alu{AluOp::Mov, true, r0, Imm{0}});
     e_.jump_long(checked);
     e_.bind(bad);
@@ -284,8 +372,10 @@ class Generator {
       attr.btf_value_type_id = m.def.btf_value_type_id;
     }
     const std::uint32_t at = blob_.add_struct(attr);
+    const auto size_setting = setting_for(Setting::Kind::MaxEntries, i);
+    if (size_setting) apply_setting(*size_setting, at + offsetof(kernel::MapCreateAttr, max_entries));
     if ((m.def.type == object::map_type::kRingbuf || m.def.type == object::map_type::kUserRingbuf) && m.def.max_entries != 0) {
-      round_to_pages(m.def.max_entries, at + offsetof(kernel::MapCreateAttr, max_entries));
+      round_to_pages(m.def.max_entries, at + offsetof(kernel::MapCreateAttr, max_entries), size_setting.has_value());
     }
     if (m.def.type == object::map_type::kPerfEventArray && m.def.max_entries == 0) {
       size_by_possible_cpus(m, at + offsetof(kernel::MapCreateAttr, max_entries));
@@ -433,7 +523,9 @@ class Generator {
   void initialise_map(std::uint32_t i) {
     part(fmt::format("initialise map '{}'", model_.maps[i].name));
     const Map& m = model_.maps[i];
-    if (m.origin != MapOrigin::Data && m.origin != MapOrigin::Rodata && m.origin != MapOrigin::Kconfig) return;
+    const bool has_setting = setting_for(Setting::Kind::Variable, i).has_value();
+    // .bss starts zeroed in the kernel: written only when a setting may change it.
+    if (m.origin != MapOrigin::Data && m.origin != MapOrigin::Rodata && m.origin != MapOrigin::Kconfig && !has_setting) return;
     kernel::MapElemAttr update;
     const std::uint32_t key = blob_.add_zeros(4);
     std::uint32_t value = 0;
@@ -442,8 +534,14 @@ class Generator {
       for (std::uint32_t off = 0; off < m.def.value_size; off += 4) {
         copy_from_context(static_cast<std::int16_t>(out_.context.kconfig() + off), value + off, MemSize::W);
       }
+    } else if (m.origin == MapOrigin::Bss) {
+      value = blob_.add_zeros((m.def.value_size + 7u) & ~7u);
     } else {
       value = blob_.add(m.initial_value);
+    }
+    for (std::uint32_t k = 0; k < out_.settings.size(); ++k) {
+      const Setting& s = out_.settings[k];
+      if (s.kind == Setting::Kind::Variable && s.target == i) apply_setting(k, value + s.offset);
     }
     const std::uint32_t at = blob_.add_struct(update);
     copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), at + offsetof(kernel::MapElemAttr, map_fd), MemSize::W);
@@ -493,6 +591,26 @@ class Generator {
   void load_program(std::uint32_t i) {
     part(fmt::format("load program '{}'", model_.programs[i].name));
     const Program& p = model_.programs[i];
+    // An optional program is skipped when the context asks, when it is a
+    // fallback whose primary loaded, or when its attach target is missing
+    // from the running kernel; each skip leaves its fd 0 and says why.
+    const auto optional = setting_for(Setting::Kind::OptionalProgram, i);
+    Skips skips;
+    if (optional) {
+      skips = Skips{e_.new_label(), e_.new_label(), e_.new_label(), e_.new_label()};
+      e_.emit(Load{MemSize::W, false, r2, r6, static_cast<std::int16_t>(out_.context.setting_given(*optional))});
+      e_.jump_if(JmpOp::Ne, r2, Imm{0}, skips.asked);
+      if (const auto& primary = out_.settings[*optional].fallback_for) {
+        e_.emit(Load{MemSize::W, false, r2, r6, static_cast<std::int16_t>(out_.context.prog_fd(*primary))});
+        e_.jump_if(JmpOp::SGt, r2, Imm{0}, skips.primary_loaded);
+        skips.fallback = true;
+      }
+      if (p.kind.attach_by_btf_id) {
+        skips.target_checked = true;
+      } else {
+        skips.target_checked = kprobe_target_present(p, skips.target_missing);
+      }
+    }
     const std::uint32_t insns = blob_.add(program_code(p));
     const std::uint32_t license = blob_.add_string(model_.license);
     // Kernel functions and variables are looked up now, in this kernel.
@@ -549,13 +667,65 @@ class Generator {
       e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(target_kind)}});
       e_.emit(Alu{AluOp::Mov, true, r4, Imm{0}});
       e_.emit(isa::Call{isa::CallKind::Helper, kHelperBtfFindByNameKind, 0});
-      fail_if_negative({LoaderStep::Kind::FindAttachTarget, p.name});
+      if (optional) {
+        e_.jump_if(JmpOp::SLt, r0, Imm{0}, skips.target_missing);
+      } else {
+        fail_if_negative({LoaderStep::Kind::FindAttachTarget, p.name});
+      }
       blob_address(r1, field(offsetof(kernel::ProgLoadAttr, attach_btf_id)));
       e_.emit(Store{MemSize::W, r1, 0, r0});
     }
     sys_bpf(kernel::BpfCmd::ProgLoad, at, sizeof attr);
     fail_if_negative({LoaderStep::Kind::ProgLoad, p.name});
     store_result_fd(out_.context.prog_fd(i));
+    if (optional) record_skips(*optional, skips);
+  }
+
+  struct Skips {
+    Emitter::Label asked = 0, primary_loaded = 0, target_missing = 0, done = 0;
+    bool fallback = false;        // primary_loaded is jumped to
+    bool target_checked = false;  // target_missing is jumped to
+  };
+  // After an optional program's load: each way of skipping it writes its
+  // ProgramOutcome into the setting's record.
+  void record_skips(std::uint32_t k, const Skips& skips) {
+    const auto record = e_.new_label();
+    e_.jump_long(skips.done);
+    e_.bind(skips.asked);
+    e_.emit(Alu{AluOp::Mov, true, r1, Imm{static_cast<std::int32_t>(ProgramOutcome::SkippedAsAsked)}});
+    e_.jump_long(record);
+    // (The verifier refuses code no path reaches: only the used ones.)
+    if (skips.fallback) {
+      e_.bind(skips.primary_loaded);
+      e_.emit(Alu{AluOp::Mov, true, r1, Imm{static_cast<std::int32_t>(ProgramOutcome::PrimaryLoaded)}});
+      e_.jump_long(record);
+    }
+    if (skips.target_checked) {
+      e_.bind(skips.target_missing);
+      e_.emit(Alu{AluOp::Mov, true, r1, Imm{static_cast<std::int32_t>(ProgramOutcome::TargetMissing)}});
+    }
+    e_.bind(record);
+    e_.emit(Store{MemSize::W, r6, static_cast<std::int16_t>(out_.context.setting_outcome(k)), r1});
+    e_.bind(skips.done);
+  }
+
+  // An optional kprobe's function, looked up in kallsyms as its attach
+  // will: missing, the program is skipped (jump to `missing`). Other
+  // attach methods are not looked up here.
+  bool kprobe_target_present(const Program& p, Emitter::Label missing) {
+    using object::AttachMethod;
+    if (p.kind.attach != AttachMethod::Kprobe && p.kind.attach != AttachMethod::Kretprobe) return false;
+    const std::string function = p.kind.attach_target.substr(0, p.kind.attach_target.find('+'));
+    if (function.empty()) return false;
+    const std::uint32_t name = blob_.add_string(function);
+    const std::uint32_t result = blob_.add_zeros(8);
+    blob_address(r1, name);
+    e_.emit(Alu{AluOp::Mov, true, r2, Imm{static_cast<std::int32_t>(function.size() + 1)}});
+    e_.emit(Alu{AluOp::Mov, true, r3, Imm{0}});
+    blob_address(r4, result);
+    e_.emit(isa::Call{isa::CallKind::Helper, kHelperKallsymsLookupName, 0});
+    e_.jump_if(JmpOp::SLt, r0, Imm{0}, missing);
+    return true;
   }
 
   // The failure path: close every fd the context holds, then return the error.
@@ -603,6 +773,7 @@ const char* step_kind_name(LoaderStep::Kind kind) {
     case LoaderStep::Kind::FindAttachTarget: return "find attach target of program";
     case LoaderStep::Kind::ProgLoad: return "load program";
     case LoaderStep::Kind::ContextBound: return "size by the possible CPUs";
+    case LoaderStep::Kind::SettingBound: return "apply setting";
   }
   return "unknown step";
 }
@@ -617,6 +788,6 @@ const std::string& region_at(const std::vector<Region>& regions, std::uint64_t o
   return *found;
 }
 
-Result<LoaderProgram> generate_loader(const ObjectModel& model) { return Generator(model).run(); }
+Result<LoaderProgram> generate_loader(const ObjectModel& model, const SettingsDeclaration& settings) { return Generator(model).run(settings); }
 
 }  // namespace bpfsign::loader

@@ -12,6 +12,7 @@
 #include "bpfsign/common/error.hpp"
 #include "bpfsign/isa/instruction.hpp"
 #include "bpfsign/loader/context_layout.hpp"
+#include "bpfsign/loader/settings.hpp"
 #include "bpfsign/object/object_model.hpp"
 
 namespace bpfsign::loader {
@@ -21,6 +22,7 @@ struct LoaderStep {
   enum class Kind : std::uint8_t {
     BtfLoad, InnerMapCreate, MapCreate, MapUpdate, MapFreeze, FindAttachTarget, ResolveKfunc, ResolveKsym, ProgLoad,
     SlotUpdate, ContextBound,
+    SettingBound,  // a runtime setting from the context outside its declared bounds (object: the setting's name)
   };
   Kind kind = Kind::BtfLoad;
   std::string object;  // the map or program it concerns ("" for BTF)
@@ -76,6 +78,7 @@ struct LoaderProgram {
   std::vector<KconfigValue> kconfig;
   std::vector<MapSummary> map_summaries;  // like maps
   std::vector<ProgramSummary> program_summaries;  // like programs
+  std::vector<Setting> settings;        // record i of the context's settings area is settings[i]
   // Not serialised: rebuilt by generating again (bpfsign reproduce).
   std::vector<Region> code_regions;  // instruction slots of `code`
   std::vector<Region> blob_regions;  // bytes of `blob`
@@ -87,6 +90,7 @@ inline constexpr std::int32_t kHelperBtfFindByNameKind = 167;
 inline constexpr std::int32_t kHelperSysClose = 168;
 inline constexpr std::int32_t kHelperKallsymsLookupName = 179;
 
-Result<LoaderProgram> generate_loader(const object::ObjectModel& model);
+// `settings`: what the loading side may change (empty: nothing).
+Result<LoaderProgram> generate_loader(const object::ObjectModel& model, const SettingsDeclaration& settings = {});
 
 }  // namespace bpfsign::loader

@@ -19,6 +19,9 @@ class Writer {
   void u32(std::uint32_t v) {
     for (int i = 0; i < 4; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
   }
+  void u64(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
   void str(const std::string& s) {
     u32(static_cast<std::uint32_t>(s.size()));
     out_.insert(out_.end(), s.begin(), s.end());
@@ -37,6 +40,7 @@ class Reader {
   explicit Reader(Bytes data) : data_(data) {}
   std::uint8_t u8(const char* what) { return fixed<std::uint8_t>(what); }
   std::uint32_t u32(const char* what) { return fixed<std::uint32_t>(what); }
+  std::uint64_t u64(const char* what) { return fixed<std::uint64_t>(what); }
   std::string_view str(const char* what) {
     const std::uint32_t n = u32(what);
     if (failed()) return {};
@@ -104,6 +108,7 @@ std::vector<std::uint8_t> serialize_manifest(const LoaderProgram& loader) {
   w.u32(loader.context.maps);
   w.u32(loader.context.programs);
   w.u32(loader.context.kconfig_size);
+  w.u32(loader.context.settings);
   w.u32(static_cast<std::uint32_t>(loader.steps.size()));
   for (const auto& s : loader.steps) {
     w.u8(static_cast<std::uint8_t>(s.kind));
@@ -133,6 +138,22 @@ std::vector<std::uint8_t> serialize_manifest(const LoaderProgram& loader) {
     w.u32(k.offset);
     w.u32(k.size);
   }
+  w.u32(static_cast<std::uint32_t>(loader.settings.size()));
+  for (const auto& s : loader.settings) {
+    w.u8(static_cast<std::uint8_t>(s.kind));
+    w.str(s.name);
+    w.u32(s.target);
+    w.u32(s.offset);
+    w.u32(s.size);
+    w.u8(s.is_signed ? 1 : 0);
+    w.u8(s.value_set ? 1 : 0);
+    w.u64(s.min);
+    w.u64(s.max);
+    w.u32(static_cast<std::uint32_t>(s.values.size()));
+    for (std::uint64_t v : s.values) w.u64(v);
+    w.u8(s.fallback_for ? 1 : 0);
+    w.u32(s.fallback_for.value_or(0));
+  }
   return w.take();
 }
 
@@ -144,6 +165,65 @@ bool manifest_digest_matches(Bytes metadata, Bytes manifest) {
 
 namespace {
 
+// The settings records: each names a map or program that exists, a
+// variable inside its map's value, and bounds of its own size and order.
+Status parse_settings(Reader& r, LoaderProgram& loader) {
+  const std::uint32_t n = r.count("setting count", 44);
+  if (r.failed()) return r.error();
+  if (n > kMaxSettings) return bad_input("manifest: {} settings (at most {})", n, kMaxSettings);
+  loader.settings.clear();
+  loader.settings.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::size_t at = r.offset();
+    Setting s;
+    const std::uint8_t kind = r.u8("setting kind");
+    const std::string_view name = r.str("setting name");
+    s.target = r.u32("setting target");
+    s.offset = r.u32("setting offset");
+    s.size = r.u32("setting size");
+    const std::uint8_t is_signed = r.u8("setting signed");
+    const std::uint8_t value_set = r.u8("setting value_set");
+    s.min = r.u64("setting min");
+    s.max = r.u64("setting max");
+    const std::uint32_t nvalues = r.count("setting value count", 8);
+    if (r.failed()) return r.error();
+    if (nvalues > kMaxValues) return bad_input("manifest: setting '{}': {} values (at most {})", name, nvalues, kMaxValues);
+    for (std::uint32_t v = 0; v < nvalues; ++v) s.values.push_back(r.u64("setting value"));
+    const std::uint8_t has_fallback = r.u8("setting has fallback");
+    const std::uint32_t fallback = r.u32("setting fallback");
+    if (r.failed()) return r.error();
+    auto k = enum_value<Setting::Kind>(kind, static_cast<std::uint8_t>(Setting::Kind::OptionalProgram), "setting kind", at);
+    if (!k) return k.error();
+    s.kind = *k;
+    s.name = std::string(name);
+    if (is_signed > 1 || value_set > 1 || has_fallback > 1) return bad_input("manifest: setting '{}': flag bytes must be 0 or 1", name);
+    s.is_signed = is_signed != 0;
+    s.value_set = value_set != 0;
+    if (has_fallback) s.fallback_for = fallback;
+    const bool bounded = s.kind != Setting::Kind::OptionalProgram;
+    const std::uint32_t targets = s.kind == Setting::Kind::OptionalProgram ? loader.context.programs : loader.context.maps;
+    if (s.target >= targets) return bad_input("manifest: setting '{}' at offset {}: target {} of {}", name, at, s.target, targets);
+    if (s.fallback_for && (s.kind != Setting::Kind::OptionalProgram || *s.fallback_for >= loader.context.programs || *s.fallback_for == s.target)) {
+      return bad_input("manifest: setting '{}': fallback_for {} names no other program", name, *s.fallback_for);
+    }
+    if (bounded && (s.size == 0 || s.size > 8 || (s.size & (s.size - 1)) != 0)) return bad_input("manifest: setting '{}': size {}", name, s.size);
+    if (s.kind == Setting::Kind::Variable) {
+      const std::uint32_t value_size = loader.map_summaries[s.target].value_size;
+      if (static_cast<std::uint64_t>(s.offset) + s.size > value_size) {
+        return bad_input("manifest: setting '{}' at [{}, +{}) lies outside the {}-byte map value", name, s.offset, s.size, value_size);
+      }
+    }
+    if (bounded && s.value_set == s.values.empty()) return bad_input("manifest: setting '{}': values and value_set disagree", name);
+    if (bounded && !s.value_set && !s.allows(s.min)) return bad_input("manifest: setting '{}': min above max", name);
+    if (!bounded && (s.value_set || !s.values.empty())) return bad_input("manifest: setting '{}': a program takes no values", name);
+    loader.settings.push_back(std::move(s));
+  }
+  if (loader.settings.size() != loader.context.settings) {
+    return bad_input("manifest: {} settings for a context of {}", loader.settings.size(), loader.context.settings);
+  }
+  return Ok{};
+}
+
 Status parse_into(Bytes data, LoaderProgram& loader) {
   Reader r(data);
   const std::uint32_t magic = r.u32("magic");
@@ -154,9 +234,10 @@ Status parse_into(Bytes data, LoaderProgram& loader) {
   const std::uint32_t maps = r.u32("context map count");
   const std::uint32_t programs = r.u32("context program count");
   const std::uint32_t kconfig_size = r.u32("kconfig size");
+  const std::uint32_t settings = r.u32("context settings count");
   if (r.failed()) return r.error();
-  const ContextLayout context{maps, programs, kconfig_size};
-  if (maps > 0x10000 || programs > 0x10000 || kconfig_size > 0x10000 || context.size() > 0x7ff0) {
+  const ContextLayout context{maps, programs, kconfig_size, settings};
+  if (maps > 0x10000 || programs > 0x10000 || kconfig_size > 0x10000 || settings > kMaxSettings || context.size() > 0x7ff0) {
     return bad_input("manifest: context of {} maps, {} programs and {} kconfig bytes exceeds a loader's context", maps, programs, kconfig_size);
   }
 
@@ -169,7 +250,7 @@ Status parse_into(Bytes data, LoaderProgram& loader) {
     const std::uint8_t kind = r.u8("step kind");
     const std::string_view object = r.str("step object");
     if (r.failed()) break;
-    auto k = enum_value<LoaderStep::Kind>(kind, static_cast<std::uint8_t>(LoaderStep::Kind::ContextBound), "step kind", at);
+    auto k = enum_value<LoaderStep::Kind>(kind, static_cast<std::uint8_t>(LoaderStep::Kind::SettingBound), "step kind", at);
     if (!k) return k.error();
     loader.steps.push_back({*k, std::string(object)});
   }
@@ -236,6 +317,7 @@ Status parse_into(Bytes data, LoaderProgram& loader) {
     }
     loader.kconfig.push_back({std::string(name), *type, is_signed != 0, weak != 0, offset, size});
   }
+  if (auto ok = parse_settings(r, loader); !ok) return ok;
   if (!r.at_end()) return bad_input("manifest: {} trailing bytes at offset {}", data.size() - r.offset(), r.offset());
   return Ok{};
 }

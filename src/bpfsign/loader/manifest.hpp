@@ -16,7 +16,7 @@
 namespace bpfsign::loader {
 
 inline constexpr std::uint32_t kManifestMagic = 0x4d465042;  // "BPFM"
-inline constexpr std::uint32_t kManifestVersion = 1;
+inline constexpr std::uint32_t kManifestVersion = 2;  // 2: runtime settings
 inline constexpr std::size_t kManifestDigestSize = 32;  // the blob's last bytes
 
 std::vector<std::uint8_t> serialize_manifest(const LoaderProgram& loader);

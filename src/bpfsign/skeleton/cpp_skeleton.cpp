@@ -113,6 +113,7 @@ const char* step_kind(loader::LoaderStep::Kind k) {
     case K::ProgLoad: return "ProgLoad";
     case K::SlotUpdate: return "SlotUpdate";
     case K::ContextBound: return "ContextBound";
+    case K::SettingBound: return "SettingBound";
   }
   return "BtfLoad";
 }

@@ -85,7 +85,12 @@ Result<ReproduceReport> reproduce(Bytes object, const std::string& name, const b
   if (!elf) return elf.error();
   auto model = object::read_object(*elf);
   if (!model) return model.error();
-  auto generated = loader::generate_loader(*model);
+  // The settings the signer declared, as the bundle's manifest records
+  // them: part of what is generated (a manifest that does not parse
+  // reproduces nothing, and says why).
+  loader::LoaderProgram recorded;
+  if (auto ok = loader::parse_manifest(b.manifest, recorded); !ok) return ok.error().with_context("the bundle's manifest");
+  auto generated = loader::generate_loader(*model, loader::declaration_of(recorded.settings, recorded.programs));
   if (!generated) return generated.error();
   const loader::LoaderProgram& g = *generated;
 
