@@ -8,7 +8,7 @@ build=$1 seconds=$2
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 corpus_objs="$build/testdata/bpf"
 work="$build/fuzz-work"
-mkdir -p "$work/seeds-elf" "$work/seeds-isa" "$work/seeds-btf" "$work/seeds-bundle" "$work/seeds-lskel" "$work/crashes"
+mkdir -p "$work/seeds-elf" "$work/seeds-isa" "$work/seeds-btf" "$work/seeds-bundle" "$work/seeds-lskel" "$work/seeds-settings" "$work/crashes"
 # bpftool's light skeleton headers, as the tests build them.
 cp "$build"/tests/lskel/*.lskel.h "$work/seeds-lskel/" 2>/dev/null || true
 
@@ -34,6 +34,13 @@ for alg in rsa2048 p256; do
     "$bpfsign" sign --force "$corpus_objs/$stem.bpf.o" -k "$work/$alg.key" -c "$work/$alg.crt" -o "$work/seeds-bundle/$stem-$alg.bundle" >/dev/null
   done
 done
+# A bundle with runtime settings (manifest records, loader bound checks),
+# and declarations for the settings target, resolved against its object.
+"$bpfsign" sign --force "$corpus_objs/runtime_settings.bpf.o" -k "$work/p256.key" -c "$work/p256.crt" \
+  --settings "$repo_root/testdata/bpf/runtime_settings.settings.json" -o "$work/seeds-bundle/runtime_settings-p256.bundle" >/dev/null
+cp "$repo_root/testdata/bpf/runtime_settings.settings.json" "$work/seeds-settings/"
+echo '{"variables": {"step": {"values": [1]}}, "optional_programs": {"on_sync_fentry": {}}}' >"$work/seeds-settings/small.json"
+export BPFSIGN_FUZZ_SETTINGS_OBJECT="$corpus_objs/runtime_settings.bpf.o"
 # The load decision's target reads bundles and bare manifests.
 mkdir -p "$work/seeds-plan"
 cp "$work"/seeds-bundle/* "$work/seeds-plan/"
@@ -61,3 +68,4 @@ run fuzz_isa_decode "$work/seeds-isa"
 run fuzz_bundle "$work/seeds-bundle"
 run fuzz_lskel "$work/seeds-lskel"
 run fuzz_load_plan "$work/seeds-plan"
+run fuzz_settings "$work/seeds-settings"

@@ -154,5 +154,10 @@ if [ -x /bin/bpfsign-asan ]; then
   good_rows /bin/bpfsign-asan -asan $D/subprogs.rsa.bundle $D/global_data.rsa.bundle $D/maps_btf.rsa.bundle
   refusal_rows /bin/bpfsign-asan -asan
 fi
+# Runtime settings, the kernel checking the signature (tests/vm/settings_rows.sh).
+if [ -x /bin/settings_rows ]; then
+  /bin/settings_rows /bin/bpfsign $D --keyring $K
+  fails=$((fails + $?))
+fi
 echo "CLI-DONE failures=$fails"
 [ $fails -eq 0 ]

@@ -44,6 +44,11 @@ for o in "$corpus"/*.bpf.o; do
     echo "vm: not bundled: $stem: $(cat "$work/sign.err")"
   fi
 done
+# Runtime settings: the corpus object signed with its declaration (the
+# rows set values within and outside it), and without one.
+mv "$data/runtime_settings.rsa.bundle" "$data/runtime_settings.plain.bundle"
+"$bpfsign" sign "$corpus/runtime_settings.bpf.o" -k "$work/rsa.key" -c "$data/rsa.crt" \
+  --settings "$repo_root/testdata/bpf/runtime_settings.settings.json" -o "$data/runtime_settings.rsa.bundle" >/dev/null
 # Objects the matrix reads variables of (by BTF), and the LSM watcher.
 cp "$corpus"/*.bpf.o "$build/tests/vm/sig_verdict.bpf.o" "$data/"
 "$bpfsign" sign "$build/tests/vm/sig_verdict.bpf.o" -k "$work/rsa.key" -c "$data/rsa.crt" -o "$data/sig_verdict.rsa.bundle" >/dev/null
@@ -58,8 +63,11 @@ done
 root="$work/root"
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/lib64" "$root/lib/x86_64-linux-gnu"
 cp /bin/busybox "$root/bin/busybox"
-for applet in sh mount cat uname echo poweroff ip grep tr cut ls rm mkdir basename wc sleep sed cp chmod head; do ln -sf busybox "$root/bin/$applet"; done
+for applet in sh mount cat uname echo poweroff ip grep tr cut ls rm mkdir basename wc sleep sed cp chmod head sync; do ln -sf busybox "$root/bin/$applet"; done
 binaries=("$matrix" "$bpfsign")
+# bpftool, a test oracle: the settings rows read the programs' .bss with it.
+cp "$(command -v bpftool)" "$root/bin/bpftool"
+binaries+=("$(command -v bpftool)")
 cp "$matrix" "$root/bin/vm_matrix"
 cp "$bpfsign" "$root/bin/bpfsign"
 # The signed skeleton's application and the certificate of its build-time key.
@@ -96,7 +104,8 @@ for lib in $( (ldd "${binaries[@]}"; echo "$installed_libs") | awk '/=>/{print $
   cp -L "$lib" "$root$lib" 2>/dev/null || cp -L "$lib" "$root/lib/x86_64-linux-gnu/"
 done
 cp "$repo_root/tests/vm/cli_rows.sh" "$root/bin/cli_rows"
-chmod +x "$root/bin/cli_rows"
+cp "$repo_root/tests/vm/settings_rows.sh" "$root/bin/settings_rows"
+chmod +x "$root/bin/cli_rows" "$root/bin/settings_rows"
 for k in "${kernels[@]}"; do
   [ -f "$k/config" ] || continue
   mkdir -p "$root/usr/lib/modules/$(basename "$k")-cloud-amd64"

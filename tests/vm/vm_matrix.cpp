@@ -583,6 +583,27 @@ int main(int argc, char** argv) {
     const Attempt a = try_load(*base, other, *keyring);
     row("other-scheme", "subprogs", !a.loaded, describe(a), a.message);
   }
+  // Runtime settings: a value outside its declared bounds, given straight
+  // to the signed loader's context (the runtime's own check bypassed, as
+  // anyone running the loader could), is refused by the loader in the
+  // kernel - after the kernel verified its signature - and names the setting.
+  if (auto settings = read_bundle(dir / "runtime_settings.rsa.bundle")) {
+    for (const auto& [name, value] : {std::pair{"step", "3"}, std::pair{"targ_tgid", "0x100000000"}, std::pair{"delta", "-101"}}) {
+      load::RunOptions o;
+      o.check_settings = false;
+      o.settings.variables = {{name, value}};
+      const Attempt a = try_load(*settings, scheme, *keyring, o);
+      const bool refused = !a.loaded && a.message.find(fmt::format("the signed loader refused variable '{}'", name)) != std::string::npos;
+      row("settings-loader-bound", name, refused, refused ? fmt::format("{}={} refused by the signed loader (ERANGE)", name, value) : describe(a),
+          a.message);
+    }
+    load::RunOptions o;
+    o.settings.variables = {{"step", "2"}};
+    const Attempt a = try_load(*settings, scheme, *keyring, o);
+    row("settings-loader-in-bounds", "step", a.loaded, describe(a), a.message);
+  } else {
+    row("settings-loader-bound", "runtime_settings", false, "no runtime_settings.rsa.bundle", "");
+  }
   fmt::print("DONE failures={}\n", failures);
   return failures == 0 ? 0 : 1;
 }
