@@ -1,4 +1,4 @@
-// bpfsign gen skeleton (OBJECT | BUNDLE [--object OBJECT]) [-o FILE] [--name NAME] [--c]
+// bpfsign gen skeleton (OBJECT [--settings FILE] | BUNDLE [--object OBJECT]) [-o FILE] [--name NAME] [--c]
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -25,6 +25,7 @@ namespace {
 struct GenOptions {
   std::string input;   // an object, or a signed bundle
   std::string object;  // with a bundle: the object it was generated from
+  std::string settings;  // with an object: what may be set (a bundle carries its signer's)
   std::string output;
   std::string name;
   bool c = false;
@@ -45,6 +46,9 @@ Status write_text(const GenOptions& opt, const std::string& text) {
 // then types the accessors of global data.
 Result<std::string> signed_skeleton(const GenOptions& opt, const std::vector<std::uint8_t>& bytes) {
   if (opt.c && opt.object.empty()) return usage_error("{}: a signed C skeleton (--c) needs the bundle's object (--object) for its types", opt.input);
+  if (!opt.settings.empty()) {
+    return usage_error("{}: --settings declares an object's settings; a bundle carries the ones its signer declared", opt.settings);
+  }
   auto b = bundle::parse_bundle(bytes, opt.input);
   if (!b) return b.error();
   if (b->signatures.empty()) return bad_input("{}: the bundle carries no signature", opt.input);
@@ -86,14 +90,22 @@ Result<std::string> object_skeleton(const GenOptions& opt) {
   if (!opt.object.empty()) return bad_input("--object goes with a bundle: {} is the object already", opt.input);
   auto model = object::read_object_file(opt.input);
   if (!model) return model.error();
-  auto loader = loader::generate_loader(*model);
+  loader::SettingsDeclaration declaration;
+  if (!opt.settings.empty()) {
+    auto text = read_file(opt.settings);
+    if (!text) return text.error();
+    auto parsed = loader::parse_settings_declaration(*text, opt.settings);
+    if (!parsed) return parsed.error();
+    declaration = std::move(parsed).value();
+  }
+  auto loader = loader::generate_loader(*model, declaration);
   if (!loader) return loader.error();
   const std::string name = opt.name.empty() ? model->name : opt.name;
   return opt.c ? skeleton::c_skeleton(*model, *loader, name) : skeleton::cpp_skeleton(&*model, *loader, name);
 }
 
 int run_gen_skeleton(const GenOptions& opt) {
-  if (auto distinct = distinct_files({{"-o", opt.output == "-" ? "" : opt.output}, {"the input", opt.input}, {"--object", opt.object}}); !distinct) {
+  if (auto distinct = distinct_files({{"-o", opt.output == "-" ? "" : opt.output}, {"the input", opt.input}, {"--object", opt.object}, {"--settings", opt.settings}}); !distinct) {
     return report(distinct.error());
   }
   auto bytes = read_file(opt.input);
@@ -114,6 +126,7 @@ void register_gen(CLI::App& app, Action& action) {
   auto* skel = gen->add_subcommand("skeleton", "A C++ header owning the loaded object, with its loader (or its signed bundle) embedded");
   skel->add_option("input", opt->input, "BPF ELF object file, or a bundle made by 'bpfsign sign' (a signed skeleton)")->required();
   skel->add_option("--object", opt->object, "With a bundle: the object it was generated from (checked), for typed global data");
+  skel->add_option("--settings", opt->settings, "With an object: what may be set before load (JSON, as 'sign --settings'): typed setters");
   skel->add_option("-o,--output", opt->output, "Header to write (atomically); default: standard output");
   skel->add_option("--name", opt->name, "Namespace prefix (default: the object name)");
   skel->add_flag("--force", opt->force, "Replace an existing output file");

@@ -1,8 +1,11 @@
 // `bpfsign gen skeleton --c`: a self-contained C header for C programs. It
 // embeds the loader and its metadata and a small runtime of its own (bpf(2)
-// through syscall(2); no library to link): <name>__open_and_load() runs the
-// loader and maps global data into memory; <name>__destroy() unmaps and
-// closes everything. Attaching is left to the application (the C++
+// through syscall(2); no library to link): <name>__open(), the setters of
+// the runtime settings the signer declared (<name>__set_<var>(s, v),
+// __set_max_entries_<map>, __skip_<prog>: each checks its bounds and writes
+// its record into the loader's context), <name>__load() runs the loader and
+// maps global data into memory (or __open_and_load(), both at once);
+// <name>__destroy() unmaps and closes everything. Attaching is left to the application (the C++
 // skeleton attaches); objects with .kconfig externs need the C++ skeleton,
 // which reads the running kernel's configuration.
 #pragma once

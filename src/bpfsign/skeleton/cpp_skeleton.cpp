@@ -140,7 +140,40 @@ std::string identifier(const std::string& name) {
   return out;
 }
 
+Result<std::vector<std::string>> setter_names(const std::vector<loader::Setting>& settings) {
+  std::vector<std::string> out;
+  for (const auto& s : settings) {
+    const std::string n = s.kind == loader::Setting::Kind::Variable     ? "set_" + code_name(s.name)
+                          : s.kind == loader::Setting::Kind::MaxEntries ? "set_max_entries_" + identifier(s.name)
+                                                                        : "skip_" + identifier(s.name);
+    if (std::find(out.begin(), out.end(), n) != out.end()) {
+      return bad_input("two runtime settings would both have the setter '{}' (rename one in the object)", n);
+    }
+    out.push_back(n);
+  }
+  return out;
+}
+
 namespace {
+
+// The settings the signer declared, rebuilt in code: the setters' early
+// answer (and an unsigned skeleton's loader) use them.
+void embedded_settings(std::string& out, const std::vector<loader::Setting>& settings) {
+  line(out, "inline std::vector<bpfsign::loader::Setting> settings() {{");
+  line(out, "  using K = bpfsign::loader::Setting::Kind;");
+  line(out, "  std::vector<bpfsign::loader::Setting> s;");
+  for (const auto& st : settings) {
+    std::string values;
+    for (std::uint64_t v : st.values) values += fmt::format("{}{}ULL", values.empty() ? "" : ", ", v);
+    const char* kind = st.kind == loader::Setting::Kind::Variable     ? "Variable"
+                       : st.kind == loader::Setting::Kind::MaxEntries ? "MaxEntries"
+                                                                      : "OptionalProgram";
+    line(out, "  s.push_back({{K::{}, {}, {}, {}, {}, {}, {}, {}ULL, {}ULL, {{{}}}, {}}});", kind, quoted(st.name), st.target, st.offset,
+         st.size, st.is_signed, st.value_set, st.min, st.max, values,
+         st.fallback_for ? fmt::format("std::optional<std::uint32_t>{{{}}}", *st.fallback_for) : std::string("std::nullopt"));
+  }
+  line(out, "  return s;\n}}\n");
+}
 
 // The unsigned skeleton's detail: the generated loader, rebuilt in code.
 void embedded_loader(std::string& out, const loader::LoaderProgram& loader) {
@@ -153,6 +186,7 @@ void embedded_loader(std::string& out, const loader::LoaderProgram& loader) {
   line(out, "  l.blob.assign(std::begin(kMetadata), std::end(kMetadata));");
   line(out, "  l.context.maps = {};\n  l.context.programs = {};\n  l.context.kconfig_size = {};", loader.context.maps,
        loader.context.programs, loader.context.kconfig_size);
+  if (!loader.settings.empty()) line(out, "  l.settings = settings();\n  l.context.settings = {};", loader.context.settings);
   for (const auto& s : loader.steps) line(out, "  l.steps.push_back({{LoaderStep::Kind::{}, {}}});", step_kind(s.kind), quoted(s.object));
   for (const auto& m : loader.map_summaries) {
     line(out, "  l.maps.push_back({});", quoted(m.name));
@@ -182,12 +216,13 @@ Result<std::string> cpp_skeleton(const object::ObjectModel* model, const loader:
   line(out, "// {}; link with bpfsign::bpfsign.",
        is_signed ? "The signed bundle (a loader and signature for every kernel scheme) is embedded" : "The loader and its metadata are embedded");
   line(out, "#pragma once\n");
-  line(out, "#include <array>\n#include <cstdint>\n#include <span>\n#include <string>\n#include <vector>\n");
+  line(out, "#include <algorithm>\n#include <array>\n#include <cstdint>\n#include <optional>\n#include <span>\n#include <string>\n#include <vector>\n");
   line(out, "#include \"bpfsign/load/attach.hpp\"\n#include \"bpfsign/load/global_data.hpp\"");
   line(out, "#include \"bpfsign/load/load_bundle.hpp\"");
   line(out, "#include \"bpfsign/load/loader_runtime.hpp\"\n#include \"bpfsign/loader/loader_program.hpp\"\n");
   line(out, "namespace {} {{\n", ns);
   line(out, "namespace detail {{\n");
+  if (!loader.settings.empty()) embedded_settings(out, loader.settings);
   if (is_signed) {
     line(out, "inline constexpr std::uint8_t kBundle[] = {{{}\n}};\n", byte_array(bundle));
   } else {
@@ -205,33 +240,71 @@ Result<std::string> cpp_skeleton(const object::ObjectModel* model, const loader:
   line(out, "// programs and maps, unless they were pinned.");
   line(out, "class Skeleton {{");
   line(out, " public:");
+  line(out, "  // Opened, not loaded: the setters below (if the signer declared settings),");
+  line(out, "  // then load().");
+  line(out, "  static Skeleton open() {{ return Skeleton(); }}\n");
   if (is_signed) {
     line(out, "  // Loads the embedded bundle with the scheme the running kernel enforces,");
     line(out, "  // through the same decision as `bpfsign load` (bpfsign/load/load_plan.hpp):");
     line(out, "  // trust.keyring names the keyring holding the signer's certificate;");
     line(out, "  // certificates in trust.trust are verified offline first. plan() then says");
-    line(out, "  // what was checked and by whom.");
-    line(out, "  static bpfsign::Result<Skeleton> open_and_load(const bpfsign::load::TrustOptions& trust) {{");
-    line(out, "    Skeleton s;");
-    line(out, "    auto done = bpfsign::load::load_bundle(detail::kBundle, {}, trust);", quoted(name + " skeleton"));
+    line(out, "  // what was checked and by whom. A failed load loads nothing: settings may");
+    line(out, "  // be changed and load() called again.");
+    line(out, "  bpfsign::Status load(const bpfsign::load::TrustOptions& trust) {{");
+    line(out, "    if (loaded_once_) return bpfsign::usage_error(\"load(): the skeleton is loaded already\");");
+    line(out, "    bpfsign::load::RunOptions run;");
+    line(out, "    run.settings = settings_;");
+    line(out, "    auto done = bpfsign::load::load_bundle(detail::kBundle, {}, trust, run);", quoted(name + " skeleton"));
     line(out, "    if (!done) return done.error();");
-    line(out, "    s.plan_ = std::move(done->plan);");
-    line(out, "    s.loader_ = std::move(done->loader);");
-    line(out, "    s.loaded_ = std::move(done->object);");
   } else {
-    line(out, "  static bpfsign::Result<Skeleton> open_and_load() {{");
-    line(out, "    Skeleton s;");
-    line(out, "    s.plan_ = bpfsign::load::plan_object_load(detail::loader());");
-    line(out, "    auto done = bpfsign::load::execute_plan(s.plan_);");
+    line(out, "  // Runs the loader; maps global data into memory. A failed load loads");
+    line(out, "  // nothing: settings may be changed and load() called again.");
+    line(out, "  bpfsign::Status load() {{");
+    line(out, "    if (loaded_once_) return bpfsign::usage_error(\"load(): the skeleton is loaded already\");");
+    line(out, "    bpfsign::load::RunOptions run;");
+    line(out, "    run.settings = settings_;");
+    line(out, "    auto plan = bpfsign::load::plan_object_load(detail::loader());");
+    line(out, "    auto done = bpfsign::load::execute_plan(plan, run);");
     line(out, "    if (!done) return done.error();");
-    line(out, "    s.loader_ = std::move(done->loader);");
-    line(out, "    s.loaded_ = std::move(done->object);");
   }
-  line(out, "    auto globals = bpfsign::load::map_global_data(s.loader_, s.loaded_);");
+  line(out, "    auto globals = bpfsign::load::map_global_data(done->loader, done->object);");
   line(out, "    if (!globals) return globals.error();");
-  line(out, "    s.globals_ = std::move(globals).value();");
+  line(out, "    plan_ = std::move({});", is_signed ? "done->plan" : "plan");
+  line(out, "    loader_ = std::move(done->loader);");
+  line(out, "    loaded_ = std::move(done->object);");
+  line(out, "    globals_ = std::move(globals).value();");
+  line(out, "    loaded_once_ = true;");
+  line(out, "    return bpfsign::Ok{{}};");
+  line(out, "  }}\n");
+  line(out, "  static bpfsign::Result<Skeleton> open_and_load({}) {{", is_signed ? "const bpfsign::load::TrustOptions& trust" : "");
+  line(out, "    Skeleton s;");
+  line(out, "    if (auto ok = s.load({}); !ok) return ok.error();", is_signed ? "trust" : "");
   line(out, "    return s;");
   line(out, "  }}\n");
+  if (!loader.settings.empty()) {
+    auto setters = setter_names(loader.settings);
+    if (!setters) return setters.error();
+    line(out, "  // Runtime settings the signer declared, before load(). A value outside its");
+    line(out, "  // bounds is refused here, by load() against the loaded manifest, and by the");
+    line(out, "  // loader itself in the kernel: the check that counts. What is not set keeps");
+    line(out, "  // the object's value; the last value set counts.");
+    for (std::size_t k = 0; k < loader.settings.size(); ++k) {
+      const loader::Setting& st = loader.settings[k];
+      const std::string setter = (*setters)[k];
+      if (st.kind == loader::Setting::Kind::OptionalProgram) {
+        line(out, "  // Not to load program {} (then skipped() names it; its progs() fd is -1){}.", comment_text(st.name),
+             st.fallback_for ? "; else it loads only if " + comment_text(loader.programs.at(*st.fallback_for)) + " was skipped" : std::string());
+        line(out, "  bpfsign::Status {}() {{ return set_setting({}, 0); }}", setter, k);
+        continue;
+      }
+      const std::string type = fmt::format("std::{}int{}_t", st.is_signed ? "" : "u", st.size * 8);
+      line(out, "  // {}{}: {}", st.kind == loader::Setting::Kind::MaxEntries ? "max_entries of map " : "", comment_text(st.name),
+           st.allowed_text());
+      line(out, "  bpfsign::Status {}({} v) {{ return set_setting({}, static_cast<std::uint64_t>({})); }}", setter, type, k,
+           st.is_signed ? "static_cast<std::int64_t>(v)" : "v");
+    }
+    line(out, "");
+  }
   line(out, "  // Attaches every program whose section says how; see attachments().");
   line(out, "  bpfsign::Status attach(const bpfsign::load::AttachOptions& options = {{}}) {{");
   line(out, "    auto links = bpfsign::load::attach_programs(loader_.program_summaries, loaded_, options);");
@@ -264,6 +337,8 @@ Result<std::string> cpp_skeleton(const object::ObjectModel* model, const loader:
     }
   }
   line(out, "  const bpfsign::load::LoadedObject& loaded() const {{ return loaded_; }}");
+  line(out, "  // The optional programs the loader did not load, and why (reason()).");
+  line(out, "  const std::vector<bpfsign::load::SkippedProgram>& skipped() const {{ return loaded_.skipped; }}");
   line(out, "  // What was loaded, and what was checked by whom (plan().checks, plan().checked_by()).");
   line(out, "  const bpfsign::load::LoadPlan& plan() const {{ return plan_; }}\n");
   line(out, " private:");
@@ -273,11 +348,33 @@ Result<std::string> cpp_skeleton(const object::ObjectModel* model, const loader:
   line(out, "    }}");
   line(out, "    return nullptr;");
   line(out, "  }}\n");
+  if (!loader.settings.empty()) {
+    line(out, "  bpfsign::Status set_setting(std::size_t k, std::uint64_t bits) {{");
+    line(out, "    using bpfsign::loader::Setting;");
+    line(out, "    static const std::vector<Setting> declared = detail::settings();");
+    line(out, "    const Setting& s = declared[k];");
+    line(out, "    const char* kind = bpfsign::loader::setting_kind_name(s.kind);");
+    line(out, "    if (loaded_once_) return bpfsign::usage_error(\"{{}} '{{}}': settings apply at load(), which has run\", kind, s.name);");
+    line(out, "    if (s.kind == Setting::Kind::OptionalProgram) {{");
+    line(out, "      if (std::find(settings_.skip.begin(), settings_.skip.end(), s.name) == settings_.skip.end()) settings_.skip.push_back(s.name);");
+    line(out, "      return bpfsign::Ok{{}};");
+    line(out, "    }}");
+    line(out, "    if (!s.allows(bits)) {{");
+    line(out, "      return bpfsign::usage_error(\"{{}} '{{}}' = {{}}: outside what the signer allows ({{}})\", kind, s.name, s.value_text(bits), s.allowed_text());");
+    line(out, "    }}");
+    line(out, "    auto& given = s.kind == Setting::Kind::Variable ? settings_.variables : settings_.max_entries;");
+    line(out, "    std::erase_if(given, [&](const auto& g) {{ return g.first == s.name; }});");
+    line(out, "    given.emplace_back(s.name, s.value_text(bits));");
+    line(out, "    return bpfsign::Ok{{}};");
+    line(out, "  }}\n");
+  }
   line(out, "  bpfsign::load::LoadPlan plan_;");
   line(out, "  bpfsign::loader::LoaderProgram loader_;");
   line(out, "  bpfsign::load::LoadedObject loaded_;");
   line(out, "  std::vector<bpfsign::load::GlobalData> globals_;");
   line(out, "  std::vector<bpfsign::load::Attachment> links_;  // detached first when destroyed");
+  line(out, "  bpfsign::load::RuntimeSettings settings_;  // given to load()");
+  line(out, "  bool loaded_once_ = false;");
   line(out, "}};\n");
   line(out, "}}  // namespace {}", ns);
   return out;

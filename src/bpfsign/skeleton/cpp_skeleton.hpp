@@ -1,10 +1,12 @@
 // `bpfsign gen skeleton`: a C++ header that owns a loaded object. It embeds
 // the generated loader and its metadata, and gives the application an RAII
-// owner of every fd, open_and_load / attach / destroy, and typed access to
-// global data mapped into memory.
+// owner of every fd, open_and_load / attach / destroy, typed access to
+// global data mapped into memory, and typed setters for the runtime
+// settings the signer declared (loader/settings.hpp), called before load.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "bpfsign/common/byte_reader.hpp"
 #include "bpfsign/common/error.hpp"
@@ -32,5 +34,10 @@ std::string identifier(const std::string& name);
 std::string code_name(const std::string& name);
 // A name as the text of a // or /* */ comment: printable, no "*/".
 std::string comment_text(const std::string& name);
+
+// Each setting's setter, as both skeletons name it: "set_<variable>",
+// "set_max_entries_<map>", "skip_<program>" (identifiers). Refused when two
+// settings would get the same name.
+Result<std::vector<std::string>> setter_names(const std::vector<loader::Setting>& settings);
 
 }  // namespace bpfsign::skeleton
