@@ -77,8 +77,9 @@ int count_chdir(void *ctx)
 }
 
 /* The same event two ways: fentry where the kernel has trampolines and
- * the function's BTF, the kprobe otherwise. */
-SEC("fentry/do_unlinkat")
+ * the function's BTF, the kprobe otherwise. (vfs_unlink, not do_unlinkat:
+ * 7.3 no longer has do_unlinkat, and these rows must load everywhere.) */
+SEC("fentry/vfs_unlink")
 int BPF_PROG(on_unlink_fentry)
 {
 	if (wanted())
@@ -86,7 +87,7 @@ int BPF_PROG(on_unlink_fentry)
 	return 0;
 }
 
-SEC("kprobe/do_unlinkat")
+SEC("kprobe/vfs_unlink")
 int BPF_KPROBE(on_unlink_kprobe)
 {
 	if (wanted())

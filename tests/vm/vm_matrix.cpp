@@ -218,6 +218,11 @@ void workload(const std::vector<int>& socket_filters, const std::vector<int>& it
     syscall(SYS_getsid, getpid());
   }
   if (const int fd = open("/proc/self/status", O_RDONLY); fd >= 0) close(fd);
+  // runtime_settings: chdir(2), an unlink, sync(2).
+  if (chdir("/") == 0) (void)chdir("/data");
+  if (const int fd = open("/tmp/bpfsign-unlink-me", O_CREAT | O_WRONLY, 0600); fd >= 0) close(fd);
+  unlink("/tmp/bpfsign-unlink-me");
+  sync();
   // The child executes a program (perf_tools watches execve); /bin/true if
   // the image has it, else the exec fails after the syscall was entered.
   if (const pid_t child = fork(); child == 0) {
@@ -296,6 +301,14 @@ void effects(const fs::path& dir, const std::string& stem, sign::Scheme scheme, 
   for (std::size_t i = 0; i < live->loaded.programs.size(); ++i) {
     const std::string& name = live->loader.programs[i];
     const int fd = live->loaded.programs[i].get();
+    if (fd < 0) {  // an optional program the loader skipped: its reason is the outcome
+      std::string why = "skipped, no reason given";
+      for (const auto& s : live->loaded.skipped) {
+        if (s.name == name) why = "skipped: " + s.reason();
+      }
+      row("run", stem + ":" + name, why.rfind("skipped: ", 0) == 0, why, "");
+      continue;
+    }
     auto info = kernel::prog_info(fd);
     if (!std::holds_alternative<kernel::ProgInfo>(info)) {
       row("run", stem + ":" + name, false, "no program info", "");
