@@ -90,15 +90,9 @@ Result<std::string> object_skeleton(const GenOptions& opt) {
   if (!opt.object.empty()) return bad_input("--object goes with a bundle: {} is the object already", opt.input);
   auto model = object::read_object_file(opt.input);
   if (!model) return model.error();
-  loader::SettingsDeclaration declaration;
-  if (!opt.settings.empty()) {
-    auto text = read_file(opt.settings);
-    if (!text) return text.error();
-    auto parsed = loader::parse_settings_declaration(*text, opt.settings);
-    if (!parsed) return parsed.error();
-    declaration = std::move(parsed).value();
-  }
-  auto loader = loader::generate_loader(*model, declaration);
+  auto declaration = loader::read_settings_declaration(opt.settings);
+  if (!declaration) return declaration.error();
+  auto loader = loader::generate_loader(*model, *declaration);
   if (!loader) return loader.error();
   const std::string name = opt.name.empty() ? model->name : opt.name;
   return opt.c ? skeleton::c_skeleton(*model, *loader, name) : skeleton::cpp_skeleton(&*model, *loader, name);

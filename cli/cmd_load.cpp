@@ -87,15 +87,9 @@ Result<load::LoadPlan> plan_object(const LoadOptions& opt) {
   }
   auto model = object::read_object_file(opt.object);
   if (!model) return model.error();
-  loader::SettingsDeclaration declaration;
-  if (!opt.settings_file.empty()) {
-    auto text = read_file(opt.settings_file);
-    if (!text) return text.error();
-    auto parsed = loader::parse_settings_declaration(*text, opt.settings_file);
-    if (!parsed) return parsed.error();
-    declaration = std::move(parsed).value();
-  }
-  auto loader = loader::generate_loader(*model, declaration);
+  auto declaration = loader::read_settings_declaration(opt.settings_file);
+  if (!declaration) return declaration.error();
+  auto loader = loader::generate_loader(*model, *declaration);
   if (!loader) return loader.error();
   auto plan = load::plan_object_load(std::move(loader).value());
   if (!opt.keyring.empty()) plan.notes.push_back("--keyring is not used: an object loads unsigned");

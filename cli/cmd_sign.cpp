@@ -60,15 +60,9 @@ int run_sign(const SignOptions& opt) {
       schemes.push_back(*s);
     }
   }
-  loader::SettingsDeclaration declaration;
-  if (!opt.settings.empty()) {
-    auto text = read_file(opt.settings);
-    if (!text) return report(text.error());
-    auto parsed = loader::parse_settings_declaration(*text, opt.settings);
-    if (!parsed) return report(parsed.error());
-    declaration = std::move(parsed).value();
-  }
-  auto b = bundle::sign_object(*bytes, std::filesystem::path(opt.object).filename().string(), *key, *cert, schemes, declaration);
+  auto declaration = loader::read_settings_declaration(opt.settings);
+  if (!declaration) return report(declaration.error());
+  auto b = bundle::sign_object(*bytes, std::filesystem::path(opt.object).filename().string(), *key, *cert, schemes, *declaration);
   if (!b) return report(b.error());
   const auto out = bundle::serialize_bundle(*b);
   if (auto s = write_file_atomic(opt.output, out, 0644, opt.force ? Existing::Replace : Existing::Keep); !s) return report(s.error());

@@ -148,6 +148,13 @@ if [ -x /bin/c_signed_skeleton_app ]; then
     row signed-c-skeleton subprogs FAIL "not loaded, or not verified by the kernel" "$(tr '\n' ' ' <$T/out) $(said)"
   fi
 fi
+if [ -x /bin/settings_c_signed_skeleton_app ]; then
+  if /bin/settings_c_signed_skeleton_app $K >$T/out 2>$T/err && ! grep -q FAILED $T/out; then
+    row signed-c-skeleton-settings runtime_settings PASS "setters, a value past them refused by the loader, values in effect" "$(grep -c '^ok' $T/out) checks"
+  else
+    row signed-c-skeleton-settings runtime_settings FAIL "a check failed" "$(grep FAILED $T/out | tr '\n' ' ') $(said)"
+  fi
+fi
 if [ -x /bin/bpfsign-asan ]; then
   export ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
   run_keyring /bin/bpfsign-asan -asan

@@ -77,6 +77,12 @@ if [ -x "$skeleton_app" ]; then
   cp "$build/tests/skeleton/skeleton-signer.crt" "$data/skeleton.crt"
   binaries+=("$skeleton_app")
 fi
+# The signed C header of runtime_settings (setters, and a value past them
+# that the loader refuses after the kernel verified it).
+if [ -x "$build/tests/skeleton/settings_c_signed_skeleton_app" ]; then
+  cp "$build/tests/skeleton/settings_c_signed_skeleton_app" "$root/bin/settings_c_signed_skeleton_app"
+  binaries+=("$build/tests/skeleton/settings_c_signed_skeleton_app")
+fi
 if [ -x "$build/tests/skeleton/c_signed_skeleton_app" ]; then
   cp "$build/tests/skeleton/c_signed_skeleton_app" "$root/bin/c_signed_skeleton_app"
   binaries+=("$build/tests/skeleton/c_signed_skeleton_app")

@@ -47,7 +47,7 @@ else
 fi
 
 # A load with settings: the values reach the programs.
-if $B load $D/runtime_settings.rsa.bundle "$@" --set targ_tgid=$me --set step=5 --set delta=-7 --max-entries counts=4096 $skip \
+if $B load $D/runtime_settings.rsa.bundle "$@" --set targ_tgid=$me --set step=5 --set delta=-7 --max-entries counts=4096 --max-entries events=1000000 $skip \
      --attach --pin $P >$T/out 2>$T/err; then
   for i in 1 2 3 4 5; do cd /; done
   calls=$(bss calls) hits=$(bss hits) delta=$(bss seen_delta)
@@ -55,6 +55,13 @@ if $B load $D/runtime_settings.rsa.bundle "$@" --set targ_tgid=$me --set step=5 
     row settings-applied PASS "calls $calls, hits $hits (step 5), seen_delta $delta, counts sized 4096"
   else
     row settings-applied FAIL "calls '$calls' hits '$hits' seen_delta '$delta' counts '$(max_entries counts)'" "$(cat $T/out)"
+  fi
+  # A ring buffer sized from an option: 1000000 bytes, rounded up to a
+  # power-of-two number of pages as for a declared size.
+  if [ "$(max_entries events)" = 1048576 ]; then
+    row settings-ringbuf-size PASS "events asked 1000000, sized 1048576"
+  else
+    row settings-ringbuf-size FAIL "events sized '$(max_entries events)'" ""
   fi
   if grep -q "skipped on_sync_fentry .*its attach target 'bpfsign_renamed_ksys_sync' is missing from the running kernel" $T/out; then
     row settings-target-missing PASS "the optional fentry skipped with one line"

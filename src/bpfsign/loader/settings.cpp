@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bpfsign/btf/btf.hpp"
+#include "bpfsign/common/file_io.hpp"
 #include "bpfsign/object/bpf_enums.hpp"
 #include "bpfsign/object/object_model.hpp"
 
@@ -276,6 +277,13 @@ Result<SettingsDeclaration> parse_settings_declaration(Bytes bytes, const std::s
     return bad_input("{}: more than {} settings", what, kMaxSettings);
   }
   return out;
+}
+
+Result<SettingsDeclaration> read_settings_declaration(const std::string& path) {
+  if (path.empty()) return SettingsDeclaration{};
+  auto text = read_file(path);
+  if (!text) return text.error();
+  return parse_settings_declaration(*text, path);
 }
 
 Result<std::vector<Setting>> resolve_settings(const SettingsDeclaration& d, const object::ObjectModel& model) {

@@ -52,6 +52,8 @@ struct SettingsDeclaration {
 // unknown keys, a range and a value list together, an empty list, more than
 // kMaxValues values or a non-integer are refused.
 Result<SettingsDeclaration> parse_settings_declaration(Bytes json, const std::string& what);
+// The declaration in file `path` (`--settings`); "" is the empty declaration.
+Result<SettingsDeclaration> read_settings_declaration(const std::string& path);
 
 inline constexpr std::size_t kMaxValues = 64;
 inline constexpr std::uint32_t kMaxSettings = 256;
