@@ -220,8 +220,8 @@ void workload(const std::vector<int>& socket_filters, const std::vector<int>& it
   if (const int fd = open("/proc/self/status", O_RDONLY); fd >= 0) close(fd);
   // runtime_settings: chdir(2), an unlink, sync(2).
   if (chdir("/") == 0) (void)chdir("/data");
-  if (const int fd = open("/tmp/bpfsign-unlink-me", O_CREAT | O_WRONLY, 0600); fd >= 0) close(fd);
-  unlink("/tmp/bpfsign-unlink-me");
+  if (const int fd = open("/data/bpfsign-unlink-me", O_CREAT | O_WRONLY, 0600); fd >= 0) close(fd);
+  unlink("/data/bpfsign-unlink-me");
   sync();
   // The child executes a program (perf_tools watches execve); /bin/true if
   // the image has it, else the exec fails after the syscall was entered.
