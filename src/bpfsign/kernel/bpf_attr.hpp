@@ -17,6 +17,7 @@ enum class BpfCmd : int {
   ProgLoad = 5,
   ProgTestRun = 10,
   ObjPin = 6,
+  ObjGet = 7,
   ObjGetInfoByFd = 15,
   RawTracepointOpen = 17,
   LinkCreate = 28,

@@ -118,6 +118,15 @@ KernelResult<Ok> obj_pin(int fd, const std::string& path) {
   return Ok{};
 }
 
+KernelResult<UniqueFd> obj_get(const std::string& path, std::uint32_t flags) {
+  ObjPinAttr a;  // BPF_OBJ_GET reads the same fields: pathname, bpf_fd (0), file_flags
+  a.pathname = ptr(path.c_str());
+  a.file_flags = flags;
+  const long fd = sys_bpf(BpfCmd::ObjGet, a);
+  if (fd < 0) return KernelError{errno, "BPF_OBJ_GET " + path, {}};
+  return UniqueFd(static_cast<int>(fd));
+}
+
 KernelResult<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type) {
   LinkCreateAttr a;
   a.prog_fd = static_cast<std::uint32_t>(prog_fd);

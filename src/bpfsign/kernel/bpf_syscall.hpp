@@ -43,6 +43,10 @@ KernelResult<ProgInfo> prog_info(int prog_fd);
 KernelResult<UniqueFd> enable_run_stats();
 
 KernelResult<Ok> obj_pin(int fd, const std::string& path);
+// An fd for the object pinned at `path`; `flags` 0, or BPF_F_RDONLY (1 << 3)
+// for a read-only map fd.
+KernelResult<UniqueFd> obj_get(const std::string& path, std::uint32_t flags = 0);
+inline constexpr std::uint32_t kObjGetReadOnly = 1u << 3;
 KernelResult<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type);
 KernelResult<UniqueFd> raw_tracepoint_open(int prog_fd, const std::string& name);
 // A perf event on tracepoint `id` (tracefs events/<category>/<name>/id), for

@@ -1,0 +1,119 @@
+#include "bpfsign/gate/dry_run.hpp"
+
+#include <algorithm>
+
+#include "bpfsign/audit/loader_decoder.hpp"
+#include "bpfsign/object/bpf_enums.hpp"
+
+namespace bpfsign::gate {
+
+namespace {
+
+
+struct Generation {
+  const char* name;
+  bool verdict;           // prog->aux->sig exists (7.2.6 and later)
+  sign::Scheme schemes[2];  // the schemes that generation takes, preferred first
+  const char* guarantee;
+};
+
+// docs/gate.md#per-kernel-generation says the same in prose.
+constexpr Generation kGenerations[] = {
+    {"6.18-7.2.5", false, {sign::Scheme::LoaderChecked, sign::Scheme::LoaderCheckedHashOnly},
+     "no verdict: the gate admits the loader from the signature and keyring in the request (a load whose signature fails never "
+     "reaches the hook); the kernel verified the loader's instructions only, and the loader checks the metadata's hash before it "
+     "creates anything, so the inner loads the gate admits are the signed ones"},
+    {"7.2.6-7.2", true, {sign::Scheme::LoaderChecked, sign::Scheme::LoaderCheckedHashOnly},
+     "the kernel's verdict (VERIFIED, keyring) covers the loader's instructions; the loader checks the metadata before it creates "
+     "anything, so the inner loads the gate admits are the signed ones"},
+    {"7.3", true, {sign::Scheme::KernelChained, sign::Scheme::KernelChained},
+     "the kernel's verdict covers the loader's instructions and its frozen exclusive metadata map, checked before the hook: the "
+     "admission covers the maps too"},
+};
+
+std::uint64_t mask(const std::vector<std::uint32_t>& types) {
+  if (types.empty()) return ~std::uint64_t{0};
+  std::uint64_t m = 0;
+  for (auto t : types) m |= std::uint64_t{1} << t;
+  return m;
+}
+bool admitted_type(std::uint64_t m, std::uint32_t t) { return t < 64 && ((m >> t) & 1) != 0; }
+
+bool keyring_admitted(const Policy& p, const std::string& keyring) {
+  return std::any_of(p.signers.begin(), p.signers.end(), [&](const Signer& s) {
+    return (!s.keyring.empty() && s.keyring == keyring) || (s.serial && std::to_string(*s.serial) == keyring);
+  });
+}
+
+std::uint32_t number(const std::string& text) {
+  std::uint32_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return 0xffffffffu;
+    v = v * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  return v;
+}
+
+std::string field(const audit::Command& c, const char* key) {
+  for (const auto& [k, v] : c.fields) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<DryRun> dry_run(const Policy& policy, const bundle::Bundle& b, const std::optional<std::string>& keyring) {
+  // What the signed loader creates, decoded from its instructions.
+  const auto& code = b.loader_for(sign::Scheme::KernelChained).empty() ? b.loader_for(sign::Scheme::LoaderChecked)
+                                                                       : b.loader_for(sign::Scheme::KernelChained);
+  auto decoded = audit::decode_loader(code, b.metadata);
+  if (!decoded) return decoded.error();
+  if (!decoded->unexplained.empty()) return refusal("the bundle's loader holds code the decoder cannot explain: no decision is given for it");
+  const std::uint64_t programs = mask(policy.program_types), maps = mask(policy.map_types);
+  const Decision refused = policy.mode == Mode::Enforce ? Decision::Refused : Decision::WouldRefuse;
+  DryRun out;
+  for (const auto& g : kGenerations) {
+    const bool loadable = !b.loader_for(g.schemes[0]).empty() || !b.loader_for(g.schemes[1]).empty();
+    out.guarantees.emplace_back(g.name, g.guarantee);
+    DryRunDecision loader{g.name, Kind::Program, "bpfsign_loader", true, "syscall", Decision::Admitted, Rule::None};
+    if (!loadable) {
+      loader.decision = refused;
+      loader.rule = Rule::Unsigned;  // no signature this generation takes
+    } else if (!keyring || !keyring_admitted(policy, *keyring)) {
+      loader.decision = refused;
+      loader.rule = Rule::KeyringNotAdmitted;
+    } else {
+      loader.rule = g.verdict ? Rule::Signed : Rule::SignedNoVerdict;
+    }
+    out.decisions.push_back(loader);
+    const bool loader_in = loader.decision == Decision::Admitted;
+    for (const auto& c : decoded->commands) {
+      DryRunDecision d{g.name, Kind::Program, {}, false, {}, Decision::Admitted, Rule::InnerAdmitted};
+      if (c.kind == "PROG_LOAD") {
+        const std::uint32_t t = number(field(c, "type"));
+        d.name = field(c, "name");
+        d.type = object::prog_type_name(t);
+        if (!admitted_type(programs, t)) d.rule = Rule::TypeNotAdmitted;
+      } else if (c.kind == "MAP_CREATE") {
+        const std::uint32_t t = number(field(c, "type"));
+        d.kind = Kind::Map;
+        d.name = field(c, "name");
+        d.type = object::map_type_name(t);
+        if (!admitted_type(maps, t)) d.rule = Rule::TypeNotAdmitted;
+      } else if (c.kind == "BTF_LOAD") {
+        d.kind = Kind::Btf;
+      } else {
+        continue;
+      }
+      // Inner loads are admitted only while an admitted loader runs; a
+      // loader that was refused runs nothing.
+      if (!loader_in) d.rule = Rule::InnerNoLoader;
+      if (d.rule != Rule::InnerAdmitted) d.decision = refused;
+      out.decisions.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+}  // namespace bpfsign::gate

@@ -1,0 +1,179 @@
+#include "bpfsign/gate/gate.hpp"
+
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "bpfsign/kernel/bpf_syscall.hpp"
+#include "bpfsign/load/attach.hpp"
+#include "bpfsign/load/load_plan.hpp"
+#include "bpfsign/load/loader_runtime.hpp"
+#include "bpfsign/load/pin.hpp"
+#include "bpfsign/loader/loader_program.hpp"
+#include "bpfsign/object/elf_file.hpp"
+#include "bpfsign/object/object_reader.hpp"
+
+namespace bpfsign::gate {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+Error kernel_error(const kernel::KernelError& e) { return e.to_error(); }
+
+fs::path config_pin(const fs::path& dir) { return dir / "maps" / "gate_config"; }
+fs::path log_pin(const fs::path& dir) { return dir / "maps" / "gate_log"; }
+
+Result<GateConfig> read_config(const fs::path& dir) {
+  auto fd = kernel::obj_get(config_pin(dir), kernel::kObjGetReadOnly);
+  if (auto* e = std::get_if<kernel::KernelError>(&fd)) return kernel_error(*e);
+  GateConfig c;
+  const std::uint32_t key = 0;
+  auto got = kernel::map_lookup(std::get<UniqueFd>(fd).get(), &key, &c);
+  if (auto* e = std::get_if<kernel::KernelError>(&got)) return kernel_error(*e);
+  return c;
+}
+
+bool same_policy(const GateConfig& a, const GateConfig& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+}  // namespace
+
+Result<StartResult> start_gate(const GateConfig& config, const fs::path& pin_dir) {
+  if (config.mode == Mode::Off || config.keyrings > kMaxKeyrings) return usage_error("gate: a policy of mode off or with more than {} keyrings", kMaxKeyrings);
+  StartResult out;
+  if (fs::exists(config_pin(pin_dir))) {
+    auto running = read_config(pin_dir);
+    if (!running) return running.error().with_context(pin_dir.string());
+    if (!same_policy(*running, config)) {
+      return refusal("{}: a gate with another policy is running; stop it first (bpfsign gate stop)", pin_dir.string());
+    }
+    out.already_running = true;
+    return out;
+  }
+  if (!load::on_bpf_fs(pin_dir.parent_path())) {
+    return io_error("{}: not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", pin_dir.parent_path().string());
+  }
+  // The gate's object, through the same loader generator and runtime as
+  // any other object.
+  const Bytes bytes = gate_object();
+  auto elf = object::ElfFile::parse(std::vector<std::uint8_t>(bytes.begin(), bytes.end()), "bpfsign gate");
+  if (!elf) return elf.error();
+  auto model = object::read_object(*elf);
+  if (!model) return model.error();
+  auto generated = loader::generate_loader(*model);
+  if (!generated) return generated.error();
+  auto loaded = load::execute_plan(load::plan_object_load(std::move(generated).value()));
+  if (!loaded) return loaded.error().with_context("loading the gate");
+  // The policy goes in before any program is attached: the gate never runs half-configured.
+  std::size_t config_map = loaded->loader.maps.size();
+  for (std::size_t i = 0; i < loaded->loader.maps.size(); ++i) {
+    if (loaded->loader.maps[i] == "gate_config") config_map = i;
+  }
+  if (config_map == loaded->loader.maps.size()) internal_error("the gate object has no gate_config map");
+  const std::uint32_t key = 0;
+  auto written = kernel::map_update(loaded->object.maps[config_map].get(), &key, &config);
+  if (auto* e = std::get_if<kernel::KernelError>(&written)) return kernel_error(*e).with_context("writing the gate's policy");
+  auto attached = load::attach_programs(loaded->loader.program_summaries, loaded->object, {});
+  if (!attached) return attached.error().with_context("attaching the gate");
+  for (const auto& a : *attached) {
+    if (!a.attached()) return Error{ErrorKind::Kernel, fmt::format("gate program '{}' was not attached: {}; nothing was started", a.program, a.how)};
+    out.attached.push_back(a.how);
+  }
+  auto pinned = load::pin_object(pin_dir, loaded->object, *attached);
+  if (!pinned) return pinned.error().with_context("pinning the gate");
+  return out;
+}
+
+Result<GateStatus> gate_status(const fs::path& pin_dir) {
+  GateStatus s;
+  if (!fs::exists(config_pin(pin_dir))) return s;
+  auto config = read_config(pin_dir);
+  if (!config) return config.error().with_context(pin_dir.string());
+  s.running = true;
+  s.config = *config;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(pin_dir, ec)) {
+    if (!e.is_directory()) s.pinned.push_back(fs::relative(e.path(), pin_dir).string());
+  }
+  std::sort(s.pinned.begin(), s.pinned.end());
+  return s;
+}
+
+Status stop_gate(const fs::path& pin_dir) {
+  if (!fs::exists(pin_dir)) return Ok{};
+  if (!fs::exists(config_pin(pin_dir))) return refusal("{}: not a gate's pin directory (no maps/gate_config); left alone", pin_dir.string());
+  std::error_code ec;
+  fs::remove_all(pin_dir, ec);
+  if (ec) return io_error("{}: {}", pin_dir.string(), ec.message());
+  return Ok{};
+}
+
+namespace {
+
+// A mapping of the ring buffer, unmapped on scope exit.
+struct Mapping {
+  void* base = MAP_FAILED;
+  std::size_t length = 0;
+  ~Mapping() {
+    if (base != MAP_FAILED) ::munmap(base, length);
+  }
+};
+
+constexpr std::uint32_t kBusy = 1u << 31;
+constexpr std::uint32_t kDiscard = 1u << 30;
+constexpr std::uint32_t kHeader = 8;
+
+}  // namespace
+
+Status read_log(const fs::path& pin_dir, bool follow, const std::function<void(const GateEvent&)>& each,
+                const std::function<bool()>& keep_going) {
+  auto fd_or = kernel::obj_get(log_pin(pin_dir));
+  if (auto* e = std::get_if<kernel::KernelError>(&fd_or)) return kernel_error(*e).with_context("the gate's log (is the gate running?)");
+  const UniqueFd fd = std::move(std::get<UniqueFd>(fd_or));
+  auto info = kernel::map_info(fd.get());
+  if (auto* e = std::get_if<kernel::KernelError>(&info)) return kernel_error(*e);
+  const std::uint64_t size = std::get<kernel::MapInfo>(info).max_entries;
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (size == 0 || (size & (size - 1)) != 0 || size > (1u << 30)) return bad_input("the gate's log: a ring buffer of {} bytes", size);
+  // The consumer position (written by us), then the producer position and
+  // the data, which the kernel maps twice in a row so that no record wraps.
+  Mapping consumer{::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0), page};
+  if (consumer.base == MAP_FAILED) return io_error("mapping the gate's log: {}", std::strerror(errno));
+  Mapping producer{::mmap(nullptr, page + 2 * size, PROT_READ, MAP_SHARED, fd.get(), static_cast<off_t>(page)), page + 2 * size};
+  if (producer.base == MAP_FAILED) return io_error("mapping the gate's log: {}", std::strerror(errno));
+  auto* consumer_pos = static_cast<std::uint64_t*>(consumer.base);
+  const auto* producer_pos = static_cast<const std::uint64_t*>(producer.base);
+  const auto* data = static_cast<const std::uint8_t*>(producer.base) + page;
+
+  UniqueFd poll(::epoll_create1(EPOLL_CLOEXEC));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  if (!poll || ::epoll_ctl(poll.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) return io_error("polling the gate's log: {}", std::strerror(errno));
+  while (true) {
+    std::uint64_t cons = __atomic_load_n(consumer_pos, __ATOMIC_ACQUIRE);
+    const std::uint64_t prod = __atomic_load_n(producer_pos, __ATOMIC_ACQUIRE);
+    while (cons < prod) {
+      const std::uint64_t at = cons & (size - 1);
+      // The kernel clears the busy bit with a release store once the record is written.
+      const std::uint32_t header = __atomic_load_n(reinterpret_cast<const std::uint32_t*>(data + at), __ATOMIC_ACQUIRE);
+      if (header & kBusy) break;
+      const std::uint32_t length = header & ~(kBusy | kDiscard);
+      if (length > size - kHeader) return bad_input("the gate's log: a record of {} bytes in a {}-byte buffer", length, size);
+      if (!(header & kDiscard) && length == sizeof(GateEvent)) {
+        GateEvent e;
+        std::memcpy(&e, data + at + kHeader, sizeof e);
+        each(e);
+      }
+      cons += (length + kHeader + 7) & ~std::uint64_t{7};
+      __atomic_store_n(consumer_pos, cons, __ATOMIC_RELEASE);
+    }
+    if (!follow || !keep_going()) return Ok{};
+    epoll_event got{};
+    (void)::epoll_wait(poll.get(), &got, 1, 1000);
+  }
+}
+
+}  // namespace bpfsign::gate

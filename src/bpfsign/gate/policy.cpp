@@ -1,0 +1,180 @@
+#include "bpfsign/gate/policy.hpp"
+
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "bpfsign/common/file_io.hpp"
+#include "bpfsign/kernel/keyring.hpp"
+#include "bpfsign/object/bpf_enums.hpp"
+
+namespace bpfsign::gate {
+
+namespace {
+
+using nlohmann::json;
+constexpr long kCgroup2Magic = 0x63677270;
+
+// A type name as bpftool prints it ("tracepoint", "hash"), to its number.
+Result<std::uint32_t> type_number(const std::string& name, bool program, const std::string& where) {
+  for (std::uint32_t t = 1; t < 64; ++t) {
+    const std::string known = program ? object::prog_type_name(t) : object::map_type_name(t);
+    if (known == name) return t;
+  }
+  return bad_input("{}: '{}' is not a {} type bpfsign knows (names as bpftool prints them)", where, name, program ? "program" : "map");
+}
+
+Result<std::vector<std::uint32_t>> types(const json& doc, const char* key, bool program) {
+  std::vector<std::uint32_t> out;
+  if (!doc.contains(key)) return out;
+  const json& list = doc[key];
+  if (!list.is_array() || list.empty()) return bad_input("{}: expected a non-empty list of type names", key);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string where = fmt::format("{}[{}]", key, i);
+    if (!list[i].is_string()) return bad_input("{}: expected a type name", where);
+    auto t = type_number(list[i].get<std::string>(), program, where);
+    if (!t) return t.error();
+    out.push_back(*t);
+  }
+  return out;
+}
+
+Result<Signer> signer_of(const json& s, std::size_t i) {
+  const std::string where = fmt::format("signers[{}]", i);
+  if (!s.is_object() || s.size() != 1) return bad_input("{}: expected {{\"keyring\": NAME}} or {{\"keyring_serial\": N}}", where);
+  if (s.contains("keyring")) {
+    if (!s["keyring"].is_string() || s["keyring"].get<std::string>().empty()) return bad_input("{}.keyring: expected a keyring name", where);
+    return Signer{s["keyring"].get<std::string>(), std::nullopt};
+  }
+  if (s.contains("keyring_serial")) {
+    if (!s["keyring_serial"].is_number_integer() || s["keyring_serial"].get<std::int64_t>() <= 0 ||
+        s["keyring_serial"].get<std::int64_t>() > INT32_MAX) {
+      return bad_input("{}.keyring_serial: expected a keyring serial (a positive 32-bit integer)", where);
+    }
+    return Signer{{}, static_cast<std::int32_t>(s["keyring_serial"].get<std::int64_t>())};
+  }
+  return bad_input("{}: unknown key '{}' (expected keyring or keyring_serial)", where, s.begin().key());
+}
+
+std::uint64_t mask_of(const std::vector<std::uint32_t>& list) {
+  if (list.empty()) return ~std::uint64_t{0};
+  std::uint64_t mask = 0;
+  for (auto t : list) mask |= std::uint64_t{1} << t;
+  return mask;
+}
+
+}  // namespace
+
+Result<Policy> parse_policy(Bytes bytes, const std::string& what) {
+  json doc;
+  try {
+    doc = json::parse(bytes.begin(), bytes.end());
+  } catch (const json::exception& e) {
+    return bad_input("{}: not JSON: {}", what, e.what());
+  }
+  auto fail = [&](const Error& e) { return e.with_context(what); };
+  if (!doc.is_object()) return bad_input("{}: expected a JSON object", what);
+  static const char* const kKeys[] = {"mode", "signers", "program_types", "map_types", "scope", "unsigned_loads"};
+  for (const auto& [key, value] : doc.items()) {
+    if (std::none_of(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return key == k; })) {
+      return bad_input("{}: unknown key '{}' (expected mode, signers, program_types, map_types, scope, unsigned_loads)", what, key);
+    }
+  }
+  Policy p;
+  if (!doc.contains("mode") || !doc["mode"].is_string()) return bad_input("{}: mode: expected \"enforce\" or \"audit\"", what);
+  const std::string mode = doc["mode"].get<std::string>();
+  if (mode == "enforce") {
+    p.mode = Mode::Enforce;
+  } else if (mode == "audit") {
+    p.mode = Mode::Audit;
+  } else {
+    return bad_input("{}: mode: '{}' is neither \"enforce\" nor \"audit\"", what, mode);
+  }
+  if (doc.contains("signers")) {
+    const json& list = doc["signers"];
+    if (!list.is_array()) return bad_input("{}: signers: expected a list", what);
+    if (list.size() > kMaxKeyrings) return bad_input("{}: signers: {} signers (at most {})", what, list.size(), kMaxKeyrings);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      auto s = signer_of(list[i], i);
+      if (!s) return fail(s.error());
+      p.signers.push_back(std::move(s).value());
+    }
+  }
+  if (p.mode == Mode::Enforce && p.signers.empty() && !doc.contains("unsigned_loads")) {
+    return bad_input("{}: signers: an enforcing gate with no signer admits nothing signed", what);
+  }
+  auto programs = types(doc, "program_types", true);
+  if (!programs) return fail(programs.error());
+  p.program_types = std::move(programs).value();
+  auto maps = types(doc, "map_types", false);
+  if (!maps) return fail(maps.error());
+  p.map_types = std::move(maps).value();
+  if (doc.contains("scope")) {
+    const json& scope = doc["scope"];
+    if (!scope.is_object() || scope.size() != 1 || !scope.contains("cgroup") || !scope["cgroup"].is_string()) {
+      return bad_input("{}: scope: expected {{\"cgroup\": PATH}}", what);
+    }
+    p.scope_cgroup = scope["cgroup"].get<std::string>();
+    if (p.scope_cgroup.empty() || p.scope_cgroup.front() != '/') return bad_input("{}: scope.cgroup: expected an absolute path", what);
+  }
+  if (doc.contains("unsigned_loads")) {
+    const json& u = doc["unsigned_loads"];
+    if (!u.is_string() || (u.get<std::string>() != "refuse" && u.get<std::string>() != "admit")) {
+      return bad_input("{}: unsigned_loads: expected \"refuse\" or \"admit\"", what);
+    }
+    p.admit_unsigned = u.get<std::string>() == "admit";
+  }
+  return p;
+}
+
+Result<Policy> read_policy(const std::string& path) {
+  auto bytes = read_file(path);
+  if (!bytes) return bytes.error();
+  return parse_policy(*bytes, path);
+}
+
+Result<GateConfig> resolve_policy(const Policy& p) {
+  GateConfig c;
+  c.mode = p.mode;
+  c.admit_unsigned = p.admit_unsigned ? 1 : 0;
+  c.prog_types = mask_of(p.program_types);
+  c.map_types = mask_of(p.map_types);
+  for (const auto& s : p.signers) {
+    std::int32_t serial = 0;
+    if (s.serial) {
+      serial = *s.serial;
+    } else {
+      auto r = kernel::resolve_keyring(s.keyring, false);
+      if (!r) return r.error().with_context(fmt::format("signers: keyring '{}'", s.keyring));
+      serial = *r;
+    }
+    c.keyring_serial[c.keyrings++] = serial;
+  }
+  if (!p.scope_cgroup.empty()) {
+    // A cgroup v2 directory: its inode number is its id; its level is its
+    // depth below the hierarchy's root.
+    std::filesystem::path dir = p.scope_cgroup;
+    struct statfs fs {};
+    struct stat st {};
+    if (::statfs(dir.c_str(), &fs) != 0 || fs.f_type != kCgroup2Magic || ::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return bad_input("scope.cgroup: {} is not a cgroup v2 directory", p.scope_cgroup);
+    }
+    c.scope_cgroup_id = st.st_ino;
+    std::uint32_t level = 0;
+    for (auto up = dir.lexically_normal(); up.has_relative_path();) {
+      up = up.parent_path();
+      struct statfs parent {};
+      struct stat pst {};
+      if (::statfs(up.c_str(), &parent) != 0 || parent.f_type != kCgroup2Magic || ::stat(up.c_str(), &pst) != 0 || pst.st_dev != st.st_dev) break;
+      ++level;
+    }
+    c.scope_level = level;
+  }
+  return c;
+}
+
+}  // namespace bpfsign::gate

@@ -1,0 +1,45 @@
+// The gate's policy (docs/gate.md#policy): a JSON file read with
+// nlohmann_json, checked field by field, then resolved on this machine
+// (keyring names to serials, the scope's cgroup to its id and level) into
+// the record the gate's BPF programs read (gate_abi.hpp).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpfsign/common/byte_reader.hpp"
+#include "bpfsign/common/error.hpp"
+#include "bpfsign/gate/gate_abi.hpp"
+
+namespace bpfsign::gate {
+
+// An admitted signer: the keyring its certificate is in, by name (a keyring
+// under the user keyring, as `bpfsign keyring add --keyring NAME` makes) or
+// by serial. The kernel tells the LSM the keyring a signature was checked
+// against, not the certificate: one keyring per trusted signer.
+struct Signer {
+  std::string keyring;
+  std::optional<std::int32_t> serial;
+};
+
+struct Policy {
+  Mode mode = Mode::Enforce;
+  std::vector<Signer> signers;
+  std::vector<std::uint32_t> program_types;  // empty: every type
+  std::vector<std::uint32_t> map_types;      // empty: every type
+  std::string scope_cgroup;                  // "": every task
+  bool admit_unsigned = false;               // loads with no signature at all
+};
+
+// Strict: unknown keys, an unknown mode, type or `unsigned_loads` value, an
+// empty signer list in enforce mode, more than 16 signers, a scope that is
+// not an absolute path are refused, naming the field.
+Result<Policy> parse_policy(Bytes json, const std::string& what);
+Result<Policy> read_policy(const std::string& path);
+
+// The record the gate reads, with names resolved on this machine.
+Result<GateConfig> resolve_policy(const Policy& policy);
+
+}  // namespace bpfsign::gate
