@@ -36,6 +36,7 @@ nlohmann::json to_json(const load::BootReport& r) {
                             {"detail", b.detail},
                             {"pinned_at", b.pinned_at.string()},
                             {"programs", b.programs},
+                            {"skipped", b.skipped},
                             {"attached", b.attached}});
   }
   j["loaded"] = r.count(load::BootBundle::Outcome::Loaded);
@@ -49,6 +50,7 @@ void print_bundle(const load::BootBundle& b) {
     case load::BootBundle::Outcome::Loaded:
       print_line("bundle {}: loaded, {} programs, {} attached, pinned at {}; {}", b.name, b.programs, b.attached, b.pinned_at.string(),
                  b.detail);
+      for (const auto& s : b.skipped) print_line("bundle {}: skipped {}", b.name, s);
       return;
     case load::BootBundle::Outcome::AlreadyLoaded:
       print_line("bundle {}: {}", b.name, b.detail);

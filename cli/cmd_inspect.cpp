@@ -8,6 +8,7 @@
 
 #include "bpfsign/audit/loader_decoder.hpp"
 #include "bpfsign/audit/lskel_header.hpp"
+#include "bpfsign/audit/settings_check.hpp"
 #include "bpfsign/bundle/bundle.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "commands.hpp"
@@ -95,8 +96,18 @@ int run_inspect(const InspectOptions& opt) {
   if (code.empty()) return report(bad_input("{}: no loader for the {} scheme", opt.bundle, sign::scheme_name(scheme)));
   auto d = audit::decode_loader(code, b->metadata);
   if (!d) return report(d.error().with_context(opt.bundle));
+  // The declaration the manifest shows is the signed one only if the
+  // manifest is the one the metadata's last bytes name, and it is shown
+  // only as far as the decoded instructions bear it out.
   Result<loader::LoaderProgram> declared = loader::LoaderProgram{};
-  if (auto ok = loader::parse_manifest(b->manifest, *declared); !ok) declared = ok.error();
+  if (!loader::manifest_digest_matches(b->metadata, b->manifest)) {
+    declared = bad_input("the manifest is NOT the one the metadata covers: its declaration is not the signed one");
+  } else if (auto ok = loader::parse_manifest(b->manifest, *declared); !ok) {
+    declared = ok.error();
+  }
+  std::vector<std::string> mismatches;
+  if (declared) mismatches = audit::settings_mismatches(*declared, *d);
+  const bool settings_ok = declared.ok() && mismatches.empty();
   if (opt.json) {
     nlohmann::json j{{"bundle", opt.bundle},         {"scheme", sign::scheme_name(scheme)}, {"instructions", d->instructions},
                      {"failure_paths", d->failure_paths}, {"explained", d->unexplained.empty()}};
@@ -113,6 +124,8 @@ int run_inspect(const InspectOptions& opt) {
     j["inputs"] = nlohmann::json::array();
     for (const auto& in : d->inputs) j["inputs"].push_back({{"context_offset", in.context_offset}, {"what", in.what}});
     j["declared_settings"] = declared ? settings_json(*declared) : nlohmann::json();
+    j["declaration_problems"] = mismatches;
+    if (!declared) j["declaration_problems"].push_back(declared.error().message);
     print_json(j);
   } else {
     print_line("{}: {} loader, {} instructions, {} commands, {} failure paths", opt.bundle, sign::scheme_name(scheme), d->instructions,
@@ -128,19 +141,23 @@ int run_inspect(const InspectOptions& opt) {
       print_line("    {}  {}", in.context_offset >= 0 ? fmt::format("context +{:<5}", in.context_offset) : std::string("memory        "), in.what);
     }
     if (!declared) {
-      print_line("  declared runtime settings: the manifest does not parse: {}", declared.error().message);
+      print_line("DECLARED RUNTIME SETTINGS NOT SHOWN: {}", declared.error().message);
     } else if (declared->settings.empty()) {
       print_line("  declared runtime settings: none (nothing is settable at load)");
     } else {
       print_line("  declared runtime settings (manifest; `bpfsign verify` checks that the signatures cover it):");
       for (const auto& line : settings_lines(*declared)) print_line("    {}", line);
     }
+    if (!mismatches.empty()) {
+      print_line("DECLARATION AND LOADER DISAGREE ({}):", mismatches.size());
+      for (const auto& m : mismatches) print_line("  {}", m);
+    }
     if (!d->unexplained.empty()) {
       print_line("UNEXPLAINED CODE ({} instructions):", d->unexplained.size());
       for (const auto& u : d->unexplained) print_line("  {:>6}  {}  -- {}", u.pc, u.instruction, u.why);
     }
   }
-  return d->unexplained.empty() ? kExitOk : kExitCheckFailed;
+  return d->unexplained.empty() && settings_ok ? kExitOk : kExitCheckFailed;
 }
 
 }  // namespace

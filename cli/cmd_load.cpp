@@ -105,8 +105,23 @@ std::uint32_t map_id(int fd) {
   return std::holds_alternative<kernel::MapInfo>(info) ? std::get<kernel::MapInfo>(info).id : 0;
 }
 
-nlohmann::json settings_json(const LoadOptions& opt) {
-  nlohmann::json j{{"set", opt.set}, {"max_entries", opt.max_entries}, {"skip", opt.skip}};
+// The values given, as given, and for map sizes what the kernel made of
+// them (a ring buffer is rounded up to a power-of-two number of pages).
+std::uint32_t map_size(const load::LoadedObject& loaded, const std::string& map) {
+  for (std::size_t i = 0; i < loaded.map_names.size(); ++i) {
+    if (loaded.map_names[i] != map) continue;
+    auto info = kernel::map_info(loaded.maps[i].get());
+    if (auto* mi = std::get_if<kernel::MapInfo>(&info)) return mi->max_entries;
+  }
+  return 0;
+}
+
+nlohmann::json settings_json(const load::RuntimeSettings& given, const load::LoadedObject& loaded) {
+  nlohmann::json j{{"variables", nlohmann::json::array()}, {"max_entries", nlohmann::json::array()}, {"skip", given.skip}};
+  for (const auto& [name, value] : given.variables) j["variables"].push_back({{"name", name}, {"value", value}});
+  for (const auto& [map, value] : given.max_entries) {
+    j["max_entries"].push_back({{"map", map}, {"value", value}, {"kernel_max_entries", map_size(loaded, map)}});
+  }
   return j;
 }
 
@@ -170,8 +185,15 @@ int run_load(const LoadOptions& opt) {
       j["programs"].push_back({{"name", loaded->program_names[i]}, {"id", prog_id(loaded->programs[i].get())}});
     }
     j["skipped"] = nlohmann::json::array();
-    for (const auto& s : loaded->skipped) j["skipped"].push_back({{"program", s.name}, {"reason", s.reason()}});
-    j["settings"] = settings_json(opt);
+    for (const auto& s : loaded->skipped) {
+      const char* why = s.why == loader::ProgramOutcome::SkippedAsAsked ? "asked"
+                        : s.why == loader::ProgramOutcome::TargetMissing ? "target-missing"
+                        : s.why == loader::ProgramOutcome::PrimaryLoaded ? "primary-loaded"
+                                                                           : "unknown";
+      j["skipped"].push_back({{"program", s.name}, {"why", why}, {"reason", s.reason()}});
+    }
+    auto given = runtime_settings(opt);
+    j["settings"] = given ? settings_json(*given, *loaded) : nlohmann::json();
     for (const auto& a : attachments) j["attachments"].push_back({{"program", a.program}, {"attached", a.attached()}, {"how", a.how}});
     for (const auto& p : pinned) j["pinned"].push_back(p.string());
     j["lifetime"] = lifetime;
@@ -190,7 +212,11 @@ int run_load(const LoadOptions& opt) {
   }
   for (const auto& s : loaded->skipped) print_line("  skipped {:<24} {}", s.name, s.reason());
   for (const auto& s : opt.set) print_line("  set     {}", s);
-  for (const auto& s : opt.max_entries) print_line("  set     max_entries {}", s);
+  if (auto given = runtime_settings(opt)) {
+    for (const auto& [map, value] : given->max_entries) {
+      print_line("  set     max_entries {}={} (the kernel's map: {})", map, value, map_size(*loaded, map));
+    }
+  }
   for (const auto& a : attachments) print_line("  attach  {:<24} {}", a.program, a.how);
   print_line("{}", lifetime);
   return kExitOk;
@@ -206,9 +232,9 @@ void register_load(CLI::App& app, Action& action) {
   cmd->add_flag("--offline-verified", opt->offline_verified,
                 "On a kernel that checks no signatures, load after bpfsign's own offline verification (needs --cert or --ca)");
   add_trust_options(cmd, opt->trust);  // given, bpfsign's offline verification must pass first, on any kernel
-  cmd->add_option("--set", opt->set, "Set a global variable the signer declared settable: NAME=VALUE (repeatable)");
-  cmd->add_option("--max-entries", opt->max_entries, "Size a map the signer declared resizable: MAP=N (repeatable)");
-  cmd->add_option("--skip", opt->skip, "Do not load an optional program the signer declared (repeatable)");
+  cmd->add_option("--set", opt->set, "Set a global variable the signer declared settable: NAME=VALUE (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--max-entries", opt->max_entries, "Size a map the signer declared resizable: MAP=N (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--skip", opt->skip, "Do not load an optional program the signer declared (repeatable)")->allow_extra_args(false);
   cmd->add_option("--settings", opt->settings_file, "For an object: a declaration of what may be set (JSON, as 'sign --settings')");
   cmd->add_flag("--attach", opt->attach, "Attach every program whose section says how");
   cmd->add_option("--iface", opt->iface, "Interface for xdp and tcx programs");

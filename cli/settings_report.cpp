@@ -13,9 +13,17 @@ std::string where(const loader::LoaderProgram& loader, const loader::Setting& s)
       return fmt::format("{} +{}, {}-byte {}", s.target < loader.maps.size() ? loader.maps[s.target] : "?", s.offset, s.size,
                          s.is_signed ? "signed" : "unsigned");
     case K::MaxEntries: return "map size";
-    case K::OptionalProgram:
-      return s.fallback_for && *s.fallback_for < loader.programs.size() ? "fallback for " + loader.programs[*s.fallback_for]
-                                                                          : "skipped when asked or when its attach target is missing";
+    case K::OptionalProgram: {
+      // The loader looks up fentry/fexit/lsm/iter/tp_btf targets (BTF) and
+      // kprobe functions (kallsyms); other programs are skipped only when asked.
+      using object::AttachMethod;
+      const AttachMethod a = s.target < loader.program_summaries.size() ? loader.program_summaries[s.target].attach : AttachMethod::None;
+      const bool looked_up = a == AttachMethod::Trace || a == AttachMethod::Lsm || a == AttachMethod::Iter || a == AttachMethod::Kprobe ||
+                             a == AttachMethod::Kretprobe;
+      std::string out = looked_up ? "skipped when asked or when its attach target is missing" : "skipped when asked";
+      if (s.fallback_for && *s.fallback_for < loader.programs.size()) out += "; a fallback for " + loader.programs[*s.fallback_for];
+      return out;
+    }
   }
   return "?";
 }
@@ -38,6 +46,13 @@ nlohmann::json settings_json(const loader::LoaderProgram& loader) {
     const auto& s = loader.settings[k];
     nlohmann::json j{{"kind", loader::setting_kind_name(s.kind)}, {"name", s.name}, {"where", where(loader, s)},
                      {"allowed", s.allowed_text()}, {"context_offset", loader.context.setting_value(k)}};
+    if (s.kind == loader::Setting::Kind::Variable) {
+      j["map"] = s.target < loader.maps.size() ? loader.maps[s.target] : "";
+      j["offset"] = s.offset;
+      j["size"] = s.size;
+      j["signed"] = s.is_signed;
+    }
+    if (s.fallback_for && *s.fallback_for < loader.programs.size()) j["fallback_for"] = loader.programs[*s.fallback_for];
     if (s.kind != loader::Setting::Kind::OptionalProgram) {
       if (s.value_set) {
         j["values"] = nlohmann::json::array();

@@ -10,7 +10,7 @@ install(TARGETS bpfsign bpfsign_flags EXPORT bpfsignTargets
 install(TARGETS bpfsign_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/src/bpfsign
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-  FILES_MATCHING PATTERN "*.hpp" PATTERN "reader_context.hpp" EXCLUDE)
+  FILES_MATCHING PATTERN "*.hpp" PATTERN "reader_context.hpp" EXCLUDE PATTERN "strict_json.hpp" EXCLUDE)
 install(EXPORT bpfsignTargets NAMESPACE bpfsign::
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/bpfsign)
 

@@ -44,9 +44,10 @@ cat "$dir/out"
 python3 - "$dir/out" <<'PY' || fail "object --json"
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert j["settings"]["set"] == ["step=2"], j["settings"]
+assert j["settings"]["variables"] == [{"name": "step", "value": "2"}], j["settings"]
 skipped = {s["program"]: s["reason"] for s in j["skipped"]}
 assert skipped["on_unlink_fentry"] == "skipped as asked", skipped
+assert [s["why"] for s in j["skipped"] if s["program"] == "on_sync_fentry"] == ["target-missing"], j["skipped"]
 assert "missing from the running kernel" in skipped["on_sync_fentry"], skipped
 assert "on_unlink_fentry" not in [p["name"] for p in j["programs"]]
 PY

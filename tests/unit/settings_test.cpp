@@ -9,6 +9,9 @@
 #include <iterator>
 
 #include "bpfsign/audit/loader_decoder.hpp"
+#include "bpfsign/audit/settings_check.hpp"
+
+#include <cstring>
 #include "bpfsign/load/runtime_settings.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 #include "bpfsign/loader/manifest.hpp"
@@ -153,9 +156,34 @@ TEST(SettingsDeclaration, TheDecoderExplainsEveryCheckAndNamesEveryInput) {
   EXPECT_EQ(loads, model->programs.size()) << "optional programs and fallbacks are all on the path the decoder lists";
   bool step_bounds = false;
   for (const auto& in : decoded->inputs) {
-    if (in.context_offset == generated->context.setting_value(1)) step_bounds = in.what.find("== 1, == 2, == 5") != std::string::npos;
+    if (in.context_offset == generated->context.setting_value(1)) step_bounds = in.what.find("only when it is one of 1, 2, 5") != std::string::npos;
   }
   EXPECT_TRUE(step_bounds) << "inputs name the setting 'step' with its allowed values";
+  LoaderProgram declared;
+  ASSERT_TRUE(parse_manifest(serialize_manifest(*generated), declared).ok());
+  EXPECT_TRUE(audit::settings_mismatches(declared, *decoded).empty()) << "the declaration is what the loader enforces";
+
+  // A bound check patched to jump nowhere (`if r2 s> 100 goto +0`): the
+  // value reaches the store on a path with no upper bound, and inspect's
+  // cross-check says so.
+  auto code = generated->code;
+  bool patched = false;
+  for (std::size_t i = 0; i + 8 <= code.size() && !patched; i += 8) {
+    std::int32_t imm = 0;
+    std::memcpy(&imm, &code[i + 4], 4);
+    if (code[i] == 0x65 /* BPF_JMP | BPF_JSGT | BPF_K */ && imm == 100) {
+      code[i + 2] = 0;
+      code[i + 3] = 0;
+      patched = true;
+    }
+  }
+  ASSERT_TRUE(patched);
+  auto tampered = audit::decode_loader(code, generated->blob);
+  ASSERT_TRUE(tampered.ok());
+  const auto mismatches = audit::settings_mismatches(declared, *tampered);
+  ASSERT_EQ(mismatches.size(), 1u);
+  EXPECT_NE(mismatches[0].find("variable 'delta'"), std::string::npos) << mismatches[0];
+  EXPECT_NE(mismatches[0].find("any value"), std::string::npos) << mismatches[0];
 }
 
 TEST(RuntimeSettings, TheRuntimeRefusesWhatTheSignerDidNotAllow) {
@@ -167,14 +195,14 @@ TEST(RuntimeSettings, TheRuntimeRefusesWhatTheSignerDidNotAllow) {
   ASSERT_TRUE(generated.ok());
   using load::RuntimeSettings;
   const std::vector<std::pair<RuntimeSettings, std::string>> cases = {
-      {{{{"calls", "1"}}, {}, {}}, "the signer did not declare 'calls' settable (declared: delta, step, targ_tgid, verbose)"},
+      {{{{"calls", "1"}}, {}, {}}, "'calls' is not declared settable (declared: delta, step, targ_tgid, verbose)"},
       {{{{"step", "3"}}, {}, {}}, "--set step=3: outside what the signer allows (one of 1, 2, 5)"},
       {{{{"step", "five"}}, {}, {}}, "not an integer"},
       {{{{"step", "-1"}}, {}, {}}, "this setting is unsigned"},
       {{{{"step", "1"}, {"step", "2"}}, {}, {}}, "given twice"},
       {{{}, {{"counts", "1"}}, {}}, "outside what the signer allows (64..65536)"},
       {{{}, {{"events", "0x1000001"}}, {}}, "outside what the signer allows"},
-      {{{}, {}, {"count_chdir"}}, "the signer did not declare 'count_chdir' settable"},
+      {{{}, {}, {"count_chdir"}}, "'count_chdir' is not declared settable"},
   };
   for (const auto& [settings, expected] : cases) {
     SCOPED_TRACE(expected);

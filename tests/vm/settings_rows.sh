@@ -40,7 +40,7 @@ if $B verify $D/runtime_settings.rsa.bundle --cert $D/rsa.crt >$T/out 2>$T/err \
 else
   row settings-verify FAIL "declaration not shown" "$(cat $T/out) $(said)"
 fi
-if $B inspect $D/runtime_settings.rsa.bundle >$T/out 2>$T/err && grep -q 'the runtime setting at context +[0-9]* (the loader compares it first: == 1, == 2, == 5' $T/out; then
+if $B inspect $D/runtime_settings.rsa.bundle >$T/out 2>$T/err && grep -q 'the runtime setting at context +[0-9]* (the loader stores it only when it is one of 1, 2, 5' $T/out; then
   row settings-inspect PASS "every check explained, the inputs named"
 else
   row settings-inspect FAIL "unexplained code or inputs not named" "$(tail -5 $T/out) $(said)"
@@ -110,9 +110,9 @@ refused() {  # refused CASE PATTERN BUNDLE ARGS...
 }
 TRUST="$*"
 refused out-of-bounds 'outside what the signer allows (one of 1, 2, 5)' runtime_settings.rsa.bundle $TRUST --set step=3
-refused undeclared "did not declare 'calls' settable" runtime_settings.rsa.bundle $TRUST --set calls=1
+refused undeclared "'calls' is not declared settable" runtime_settings.rsa.bundle $TRUST --set calls=1
 refused size-bounds 'outside what the signer allows (64..65536)' runtime_settings.rsa.bundle $TRUST --max-entries counts=1
-refused not-optional "did not declare 'count_chdir' settable" runtime_settings.rsa.bundle $TRUST --skip count_chdir
+refused not-optional "'count_chdir' is not declared settable" runtime_settings.rsa.bundle $TRUST --skip count_chdir
 refused no-declaration 'declared: none' runtime_settings.plain.bundle $TRUST --set step=5
 rm -rf $T
 echo "SETTINGS-DONE failures=$fails"

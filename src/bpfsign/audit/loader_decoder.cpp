@@ -25,10 +25,21 @@ constexpr std::int64_t kSettingsStart = sizeof(loader::ContextHeader);
 constexpr std::int32_t kHelperCopyFromUser = 148;
 
 // What a register holds, as far as the decoder can tell.
+// What the branches taken so far on a path prove of an input's value.
+struct Bounds {
+  std::optional<std::int64_t> slo, shi;   // signed comparisons
+  std::optional<std::uint64_t> ulo, uhi;  // unsigned comparisons
+  std::optional<std::int64_t> only;       // an == that held
+  bool operator==(const Bounds&) const = default;
+};
+
 struct Val {
   enum class Kind { Unknown, Const, CtxPtr, BlobPtr, StackPtr, MetaMap, MapField, Result, Input } kind = Kind::Unknown;
+  Val() = default;
+  Val(Kind k, std::int64_t value, std::string what) : kind(k), v(value), desc(std::move(what)) {}
   std::int64_t v = 0;  // Const value; pointer offset; MapField offset; Result id
   std::string desc;    // Result/Input/Unknown: what it is, for people
+  Bounds bounds;       // Input: what the path proved of it
 
   static Val constant(std::int64_t x) { return {Kind::Const, x, {}}; }
   bool is(Kind k) const { return kind == k; }
@@ -82,11 +93,28 @@ class Decoder {
         }
       }
     }
+    for (const auto& [off, paths] : stored_inputs_) {
+      DecodedLoader::BoundedInput b;
+      b.context_offset = off;
+      for (const auto& p : paths) {
+        if (p.only) {
+          b.values.push_back(*p.only);
+        } else if (p.slo && p.shi) {
+          b.signed_ranges.emplace_back(*p.slo, *p.shi);
+        } else if (p.ulo && p.uhi) {
+          b.unsigned_ranges.emplace_back(*p.ulo, *p.uhi);
+        } else {
+          b.unbounded = true;
+        }
+      }
+      std::sort(b.values.begin(), b.values.end());
+      out_.bounded_inputs.push_back(std::move(b));
+    }
     for (std::int64_t off : read_inputs_) {
       std::string what = ctx_field(off);
-      if (compared_.count(off)) {
+      if (stored_inputs_.count(off)) {
         what = setting_input(off);
-      } else if (compared_.count(off - 8)) {
+      } else if (stored_inputs_.count(off - 8)) {
         what = fmt::format("whether the runtime gives the setting at context +{}", off - 8);
       } else if (auto it = skip_inputs_.find(off); it != skip_inputs_.end()) {
         what = fmt::format("whether to skip {} (a declared optional program)", it->second);
@@ -198,6 +226,7 @@ class Decoder {
       return Val{};
     }
     const std::int64_t a = r[2].v;
+    if (!failure_mode_) consumed_.emplace_back(a, r[3].v);
     Command c;
     c.pc = pc;
     auto add = [&](const char* k, std::string v) { c.fields.emplace_back(k, std::move(v)); };
@@ -210,6 +239,7 @@ class Decoder {
         if (data.is(Val::Kind::BlobPtr) && size.is(Val::Kind::Const)) {
           auto parsed = btf::Btf::parse(blob_bytes(data.v, static_cast<std::uint64_t>(size.v)));
           types = parsed ? std::to_string(parsed->type_count()) : "unparseable: " + parsed.error().message;
+          consumed_.emplace_back(data.v, size.v);
         }
         add("size", describe(size));
         add("types", types);
@@ -263,6 +293,7 @@ class Decoder {
           } else if (vs != 0) {
             what = fmt::format("{} bytes, SHA-256 {}", vs, to_hex(sha256(blob_bytes(value.v, vs))));
             update_values_.emplace_back(commands_.size(), value.v, vs, "value");
+            consumed_.emplace_back(value.v, vs);
           }
         }
         add("value", what);
@@ -295,6 +326,7 @@ class Decoder {
           const auto len = static_cast<std::uint64_t>(cnt.v) * 8;
           digest = to_hex(sha256(blob_bytes(insns.v, len)));
           map_references(pc, name, blob_bytes(insns.v, len), fd_array);
+          program_ranges_.emplace_back(insns.v, static_cast<std::int64_t>(len), name);
           for (const auto& [off, st] : overlays_in(insns.v, len)) {
             const auto rel = off - insns.v;
             commands_.push_back({pc, "RELOCATION",
@@ -436,16 +468,116 @@ class Decoder {
     return r[std::get<isa::Reg>(o).n];
   }
 
-  // A context input stored into the blob off the main path: a runtime
-  // setting, with the comparisons the loader made on it first.
+  // What a branch on an input proves on one of its sides.
+  static void refine(Bounds& b, isa::JmpOp op, std::int64_t c, bool held) {
+    using isa::JmpOp;
+    const auto u = static_cast<std::uint64_t>(c);
+    auto smax = [&](std::int64_t x) { b.shi = b.shi ? std::min(*b.shi, x) : x; };
+    auto smin = [&](std::int64_t x) { b.slo = b.slo ? std::max(*b.slo, x) : x; };
+    auto umax = [&](std::uint64_t x) { b.uhi = b.uhi ? std::min(*b.uhi, x) : x; };
+    auto umin = [&](std::uint64_t x) { b.ulo = b.ulo ? std::max(*b.ulo, x) : x; };
+    // The opposite of each comparison, for the side where it did not hold.
+    JmpOp o = op;
+    if (!held) {
+      switch (op) {
+        case JmpOp::Eq: o = JmpOp::Ne; break;
+        case JmpOp::Ne: o = JmpOp::Eq; break;
+        case JmpOp::Gt: o = JmpOp::Le; break;
+        case JmpOp::Ge: o = JmpOp::Lt; break;
+        case JmpOp::Lt: o = JmpOp::Ge; break;
+        case JmpOp::Le: o = JmpOp::Gt; break;
+        case JmpOp::SGt: o = JmpOp::SLe; break;
+        case JmpOp::SGe: o = JmpOp::SLt; break;
+        case JmpOp::SLt: o = JmpOp::SGe; break;
+        case JmpOp::SLe: o = JmpOp::SGt; break;
+        case JmpOp::Set: return;  // proves nothing usable
+      }
+    }
+    switch (o) {
+      case JmpOp::Eq: b.only = c; break;
+      case JmpOp::Ne: case JmpOp::Set: break;
+      case JmpOp::Gt: if (u != UINT64_MAX) umin(u + 1); break;
+      case JmpOp::Ge: umin(u); break;
+      case JmpOp::Lt: if (u != 0) umax(u - 1); break;
+      case JmpOp::Le: umax(u); break;
+      case JmpOp::SGt: if (c != INT64_MAX) smin(c + 1); break;
+      case JmpOp::SGe: smin(c); break;
+      case JmpOp::SLt: if (c != INT64_MIN) smax(c - 1); break;
+      case JmpOp::SLe: smax(c); break;
+    }
+  }
+  static bool bounded(const Bounds& b) { return b.only || (b.slo && b.shi) || (b.ulo && b.uhi); }
+  static std::string bounds_text(const Bounds& b) {
+    if (b.only) return std::to_string(*b.only);
+    if (b.slo && b.shi) return fmt::format("{}..{}", *b.slo, *b.shi);
+    if (b.ulo && b.uhi) return fmt::format("{}..{}", *b.ulo, *b.uhi);
+    return "any value";
+  }
+  static std::string bounds_key(const Regs& r) {
+    std::string key;
+    for (const Val& v : r) {
+      if (v.is(Val::Kind::Input)) key += fmt::format("{}:{};", v.v, bounds_text(v.bounds));
+    }
+    return key;
+  }
+
+  // A store into the blob off the main path. Each is either shown or
+  // refused, never silent, when it reaches bytes a command uses:
+  // - a context input: an input region (its command says "unless replaced
+  //   by ..."), with what the path proved of it (a runtime setting is
+  //   stored only on paths that bound it; one that is not shows as such and
+  //   `inspect` holds it against the declaration);
+  // - into a program's instructions: a conditional RELOCATION command (a
+  //   weak extern's fallback);
+  // - anything else into an attr or value a command uses: unexplained.
+  bool failure_store(std::size_t pc, std::int64_t off, std::uint32_t size, const Val& v) {
+    if (v.is(Val::Kind::Input)) {
+      auto& paths = stored_inputs_[v.v];
+      if (std::find(paths.begin(), paths.end(), v.bounds) == paths.end()) paths.push_back(v.bounds);
+      const std::string desc = setting_input(v.v);
+      auto same = [&](const auto& t) { return std::get<0>(t) == off && std::get<1>(t) == size; };
+      input_regions_.erase(std::remove_if(input_regions_.begin(), input_regions_.end(), same), input_regions_.end());
+      input_regions_.emplace_back(off, size, desc);
+      return true;
+    }
+    for (const auto& [start, length, name] : program_ranges_) {
+      if (off >= start && off + size <= start + length) {
+        const auto rel = off - start;
+        commands_.push_back({pc, "RELOCATION",
+                             fmt::format("program '{}' instruction {} byte {}: {} (on a conditional path)", name, rel / 8, rel % 8, describe(v)),
+                             {{"program", name}, {"insn", std::to_string(rel / 8)}, {"byte", std::to_string(rel % 8)},
+                              {"value", describe(v)}, {"conditional", "true"}}});
+        return true;
+      }
+    }
+    for (const auto& [start, length] : consumed_) {
+      if (off < start + length && start < off + static_cast<std::int64_t>(size)) {
+        unexplained(pc, fmt::format("a store of {} off the main path into blob byte {}, which a command uses", describe(v), off));
+        return false;
+      }
+    }
+    return true;  // bytes no command reads
+  }
+
+  // A settings-area input, with what the loader proves of it before it
+  // stores it (one entry per path that reaches the store).
   std::string setting_input(std::int64_t off) const {
     std::string out = fmt::format("the runtime setting at context +{}", off);
-    if (auto it = compared_.find(off); it != compared_.end()) {
-      std::string list;
-      for (const auto& c : it->second) list += (list.empty() ? "" : ", ") + c;
-      out += fmt::format(" (the loader compares it first: {}; outside its bounds the load fails)", list);
+    auto it = stored_inputs_.find(off);
+    if (it == stored_inputs_.end()) return out;
+    const auto& paths = it->second;
+    const bool values = std::all_of(paths.begin(), paths.end(), [](const Bounds& b) { return b.only.has_value(); });
+    std::string allowed;
+    if (values) {
+      std::vector<std::int64_t> list;
+      for (const auto& b : paths) list.push_back(*b.only);
+      std::sort(list.begin(), list.end());
+      allowed = "one of ";
+      for (std::size_t i = 0; i < list.size(); ++i) allowed += (i ? ", " : "") + std::to_string(list[i]);
+    } else {
+      for (const auto& b : paths) allowed += (allowed.empty() ? "" : " or ") + bounds_text(b);
     }
-    return out;
+    return out + fmt::format(" (the loader stores it only when it is {}; otherwise the load fails)", allowed);
   }
 
   static std::string ctx_field(std::int64_t off) {
@@ -470,6 +602,7 @@ class Decoder {
   struct Step {
     std::optional<std::size_t> next;
     std::optional<std::size_t> branch;  // the other side of a branch to follow
+    std::optional<Regs> branch_regs = std::nullopt;  // its registers, when the branch proved something of an input
   };
   Step step(std::size_t pc, Regs& r, bool failure) {
     auto at = index_.find(pc);
@@ -531,8 +664,8 @@ class Decoder {
           commands_.push_back({pc, "FD_OUT", fmt::format("hand back {} at context +{}", v.desc, off), {{"what", v.desc}, {"offset", std::to_string(off)}}});
         }
       } else if (base.is(K::BlobPtr)) {
+        if (failure && !failure_store(pc, base.v + s->off, size, v)) return {};
         store_blob(base.v + s->off, size, v);
-        if (failure && v.is(K::Input)) input_regions_.emplace_back(base.v + s->off, size, setting_input(v.v));
       } else if (base.is(K::StackPtr)) {
         stack_[base.v + s->off] = v;
       } else {
@@ -620,12 +753,15 @@ class Decoder {
       if (failure) {
         const Val& d = r[j->dst.n];
         const Val o = operand(r, j->src);
-        if (d.is(K::Input) && o.is(K::Const) && d.v >= kSettingsStart) {
-          auto& list = compared_[d.v];
-          std::string c = fmt::format("{} {}", isa::jmp_symbol(j->op), o.v);
-          if (std::find(list.begin(), list.end(), c) == list.end()) list.push_back(std::move(c));
+        if (d.is(K::Input) && o.is(K::Const)) {
+          // Each side of the branch knows more of the input: the taken
+          // side that the comparison held, the other that it did not.
+          Regs taken_regs = r;
+          refine(taken_regs[j->dst.n].bounds, j->op, o.v, true);
+          refine(r[j->dst.n].bounds, j->op, o.v, false);
+          return {next, target, taken_regs};
         }
-        return {next, target};
+        return {next, target, {}};
       }
       const auto t = taken(*j, r[j->dst.n], operand(r, j->src));
       if (t && r[j->dst.n].is(K::Input) && r[j->dst.n].v == loader::ContextLayout::kPageSize && (j->op == isa::JmpOp::Ge || j->op == isa::JmpOp::Gt)) {
@@ -668,10 +804,15 @@ class Decoder {
       auto [pc, r] = work.back();
       work.pop_back();
       while (true) {
-        if (main_pcs_.count(pc) || failure_pcs_.count(pc)) break;  // rejoins explained code
+        if (main_pcs_.count(pc)) break;  // rejoins explained code
+        // A pc is followed again only when this path knows something else
+        // of the inputs it holds (each value of a setting's list reaches
+        // the store on a path of its own); paths are finite, the loader
+        // having no back edges.
+        if (!seen_states_.insert({pc, bounds_key(r)}).second) break;
         failure_pcs_.insert(pc);
         const Step s = step(pc, r, true);
-        if (s.branch) work.emplace_back(*s.branch, r);
+        if (s.branch) work.emplace_back(*s.branch, s.branch_regs ? *s.branch_regs : r);
         if (!s.next) break;
         pc = *s.next;
       }
@@ -695,13 +836,22 @@ class Decoder {
   // Runtime settings: the comparisons the loader makes on each context
   // input before it uses it (by context offset), and what the next program
   // load depends on (an optional program's conditions).
-  std::map<std::int64_t, std::vector<std::string>> compared_;
   std::set<std::int64_t> read_inputs_;  // context offsets read before the loader wrote them
   std::map<std::int64_t, std::string> skip_inputs_;  // context offset -> the optional program it skips
   std::vector<std::int64_t> pending_skip_inputs_;   // found before that program's load
   std::vector<std::string> load_conditions_;
   std::map<std::int64_t, std::uint32_t> value_size_;
   std::set<std::size_t> main_pcs_, failure_pcs_;
+  std::set<std::pair<std::size_t, std::string>> seen_states_;
+  // Program instruction streams in the blob (PROG_LOAD), by offset: where
+  // a weak extern's fallback may patch a register byte.
+  std::vector<std::tuple<std::int64_t, std::int64_t, std::string>> program_ranges_;
+  // Blob bytes the main path's commands read (attrs, values, BTF).
+  std::vector<std::pair<std::int64_t, std::int64_t>> consumed_;
+  bool failure_mode_ = false;  // sys_bpf is never decoded off the main path (refused there)
+  // Each settings-area input stored into the blob off the main path, with
+  // what each path proved of it there.
+  std::map<std::int64_t, std::vector<Bounds>> stored_inputs_;
   std::vector<std::pair<std::size_t, Regs>> pending_failures_;
   std::int64_t next_result_ = 0;
   struct {

@@ -58,6 +58,18 @@ struct DecodedLoader {
     std::string what;
   };
   std::vector<Input> inputs;
+  // Each settings-area input the loader stores into its blob, with what the
+  // paths reaching the store prove of it (values that an == proved, or
+  // ranges two comparisons proved): what the signed instructions accept,
+  // to hold against the declaration the manifest shows.
+  struct BoundedInput {
+    std::int64_t context_offset = 0;
+    std::vector<std::int64_t> values;
+    std::vector<std::pair<std::int64_t, std::int64_t>> signed_ranges;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> unsigned_ranges;
+    bool unbounded = false;  // some path stores it with no bound
+  };
+  std::vector<BoundedInput> bounded_inputs;
 };
 
 // `code` is the loader's instructions, `blob` the metadata map's value.

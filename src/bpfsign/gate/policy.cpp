@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bpfsign/common/file_io.hpp"
+#include "bpfsign/common/strict_json.hpp"
 #include "bpfsign/kernel/keyring.hpp"
 #include "bpfsign/object/bpf_enums.hpp"
 
@@ -70,12 +71,9 @@ std::uint64_t mask_of(const std::vector<std::uint32_t>& list) {
 }  // namespace
 
 Result<Policy> parse_policy(Bytes bytes, const std::string& what) {
-  json doc;
-  try {
-    doc = json::parse(bytes.begin(), bytes.end());
-  } catch (const json::exception& e) {
-    return bad_input("{}: not JSON: {}", what, e.what());
-  }
+  auto parsed = parse_json_strict(bytes, what);
+  if (!parsed) return parsed.error();
+  const json& doc = *parsed;
   auto fail = [&](const Error& e) { return e.with_context(what); };
   if (!doc.is_object()) return bad_input("{}: expected a JSON object", what);
   static const char* const kKeys[] = {"mode", "signers", "program_types", "map_types", "scope", "unsigned_loads"};

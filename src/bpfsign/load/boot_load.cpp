@@ -217,7 +217,9 @@ BootBundle load_one(const std::filesystem::path& file, const BootOptions& option
   }
   b.outcome = BootBundle::Outcome::Loaded;
   b.pinned_at = dir;
-  b.programs = loaded->object.programs.size();
+  b.programs = static_cast<std::size_t>(
+      std::count_if(loaded->object.programs.begin(), loaded->object.programs.end(), [](const UniqueFd& fd) { return static_cast<bool>(fd); }));
+  for (const auto& s : loaded->object.skipped) b.skipped.push_back(s.name + ": " + s.reason());
   b.attached = static_cast<std::size_t>(std::count_if(links.begin(), links.end(), [](const Attachment& a) { return a.attached(); }));
   b.detail = fmt::format("scheme {}; {}", sign::scheme_name(*loaded->plan.scheme), loaded->plan.checked_by());
   return b;

@@ -51,8 +51,9 @@ struct BootBundle {
   Outcome outcome = Outcome::Failed;
   std::string detail;      // one line: scheme and who checked, or why not
   std::filesystem::path pinned_at;
-  std::size_t programs = 0;
+  std::size_t programs = 0;  // loaded (optional programs the loader skipped are not)
   std::size_t attached = 0;
+  std::vector<std::string> skipped;  // "NAME: reason", one per optional program skipped
   ErrorKind error_kind = ErrorKind::Internal;  // of a failure: the exit code
 };
 

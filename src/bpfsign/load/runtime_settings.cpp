@@ -21,7 +21,7 @@ Result<std::uint32_t> find_setting(const loader::LoaderProgram& loader, Setting:
   for (std::uint32_t k = 0; k < loader.settings.size(); ++k) {
     if (loader.settings[k].kind == kind && loader.settings[k].name == name) return k;
   }
-  return usage_error("{} {}: the signer did not declare '{}' settable (declared: {})", option, name, name, declared_names(loader, kind));
+  return usage_error("{} {}: '{}' is not declared settable (declared: {})", option, name, name, declared_names(loader, kind));
 }
 
 }  // namespace
@@ -48,7 +48,10 @@ Result<std::uint64_t> parse_setting_integer(const std::string& text, bool allow_
     }
     v = v * static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(d);
   }
-  if (!negative) return v;
+  if (!negative) {
+    if (allow_negative && v > static_cast<std::uint64_t>(INT64_MAX)) return usage_error("'{}' does not fit a signed 64-bit integer", text);
+    return v;
+  }
   if (!allow_negative) return usage_error("'{}': this setting is unsigned", text);
   if (v > (std::uint64_t{1} << 63)) return usage_error("'{}' does not fit a signed 64-bit integer", text);
   return ~v + 1;

@@ -678,7 +678,7 @@ class Generator {
     sys_bpf(kernel::BpfCmd::ProgLoad, at, sizeof attr);
     fail_if_negative({LoaderStep::Kind::ProgLoad, p.name});
     store_result_fd(out_.context.prog_fd(i));
-    if (optional) record_skips(*optional, skips);
+    if (optional) record_skips(i, *optional, skips);
   }
 
   struct Skips {
@@ -688,7 +688,9 @@ class Generator {
   };
   // After an optional program's load: each way of skipping it writes its
   // ProgramOutcome into the setting's record.
-  void record_skips(std::uint32_t k, const Skips& skips) {
+  // The skipped program's fd slot is set to 0 whatever the caller passed:
+  // a fallback asks it whether its primary loaded.
+  void record_skips(std::uint32_t program, std::uint32_t k, const Skips& skips) {
     const auto record = e_.new_label();
     e_.jump_long(skips.done);
     e_.bind(skips.asked);
@@ -706,6 +708,7 @@ class Generator {
     }
     e_.bind(record);
     e_.emit(Store{MemSize::W, r6, static_cast<std::int16_t>(out_.context.setting_outcome(k)), r1});
+    e_.emit(Store{MemSize::W, r6, static_cast<std::int16_t>(out_.context.prog_fd(program)), Imm{0}});
     e_.bind(skips.done);
   }
 

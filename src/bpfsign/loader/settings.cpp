@@ -7,6 +7,7 @@
 
 #include "bpfsign/btf/btf.hpp"
 #include "bpfsign/common/file_io.hpp"
+#include "bpfsign/common/strict_json.hpp"
 #include "bpfsign/object/bpf_enums.hpp"
 #include "bpfsign/object/object_model.hpp"
 
@@ -23,6 +24,7 @@ Result<DeclaredInteger> integer_of(const json& v, const std::string& where) {
     if (x >= 0) return DeclaredInteger{false, static_cast<std::uint64_t>(x)};
     return DeclaredInteger{true, static_cast<std::uint64_t>(-(x + 1)) + 1};
   }
+  if (v.is_number_float()) return bad_input("{}: expected an integer of at most 64 bits, got {}", where, v.dump());
   return bad_input("{}: expected an integer, got {}", where, v.type_name());
 }
 
@@ -206,6 +208,13 @@ Result<Setting> resolve_max_entries(const object::ObjectModel& model, const std:
   if (m->def.type == object::map_type::kPerfEventArray && m->def.max_entries == 0) {
     return bad_input("{}: '{}' is sized by the machine's possible CPUs", where, name);
   }
+  for (const auto& outer : model.maps) {
+    for (const auto& slot : outer.slots) {
+      if (outer.inner && slot.target == name) {
+        return bad_input("{}: '{}' fills slot {} of map-in-map '{}', whose inner maps must match its template", where, name, slot.index, outer.name);
+      }
+    }
+  }
   Setting s;
   s.kind = Setting::Kind::MaxEntries;
   s.name = name;
@@ -236,14 +245,9 @@ Result<std::uint32_t> program_index(const object::ObjectModel& model, const std:
 std::string DeclaredInteger::to_string() const { return (negative ? "-" : "") + std::to_string(magnitude); }
 
 Result<SettingsDeclaration> parse_settings_declaration(Bytes bytes, const std::string& what) {
-  json doc;
-  try {
-    doc = json::parse(bytes.begin(), bytes.end());
-  } catch (const json::parse_error& e) {
-    return bad_input("{}: not JSON: byte {}: {}", what, e.byte, e.what());
-  } catch (const json::exception& e) {
-    return bad_input("{}: not JSON: {}", what, e.what());
-  }
+  auto parsed = parse_json_strict(bytes, what);
+  if (!parsed) return parsed.error();
+  const json& doc = *parsed;
   auto fail = [&](const Error& e) { return e.with_context(what); };
   if (!doc.is_object()) return bad_input("{}: expected a JSON object", what);
   if (auto ok = only_keys(doc, {"variables", "max_entries", "optional_programs"}, "the declaration"); !ok) return fail(ok.error());
@@ -267,7 +271,9 @@ Result<SettingsDeclaration> parse_settings_declaration(Bytes bytes, const std::s
       if (auto ok = only_keys(value, {"fallback_for"}, where); !ok) return fail(ok.error());
       DeclaredProgram p;
       if (value.contains("fallback_for")) {
-        if (!value["fallback_for"].is_string()) return bad_input("{}: {}.fallback_for: expected a program name", what, where);
+        if (!value["fallback_for"].is_string() || value["fallback_for"].get<std::string>().empty()) {
+          return bad_input("{}: {}.fallback_for: expected a program name", what, where);
+        }
         p.fallback_for = value["fallback_for"].get<std::string>();
       }
       out.optional_programs.emplace(name, std::move(p));
@@ -276,6 +282,12 @@ Result<SettingsDeclaration> parse_settings_declaration(Bytes bytes, const std::s
   if (out.variables.size() + out.max_entries.size() + out.optional_programs.size() > kMaxSettings) {
     return bad_input("{}: more than {} settings", what, kMaxSettings);
   }
+  std::size_t values = 0;
+  for (const auto* section : {&out.variables, &out.max_entries}) {
+    for (const auto& [name, b] : *section) values += b.values.size();
+  }
+  if (values > kMaxTotalValues) return bad_input("{}: {} values in all lists together (at most {})", what, values, kMaxTotalValues);
+  out.source = what;
   return out;
 }
 
@@ -286,7 +298,9 @@ Result<SettingsDeclaration> read_settings_declaration(const std::string& path) {
   return parse_settings_declaration(*text, path);
 }
 
-Result<std::vector<Setting>> resolve_settings(const SettingsDeclaration& d, const object::ObjectModel& model) {
+namespace {
+
+Result<std::vector<Setting>> resolve_all(const SettingsDeclaration& d, const object::ObjectModel& model) {
   std::vector<Setting> out;
   if (d.variables.size() + d.max_entries.size() + d.optional_programs.size() > kMaxSettings) {
     return bad_input("settings: more than {} settings", kMaxSettings);
@@ -321,6 +335,20 @@ Result<std::vector<Setting>> resolve_settings(const SettingsDeclaration& d, cons
     }
     out.push_back(std::move(s));
   }
+  // The skeletons' setters: set_<variable>, set_max_entries_<map>, skip_<program>.
+  for (const auto& [map, b] : d.max_entries) {
+    if (d.variables.count("max_entries_" + map)) {
+      return bad_input("variables.max_entries_{} and max_entries.{}: both would be a skeleton's set_max_entries_{}", map, map, map);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<Setting>> resolve_settings(const SettingsDeclaration& d, const object::ObjectModel& model) {
+  auto out = resolve_all(d, model);
+  if (!out && !d.source.empty()) return out.error().with_context(d.source);
   return out;
 }
 

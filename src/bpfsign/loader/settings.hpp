@@ -42,6 +42,7 @@ struct DeclaredProgram {
 };
 
 struct SettingsDeclaration {
+  std::string source;  // the file it was read from, for errors ("" when built in code)
   std::map<std::string, DeclaredBounds> variables;    // global variables by name
   std::map<std::string, DeclaredBounds> max_entries;  // maps by name
   std::map<std::string, DeclaredProgram> optional_programs;
@@ -57,6 +58,9 @@ Result<SettingsDeclaration> read_settings_declaration(const std::string& path);
 
 inline constexpr std::size_t kMaxValues = 64;
 inline constexpr std::uint32_t kMaxSettings = 256;
+// Values in all lists together: each is one comparison the verifier walks
+// (130 lists of 64 values exceed its limit on jump sequences).
+inline constexpr std::size_t kMaxTotalValues = 1024;
 inline constexpr std::uint32_t kMaxEntriesLimit = 1u << 31;
 
 // One resolved setting; record `index` of the context's settings area.
