@@ -54,16 +54,17 @@ std::string c_literal(const loader::Setting& s, std::uint64_t bits) {
   return fmt::format("{}{}", v, s.size == 8 ? "LL" : "");
 }
 
-// The client-side check of a setter's value `v`, as a C condition that holds
-// when it is outside the setting's bounds; a bound at its type's limit is
-// left out (always true, and -Wtype-limits would say so).
+// The client-side check of a setter's value `v` (a 64-bit parameter, so
+// that no value is truncated before it is checked), as a C condition that
+// holds when it is outside the setting's bounds; a bound at the 64-bit
+// limit is left out (always true, and -Wtype-limits would say so).
 std::string c_out_of_bounds(const loader::Setting& s) {
   std::string out;
   if (s.value_set) {
     for (std::uint64_t v : s.values) out += fmt::format("{}v != {}", out.empty() ? "" : " && ", c_literal(s, v));
     return out;
   }
-  const unsigned bits = s.size * 8;
+  const unsigned bits = 64;
   const std::uint64_t type_min = s.is_signed ? ~std::uint64_t{0} << (bits - 1) : 0;
   const std::uint64_t type_max = s.is_signed ? ~type_min : (bits == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1);
   if (s.min != type_min) out += "v < " + c_literal(s, s.min);
@@ -275,7 +276,7 @@ Result<std::string> c_skeleton(const object::ObjectModel& model, const loader::L
       }
       line(out, "/* {}{}: {} */", st.kind == loader::Setting::Kind::MaxEntries ? "max_entries of map " : "", comment_text(st.name),
            st.allowed_text());
-      line(out, "static inline int {0}__{1}(struct {0} *s, {2}int{3}_t v)\n{{", n, f, st.is_signed ? "" : "u", st.size * 8);
+      line(out, "static inline int {0}__{1}(struct {0} *s, {2}int64_t v)\n{{", n, f, st.is_signed ? "" : "u");
       if (const std::string bad = c_out_of_bounds(st); !bad.empty()) line(out, "\tif ({})\n\t\treturn -ERANGE;", bad);
       line(out, "\treturn {0}__setting(s, {1}, (uint64_t){2}v);\n}}\n", n, record, st.is_signed ? "(int64_t)" : "");
     }

@@ -297,7 +297,9 @@ Result<std::string> cpp_skeleton(const object::ObjectModel* model, const loader:
         line(out, "  bpfsign::Status {}() {{ return set_setting({}, 0); }}", setter, k);
         continue;
       }
-      const std::string type = fmt::format("std::{}int{}_t", st.is_signed ? "" : "u", st.size * 8);
+      // 64 bits wide whatever the variable's size: no value is truncated
+      // before the bounds are checked.
+      const std::string type = st.is_signed ? "std::int64_t" : "std::uint64_t";
       line(out, "  // {}{}: {}", st.kind == loader::Setting::Kind::MaxEntries ? "max_entries of map " : "", comment_text(st.name),
            st.allowed_text());
       line(out, "  bpfsign::Status {}({} v) {{ return set_setting({}, static_cast<std::uint64_t>({})); }}", setter, type, k,
