@@ -23,6 +23,7 @@ void register_keyring(CLI::App& app, Action& action);
 void register_reproduce(CLI::App& app, Action& action);
 void register_inspect(CLI::App& app, Action& action);
 void register_boot(CLI::App& app, Action& action);
+void register_gate(CLI::App& app, Action& action);
 // man, completion: generated from the commands above, so registered last.
 void register_docs(CLI::App& app, Action& action);
 

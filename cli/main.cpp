@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   register_inspect(app, action);
   register_load(app, action);
   register_boot(app, action);
+  register_gate(app, action);
   register_gen(app, action);
   register_probe(app, action);
   register_version(app, action);

@@ -16,6 +16,8 @@ echo "LSM $(/bin/busybox cat /sys/kernel/security/lsm 2>/dev/null)"
 echo "VM-EXIT $?"
 /bin/cli_rows /data
 echo "CLI-EXIT $?"
+/bin/gate_rows /data
+echo "GATE-EXIT $?"
 if [ -x /bin/service_rows ]; then
   /bin/service_rows /data
   echo "SERVICE-EXIT $?"

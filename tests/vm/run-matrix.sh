@@ -64,7 +64,8 @@ root="$work/root"
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/lib64" "$root/lib/x86_64-linux-gnu"
 cp /bin/busybox "$root/bin/busybox"
 for applet in sh mount cat uname echo poweroff ip grep tr cut ls rm mkdir basename wc sleep sed cp chmod head sync; do ln -sf busybox "$root/bin/$applet"; done
-binaries=("$matrix" "$bpfsign")
+binaries=("$matrix" "$bpfsign" "$build/tests/raw_prog_load")
+cp "$build/tests/raw_prog_load" "$root/bin/raw_prog_load"
 # bpftool, a test oracle: the settings rows read the programs' .bss with it.
 cp "$(command -v bpftool)" "$root/bin/bpftool"
 binaries+=("$(command -v bpftool)")
@@ -111,7 +112,8 @@ for lib in $( (ldd "${binaries[@]}"; echo "$installed_libs") | awk '/=>/{print $
 done
 cp "$repo_root/tests/vm/cli_rows.sh" "$root/bin/cli_rows"
 cp "$repo_root/tests/vm/settings_rows.sh" "$root/bin/settings_rows"
-chmod +x "$root/bin/cli_rows" "$root/bin/settings_rows"
+cp "$repo_root/tests/vm/gate_rows.sh" "$root/bin/gate_rows"
+chmod +x "$root/bin/cli_rows" "$root/bin/settings_rows" "$root/bin/gate_rows"
 for k in "${kernels[@]}"; do
   [ -f "$k/config" ] || continue
   mkdir -p "$root/usr/lib/modules/$(basename "$k")-cloud-amd64"
@@ -148,6 +150,10 @@ for k in "${kernels[@]}"; do
   sed -n "s/^ROW /$name $scheme /p" "$log.txt" >>"$table"
   grep -q '^DONE failures=0' "$log.txt" || status=1
   grep -q '^CLI-DONE failures=0' "$log.txt" || status=1
+  if ! grep -q '^GATE-DONE failures=0' "$log.txt"; then
+    grep -q '^GATE-DONE ' "$log.txt" || echo "$name - gate - FAIL did-not-finish | see log" >>"$table"
+    status=1
+  fi
   if [ $with_package -eq 1 ] && ! grep -q '^SERVICE-DONE failures=0' "$log.txt"; then
     grep -q '^SERVICE-DONE ' "$log.txt" || echo "$name - service - FAIL did-not-finish | see log" >>"$table"
     status=1

@@ -375,7 +375,33 @@ void measure_blacklist(const sign::Certificate& cert) {
       key ? "" : key.error().message);
 }
 
+// `vm_matrix after-loader DIR KEYRING` (tests/vm/gate_rows.sh): in one
+// thread, a signed load of subprogs, then at once a raw unsigned
+// BPF_PROG_LOAD: what an enforcing gate must refuse although a loader
+// just ran in this task.
+int after_loader(const fs::path& dir, std::int32_t keyring) {
+  auto bytes = read_file(dir / "subprogs.rsa.bundle");
+  auto b = bytes ? bundle::parse_bundle(*bytes, "subprogs") : Result<bundle::Bundle>(bytes.error());
+  auto probe = load::probe_scheme();
+  std::string signed_outcome = "not-loaded";
+  if (b && probe && probe->scheme) {
+    auto plan = plan_for(*b, *probe->scheme, keyring);
+    auto done = plan ? load::execute_plan(*plan) : Result<load::LoadedPlan>(plan.error());
+    signed_outcome = done ? "loaded" : "refused:" + done.error().message;
+  }
+  const std::uint8_t insns[16] = {0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0};  // r0 = 0; exit
+  kernel::ProgLoadRequest req;
+  req.prog_type = 1;  // BPF_PROG_TYPE_SOCKET_FILTER
+  req.insns = insns;
+  req.name = "after_loader";
+  auto raw = kernel::prog_load(req);
+  const auto* e = std::get_if<kernel::KernelError>(&raw);
+  fmt::print("AFTER-LOADER signed={} raw={} \n", signed_outcome, e ? fmt::format("errno {}", e->err) : "loaded");
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string_view(argv[1]) == "after-loader") return after_loader(argv[2], std::atoi(argv[3]));
   if (argc != 2) {
     fmt::print(stderr, "usage: vm_matrix DIR (certificates and bundles made on the host)\n");
     return 2;

@@ -1,0 +1,146 @@
+#!/bin/sh
+# gate_rows.sh DATA_DIR: `bpfsign gate` through the command line on the
+# running kernel (the qemu matrix), scoped to a cgroup so that the rest of
+# the VM keeps working: in enforce mode a signed bundle from an admitted
+# signer loads with its inner loads admitted; an unsigned object, a raw
+# bpf(BPF_PROG_LOAD), a bundle signed by a key the policy does not admit
+# and an unsigned load right after a loader finished are refused with
+# EPERM and logged; a task outside the scope loads as before; the policy
+# map cannot be opened for writing; the dry-run agrees with the gate; in
+# audit mode all load and are logged; stop leaves nothing pinned.
+# POSIX sh (busybox). Prints "ROW ..." lines and "GATE-DONE failures=N".
+D=${1:-/data}
+B=/bin/bpfsign
+T=/tmp/gate
+P=/sys/fs/bpf/bpfsign-gate
+mkdir -p $T
+fails=0
+row() {  # row CASE OBJECT PASS|FAIL OUTCOME [DETAIL]
+  [ "$3" = PASS ] || fails=$((fails + 1))
+  echo "ROW $1 $2 $3 $4 | $(echo "$5" | tr '\n' ' ' | cut -c1-300)"
+}
+said() { tr '\n' ' ' <$T/err | cut -c1-300; }
+# The kernel generation, as the dry-run names it.
+case $(uname -r) in
+  6.*|7.0.*|7.1.*) gen=6.18-7.2.5 ;;
+  7.2.[0-5]|7.2.[0-5][-+]*) gen=6.18-7.2.5 ;;
+  7.2.*) gen=7.2.6-7.2 ;;
+  *) gen=7.3 ;;
+esac
+
+# The scope: this shell and its children.
+S=/sys/fs/cgroup/gate-test
+mkdir -p $S && echo $$ >$S/cgroup.procs || row gate-scope - FAIL "cannot make the test cgroup" ""
+K=$($B keyring add $D/rsa.crt --keyring gate 2>$T/err) || row gate-keyring rsa.crt FAIL refused "$(said)"
+O=$($B keyring add $D/unknown-signer.crt --keyring gate-other 2>$T/err) || row gate-keyring unknown FAIL refused "$(said)"
+cat >$T/enforce.json <<JSON
+{"mode": "enforce", "signers": [{"keyring": "gate"}], "scope": {"cgroup": "$S"}}
+JSON
+cat >$T/audit.json <<JSON
+{"mode": "audit", "signers": [{"keyring": "gate"}], "scope": {"cgroup": "$S"}}
+JSON
+
+if $B gate start --policy $T/enforce.json >$T/out 2>$T/err; then
+  row gate-start enforce PASS "started" "$(tr '\n' ' ' <$T/out)"
+else
+  row gate-start enforce FAIL "not started" "$(said)"
+  echo "GATE-DONE failures=$fails"
+  exit $fails
+fi
+$B gate start --policy $T/enforce.json >$T/out 2>$T/err && grep -q 'already running' $T/out \
+  && row gate-start-again enforce PASS "idempotent" "" || row gate-start-again enforce FAIL "not idempotent" "$(said)"
+$B gate status --json >$T/out 2>$T/err && grep -q '"mode": "enforce"' $T/out \
+  && row gate-status enforce PASS "status --json: enforce" "" || row gate-status enforce FAIL "status" "$(said)"
+
+# admitted CASE OBJECT COMMAND...: must succeed. refused ...: must fail with EPERM.
+admitted() {
+  name=$1 obj=$2
+  shift 2
+  if "$@" >$T/out 2>$T/err; then row $name $obj PASS admitted ""; else row $name $obj FAIL "refused" "$(said)"; fi
+}
+refused() {
+  name=$1 obj=$2
+  shift 2
+  if "$@" >$T/out 2>$T/err; then
+    row $name $obj FAIL "admitted" "$(tr '\n' ' ' <$T/out)"
+  elif grep -q -e 'Operation not permitted' -e 'errno 1 ' -e 'errno 1)' $T/out $T/err; then
+    row $name $obj PASS "refused with EPERM" "$(said) $(tr '\n' ' ' <$T/out)"
+  else
+    row $name $obj FAIL "refused, not with EPERM" "$(said) $(tr '\n' ' ' <$T/out)"
+  fi
+}
+admitted gate-signed subprogs $B load $D/subprogs.rsa.bundle --keyring $K
+admitted gate-signed-settings runtime_settings $B load $D/runtime_settings.rsa.bundle --keyring $K --set step=2
+refused gate-unsigned-object subprogs $B load $D/subprogs.bpf.o
+refused gate-raw-prog-load socket_filter /bin/raw_prog_load
+refused gate-other-signer subprogs $B load $D/subprogs.unknown.bundle --keyring $O
+# In one thread: a signed load, then at once an unsigned raw load.
+/bin/vm_matrix after-loader $D $K >$T/out 2>$T/err
+if grep -q '^AFTER-LOADER signed=loaded raw=errno 1 ' $T/out; then
+  row gate-after-loader subprogs PASS "the signed load admitted, the raw load right after refused with EPERM" "$(tr '\n' ' ' <$T/out)"
+else
+  row gate-after-loader subprogs FAIL "unexpected" "$(tr '\n' ' ' <$T/out) $(said)"
+fi
+# Outside the scope, loads go on as before.
+if sh -c "echo \$\$ >/sys/fs/cgroup/cgroup.procs && exec /bin/raw_prog_load" >$T/out 2>$T/err; then
+  row gate-out-of-scope socket_filter PASS "a task outside the cgroup loads" ""
+else
+  row gate-out-of-scope socket_filter FAIL "refused outside the scope" "$(tr '\n' ' ' <$T/out)"
+fi
+# Self-protection: no writable fd to the policy map.
+# (bpftool opens the map before it reads the value: a value of the wrong
+# size fails differently, so only EPERM counts.)
+if bpftool map update pinned $P/maps/gate_config key 0 0 0 0 value 0 >$T/out 2>$T/err; then
+  row gate-self-protect gate_config FAIL "the policy map was written" ""
+elif grep -q 'Operation not permitted' $T/err; then
+  row gate-self-protect gate_config PASS "opening the policy map for writing refused (EPERM)" "$(said)"
+else
+  row gate-self-protect gate_config FAIL "refused, not with EPERM" "$(said)"
+fi
+
+# The log: each refusal and the admissions, as JSON lines.
+$B gate log >$T/log 2>$T/err || row gate-log - FAIL "log" "$(said)"
+# logged DECISION RULE: a line of the log with both (keys are in JSON order).
+logged() { grep "\"rule\":\"$2\"" $T/log | grep -q "\"decision\":\"$1\""; }
+case $gen in 6.18-7.2.5) signed_rule=signed-no-verdict ;; *) signed_rule=signed ;; esac
+for pair in admitted:$signed_rule admitted:inner-admitted refused:unsigned refused:keyring-not-admitted refused:self-protection; do
+  decision=${pair%%:*} rule=${pair#*:}
+  if logged $decision $rule; then
+    row gate-log-$rule log PASS "logged: $decision" "$(grep -m1 "\"rule\":\"$rule\"" $T/log)"
+  else
+    row gate-log-$rule log FAIL "not logged as $decision" "$(head -c 300 $T/log)"
+  fi
+done
+
+# The dry-run's answers for this kernel generation agree with the gate's.
+dry() {  # dry KEYRING -> the loader's decision on this generation
+  $B gate dry-run --policy $T/enforce.json $D/subprogs.rsa.bundle --keyring $1 2>/dev/null \
+    | sed -n "/^kernels $gen:/,/^kernels /{/the signed loader/s/^ *\([a-z-]*\) .*/\1/p}"
+}
+a=$(dry gate) b=$(dry gate-other)
+if [ "$a" = admitted ] && [ "$b" = refused ]; then
+  row gate-dry-run subprogs PASS "on $gen: the admitted signer's bundle admitted, the other's refused, as the gate did" ""
+else
+  row gate-dry-run subprogs FAIL "dry-run said '$a' and '$b' on $gen" ""
+fi
+
+# Audit: everything loads, the refusals are logged as would-refuse.
+$B gate stop >$T/out 2>$T/err || row gate-stop enforce FAIL "stop" "$(said)"
+if $B gate start --policy $T/audit.json >$T/out 2>$T/err; then
+  admitted gate-audit-unsigned subprogs $B load $D/subprogs.bpf.o
+  admitted gate-audit-raw socket_filter /bin/raw_prog_load
+  $B gate log >$T/log 2>$T/err
+  logged would-refuse unsigned && row gate-audit-log log PASS "logged as would-refuse" "" \
+    || row gate-audit-log log FAIL "not logged" "$(head -c 300 $T/log)"
+else
+  row gate-start audit FAIL "not started" "$(said)"
+fi
+$B gate stop >$T/out 2>$T/err
+if [ ! -e $P ] && /bin/raw_prog_load >/dev/null; then
+  row gate-stop - PASS "nothing pinned, loads as before" ""
+else
+  row gate-stop - FAIL "left pinned or still refusing" "$(ls $P 2>&1)"
+fi
+echo $$ >/sys/fs/cgroup/cgroup.procs 2>/dev/null
+echo "GATE-DONE failures=$fails"
+exit $fails
