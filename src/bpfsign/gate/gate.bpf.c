@@ -32,6 +32,12 @@ static __u64 (*bpf_get_current_cgroup_id)(void) = (void *)80;
 static __u64 (*bpf_get_current_ancestor_cgroup_id)(int level) = (void *)123;
 static long (*bpf_ringbuf_output)(void *ringbuf, void *data, __u64 size, __u64 flags) = (void *)130;
 
+/* Kernel memory is read with bpf_probe_read_kernel at CO-RE-relocated
+ * addresses (as libbpf's BPF_CORE_READ does): a field whose kernel type is
+ * wider than the local one (an enum read as a byte) is read as declared
+ * here, where a direct load of the wrong width would be refused. */
+#define READ_KERNEL(dst, src) bpf_probe_read_kernel(&(dst), sizeof(dst), &(src))
+
 /* What the gate reads of kernel objects, relocated by name. */
 struct bpf_prog_aux {
 	char name[16];
@@ -45,17 +51,21 @@ struct bpf_prog_aux___sig {
 	} sig;
 } __attribute__((preserve_access_index));
 struct bpf_prog {
-	__u32 type;
 	struct bpf_prog_aux *aux;
 } __attribute__((preserve_access_index));
+/* CO-RE matches an enum field only with an enum (never an integer): the
+ * kernel's enum, by name. */
+enum bpf_map_type { BPF_MAP_TYPE_GATE_UNUSED };
 struct bpf_map {
-	__u32 map_type;
+	enum bpf_map_type map_type;
 	char name[16];
 } __attribute__((preserve_access_index));
 union bpf_attr;
 struct bpf_token;
 
 /* union bpf_attr, by its UAPI offsets. */
+#define ATTR_PROG_TYPE 0
+#define ATTR_MAP_TYPE 0
 #define ATTR_PROG_NAME 48
 #define ATTR_SIGNATURE_SIZE 160
 #define ATTR_KEYRING_ID 164
@@ -203,25 +213,26 @@ int gate_prog_load(__u64 *ctx)
 	struct gate_event e = {};
 	struct gate_config *c = config();
 	struct bpf_prog_aux___sig *sig;
+	struct bpf_prog_aux *aux = 0;
 	__u32 signature_size = 0;
-	__u64 aux;
 
 	if (!c || c->mode == GATE_OFF || !in_scope(c))
 		return 0;
 	e.kind = KIND_PROG;
-	e.type = prog->type;
+	bpf_probe_read_kernel(&e.type, 4, attr + ATTR_PROG_TYPE);
+	READ_KERNEL(aux, prog->aux);
 	e.inner = kernel;
 	e.verdict = VERDICT_NONE;
 	bpf_probe_read_kernel(e.name, sizeof(e.name), attr + ATTR_PROG_NAME);
 	bpf_probe_read_kernel(&signature_size, 4, attr + ATTR_SIGNATURE_SIZE);
 	bpf_probe_read_kernel(&e.keyring_serial, 4, attr + ATTR_KEYRING_ID);
 	e.signature_given = signature_size != 0;
-	sig = (void *)prog->aux;
+	sig = (void *)aux;
 	if (__builtin_preserve_field_info(sig->sig, 2 /* BPF_FIELD_EXISTS */)) {
-		e.verdict = sig->sig.verdict;
-		e.keyring_type = sig->sig.keyring_type;
+		READ_KERNEL(e.verdict, sig->sig.verdict);
+		READ_KERNEL(e.keyring_type, sig->sig.keyring_type);
 		if (e.verdict == VERDICT_VERIFIED)
-			e.keyring_serial = sig->sig.keyring_serial;
+			READ_KERNEL(e.keyring_serial, sig->sig.keyring_serial);
 	}
 	/* Through bpf_sys_bpf: only from a thread running an admitted loader. */
 	if (kernel) {
@@ -244,10 +255,10 @@ int gate_prog_load(__u64 *ctx)
 	if (!keyring_admitted(c, e.keyring_serial))
 		return decide(c, &e, 0, RULE_KEYRING_NOT_ADMITTED);
 	if (e.type == BPF_PROG_TYPE_SYSCALL) {
+		__u64 key = (__u64)aux;
 		__u32 one = 1;
 
-		aux = (__u64)prog->aux;
-		bpf_map_update_elem(&admitted_loaders, &aux, &one, 0);
+		bpf_map_update_elem(&admitted_loaders, &key, &one, 0);
 	}
 	return decide(c, &e, 1, e.verdict == VERDICT_NONE ? RULE_SIGNED_NO_VERDICT : RULE_SIGNED);
 }
@@ -255,7 +266,6 @@ int gate_prog_load(__u64 *ctx)
 SEC("lsm/bpf_map_create")
 int gate_map_create(__u64 *ctx)
 {
-	struct bpf_map *map = (void *)ctx[0];
 	const char *attr = (const char *)ctx[1];
 	bool kernel = (bool)ctx[3];
 	struct gate_config *c = config();
@@ -265,7 +275,7 @@ int gate_map_create(__u64 *ctx)
 	if (!kernel || !c || c->mode == GATE_OFF || !in_scope(c))
 		return 0;
 	e.kind = KIND_MAP;
-	e.type = map->map_type;
+	bpf_probe_read_kernel(&e.type, 4, attr + ATTR_MAP_TYPE);
 	e.inner = 1;
 	e.verdict = VERDICT_NONE;
 	bpf_probe_read_kernel(e.name, sizeof(e.name), attr + ATTR_MAP_NAME);
@@ -311,9 +321,9 @@ int gate_map_fd(__u64 *ctx)
 	if (!(fmode & FMODE_WRITE))
 		return 0;
 	e.kind = KIND_SELF;
-	e.type = map->map_type;
+	READ_KERNEL(e.type, map->map_type);
 	e.verdict = VERDICT_NONE;
-	bpf_probe_read_kernel(e.name, sizeof(e.name), map->name);
+	READ_KERNEL(e.name, map->name);
 	return decide(c, &e, 0, RULE_SELF);
 }
 
@@ -322,11 +332,14 @@ SEC("fentry/bpf_prog_test_run_syscall")
 int gate_loader_start(__u64 *ctx)
 {
 	struct bpf_prog *prog = (void *)ctx[0];
-	__u64 aux = (__u64)prog->aux;
+	struct bpf_prog_aux *aux = 0;
+	__u64 key;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	if (bpf_map_lookup_elem(&admitted_loaders, &aux))
-		bpf_map_update_elem(&running_loaders, &tid, &aux, 0);
+	READ_KERNEL(aux, prog->aux);
+	key = (__u64)aux;
+	if (bpf_map_lookup_elem(&admitted_loaders, &key))
+		bpf_map_update_elem(&running_loaders, &tid, &key, 0);
 	return 0;
 }
 

@@ -105,10 +105,28 @@ Result<GateStatus> gate_status(const fs::path& pin_dir) {
 Status stop_gate(const fs::path& pin_dir) {
   if (!fs::exists(pin_dir)) return Ok{};
   if (!fs::exists(config_pin(pin_dir))) return refusal("{}: not a gate's pin directory (no maps/gate_config); left alone", pin_dir.string());
+  // The programs' ids, to wait for them to go: the kernel releases links
+  // and programs after their last reference, in deferred work, so the gate
+  // can still decide for a moment after its pins are removed.
+  std::vector<std::uint32_t> ids;
   std::error_code ec;
+  for (const auto& e : fs::directory_iterator(pin_dir / "progs", ec)) {
+    auto fd = kernel::obj_get(e.path());
+    if (auto* p = std::get_if<UniqueFd>(&fd)) {
+      auto info = kernel::prog_info(p->get());
+      if (auto* i = std::get_if<kernel::ProgInfo>(&info)) ids.push_back(i->id);
+    }
+  }
   fs::remove_all(pin_dir, ec);
   if (ec) return io_error("{}: {}", pin_dir.string(), ec.message());
-  return Ok{};
+  for (int waited_ms = 0; waited_ms < 5000; waited_ms += 10) {
+    const bool gone = std::all_of(ids.begin(), ids.end(), [](std::uint32_t id) {
+      return std::holds_alternative<kernel::KernelError>(kernel::prog_get_fd_by_id(id));
+    });
+    if (gone) return Ok{};
+    ::usleep(10000);
+  }
+  return Error{ErrorKind::Kernel, fmt::format("{}: unpinned, but the gate's programs are still loaded after 5 s: something else holds them", pin_dir.string())};
 }
 
 namespace {

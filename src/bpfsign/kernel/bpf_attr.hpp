@@ -18,6 +18,7 @@ enum class BpfCmd : int {
   ProgTestRun = 10,
   ObjPin = 6,
   ObjGet = 7,
+  ProgGetFdById = 13,
   ObjGetInfoByFd = 15,
   RawTracepointOpen = 17,
   LinkCreate = 28,

@@ -127,6 +127,19 @@ KernelResult<UniqueFd> obj_get(const std::string& path, std::uint32_t flags) {
   return UniqueFd(static_cast<int>(fd));
 }
 
+KernelResult<UniqueFd> prog_get_fd_by_id(std::uint32_t id) {
+  struct {
+    std::uint32_t prog_id = 0;
+    std::uint32_t next_id = 0;
+    std::uint32_t open_flags = 0;
+    std::uint32_t pad = 0;
+  } a;
+  a.prog_id = id;
+  const long fd = sys_bpf(BpfCmd::ProgGetFdById, a);
+  if (fd < 0) return fail("BPF_PROG_GET_FD_BY_ID");
+  return UniqueFd(static_cast<int>(fd));
+}
+
 KernelResult<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type) {
   LinkCreateAttr a;
   a.prog_fd = static_cast<std::uint32_t>(prog_fd);

@@ -131,17 +131,24 @@ Result<SchemeProbe> probe_scheme(const std::string& vmlinux_btf) {
   auto keyring = kernel::new_process_keyring("bpfsign-probe");
   if (!keyring) return keyring.error();
   if (auto added = kernel::add_certificate(cert->der(), *keyring, ""); !added) return added.error();
+  // EPERM comes after the signature check: a load whose signature fails
+  // is refused before the LSM hook, with EKEYREJECTED, EBADMSG or ENOKEY;
+  // EPERM is an LSM (a load gate, docs/gate.md) refusing the throwaway
+  // key's program once the kernel verified its signature.
+  auto accepted = [](int err) { return err == 0 || err == EPERM; };
+  auto lsm_note = [](int err) { return err == EPERM ? " (then an LSM refused the probe itself: EPERM)" : ""; };
   const int chained = try_signed_probe(sign::Scheme::KernelChained, *key, *cert, *keyring);
-  if (chained == 0) {
+  if (accepted(chained)) {
     p.scheme = sign::Scheme::KernelChained;
-    p.scheme_evidence = "the kernel accepted a probe signed over instructions and map contents (kernel-chained); " + layout;
+    p.scheme_evidence = fmt::format("the kernel accepted a probe signed over instructions and map contents (kernel-chained){}; {}",
+                                    lsm_note(chained), layout);
     return p;
   }
   const int insns_only = try_signed_probe(sign::Scheme::LoaderChecked, *key, *cert, *keyring);
-  if (insns_only == 0) {
+  if (accepted(insns_only)) {
     p.scheme = check->first;
-    p.scheme_evidence = fmt::format("the kernel accepted a probe signed over instructions only (loader-checked; the chained probe got errno {}); {}",
-                                    chained, check->second);
+    p.scheme_evidence = fmt::format("the kernel accepted a probe signed over instructions only (loader-checked; the chained probe got errno {}){}; {}",
+                                    chained, lsm_note(insns_only), check->second);
     return p;
   }
   p.scheme_evidence = fmt::format("the kernel refused both signed probes (chained: errno {}, instructions only: errno {}); {}", chained,
