@@ -43,6 +43,12 @@ nlohmann::json config_json(const gate::GateConfig& c) {
     }
     return list;
   };
+  j["own_program_ids"] = nlohmann::json::array();
+  j["own_link_ids"] = nlohmann::json::array();
+  for (std::uint32_t i = 0; i < gate::kMaxOwn; ++i) {
+    if (c.own_prog_ids[i] != 0) j["own_program_ids"].push_back(c.own_prog_ids[i]);
+    if (c.own_link_ids[i] != 0) j["own_link_ids"].push_back(c.own_link_ids[i]);
+  }
   j["program_types"] = types(c.prog_types, true);
   j["map_types"] = types(c.map_types, false);
   return j;

@@ -110,6 +110,24 @@ else
   row gate-self-protect gate_config FAIL "refused, not with EPERM" "$(said)"
 fi
 
+# ... nor an fd for its programs or links (by id), so none can be detached
+# or replaced through bpf(2).
+$B gate status --json >$T/status 2>$T/err
+pid=$(tr -d ' \n' <$T/status | sed -n 's/.*"own_program_ids":\[\([0-9]*\).*/\1/p')
+lid=$(tr -d ' \n' <$T/status | sed -n 's/.*"own_link_ids":\[\([0-9]*\).*/\1/p')
+if [ -z "$pid" ] || [ -z "$lid" ]; then
+  row gate-self-protect-ids - FAIL "status lists no ids" "$(tr '\n' ' ' <$T/status)"
+else
+  bpftool prog show id $pid >$T/out 2>$T/err; p_rc=$?
+  p_said=$(said)
+  bpftool link detach id $lid >$T/out 2>$T/err; l_rc=$?
+  if [ $p_rc -ne 0 ] && [ $l_rc -ne 0 ] && grep -q 'Operation not permitted' $T/err && echo "$p_said" | grep -q 'Operation not permitted'; then
+    row gate-self-protect-ids program+link PASS "no fd for the gate's program $pid or link $lid (EPERM): not detached" "$(said)"
+  else
+    row gate-self-protect-ids program+link FAIL "prog show exit $p_rc, link detach exit $l_rc" "$p_said $(said)"
+  fi
+fi
+
 # The log: each refusal and the admissions, as JSON lines.
 $B gate log >>$T/all 2>$T/err || row gate-log - FAIL "log" "$(said)"
 cp $T/all $T/log

@@ -40,7 +40,7 @@ static long (*bpf_ringbuf_output)(void *ringbuf, void *data, __u64 size, __u64 f
 
 /* What the gate reads of kernel objects, relocated by name. */
 struct bpf_prog_aux {
-	char name[16];
+	__u32 id;
 } __attribute__((preserve_access_index));
 /* The signature verdict, from 7.2.6 (struct bpf_prog_aux.sig). */
 struct bpf_prog_aux___sig {
@@ -71,11 +71,13 @@ struct bpf_token;
 #define ATTR_KEYRING_ID 164
 #define ATTR_MAP_NAME 28
 #define BPF_BTF_LOAD 18
+#define BPF_LINK_GET_FD_BY_ID 30
 #define BPF_PROG_TYPE_SYSCALL 31
 #define FMODE_WRITE 0x2
 
 /* The policy as `bpfsign gate start` writes it (gate/gate_config.hpp). */
 #define GATE_MAX_KEYRINGS 16
+#define GATE_MAX_OWN 8
 enum gate_mode { GATE_OFF = 0, GATE_AUDIT = 1, GATE_ENFORCE = 2 };
 struct gate_config {
 	__u32 mode;
@@ -86,6 +88,8 @@ struct gate_config {
 	__u32 scope_level;        /* the scope cgroup's level in the hierarchy */
 	__u32 keyrings;           /* how many of keyring_serial[] are admitted signers */
 	__s32 keyring_serial[GATE_MAX_KEYRINGS];
+	__u32 own_prog_ids[GATE_MAX_OWN];  /* the gate's programs: no fd for them by id or pin */
+	__u32 own_link_ids[GATE_MAX_OWN];  /* its links: no fd for them by id */
 };
 
 /* One decision, as `bpfsign gate log` prints it (gate/gate_log.hpp). */
@@ -171,6 +175,15 @@ static bool keyring_admitted(const struct gate_config *c, __s32 serial)
 		if (i >= (int)c->keyrings)
 			break;
 		if (c->keyring_serial[i] == serial)
+			return 1;
+	}
+	return 0;
+}
+
+static bool own_id(const __u32 *ids, __u32 id)
+{
+	for (int i = 0; i < GATE_MAX_OWN; i++) {
+		if (ids[i] != 0 && ids[i] == id)
 			return 1;
 	}
 	return 0;
@@ -294,7 +307,22 @@ int gate_bpf(__u64 *ctx)
 	struct gate_config *c = config();
 	struct gate_event e = {};
 
-	if (!kernel || cmd != BPF_BTF_LOAD || !c || c->mode == GATE_OFF || !in_scope(c))
+	const char *attr = (const char *)ctx[1];
+	__u32 id = 0;
+
+	if (!c || c->mode == GATE_OFF)
+		return 0;
+	/* The gate's links: no task gets an fd for one by id while it enforces
+	 * (every task: its links are the gate itself). */
+	if (cmd == BPF_LINK_GET_FD_BY_ID && c->mode == GATE_ENFORCE) {
+		bpf_probe_read_kernel(&id, 4, attr);  /* link_id, at offset 0 */
+		if (!own_id(c->own_link_ids, id))
+			return 0;
+		e.kind = KIND_SELF;
+		e.verdict = VERDICT_NONE;
+		return decide(c, &e, 0, RULE_SELF);
+	}
+	if (!kernel || cmd != BPF_BTF_LOAD || !in_scope(c))
 		return 0;
 	if (inner_admitted())
 		return 0;
@@ -302,6 +330,28 @@ int gate_bpf(__u64 *ctx)
 	e.inner = 1;
 	e.verdict = VERDICT_NONE;
 	return decide(c, &e, 0, RULE_INNER_NO_LOADER);
+}
+
+/* The gate's programs: no fd for them (by id or pinned path) while it
+ * enforces, so none can be detached or replaced through bpf(2). */
+SEC("lsm/bpf_prog")
+int gate_prog_fd(__u64 *ctx)
+{
+	struct bpf_prog *prog = (void *)ctx[0];
+	struct gate_config *c = config();
+	struct bpf_prog_aux *aux = 0;
+	struct gate_event e = {};
+	__u32 id = 0;
+
+	if (!c || c->mode != GATE_ENFORCE)
+		return 0;
+	READ_KERNEL(aux, prog->aux);
+	READ_KERNEL(id, aux->id);
+	if (!own_id(c->own_prog_ids, id))
+		return 0;
+	e.kind = KIND_SELF;
+	e.verdict = VERDICT_NONE;
+	return decide(c, &e, 0, RULE_SELF);
 }
 
 /* The gate's own maps: no task gets a writable fd to its policy while it

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "bpfsign/kernel/bpf_syscall.hpp"
@@ -37,7 +39,8 @@ Result<GateConfig> read_config(const fs::path& dir) {
   return c;
 }
 
-bool same_policy(const GateConfig& a, const GateConfig& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+// The policy part of two records (not the gate's own ids, which each start fills).
+bool same_policy(const GateConfig& a, const GateConfig& b) { return std::memcmp(&a, &b, offsetof(GateConfig, own_prog_ids)) == 0; }
 
 }  // namespace
 
@@ -67,21 +70,38 @@ Result<StartResult> start_gate(const GateConfig& config, const fs::path& pin_dir
   if (!generated) return generated.error();
   auto loaded = load::execute_plan(load::plan_object_load(std::move(generated).value()));
   if (!loaded) return loaded.error().with_context("loading the gate");
-  // The policy goes in before any program is attached: the gate never runs half-configured.
+  // The policy goes in before any program is attached: the gate never runs
+  // half-configured. Its own programs' ids with it; its links' once they
+  // exist (written through the fd held since the load: the gate refuses
+  // new writable fds to its policy, not this one).
   std::size_t config_map = loaded->loader.maps.size();
   for (std::size_t i = 0; i < loaded->loader.maps.size(); ++i) {
     if (loaded->loader.maps[i] == "gate_config") config_map = i;
   }
   if (config_map == loaded->loader.maps.size()) internal_error("the gate object has no gate_config map");
+  if (loaded->object.programs.size() > kMaxOwn) internal_error("the gate has more programs than its policy record lists");
+  GateConfig written_config = config;
+  for (std::size_t i = 0; i < loaded->object.programs.size(); ++i) {
+    auto info = kernel::prog_info(loaded->object.programs[i].get());
+    if (auto* e = std::get_if<kernel::KernelError>(&info)) return kernel_error(*e);
+    written_config.own_prog_ids[i] = std::get<kernel::ProgInfo>(info).id;
+  }
   const std::uint32_t key = 0;
-  auto written = kernel::map_update(loaded->object.maps[config_map].get(), &key, &config);
+  const int config_fd = loaded->object.maps[config_map].get();
+  auto written = kernel::map_update(config_fd, &key, &written_config);
   if (auto* e = std::get_if<kernel::KernelError>(&written)) return kernel_error(*e).with_context("writing the gate's policy");
   auto attached = load::attach_programs(loaded->loader.program_summaries, loaded->object, {});
   if (!attached) return attached.error().with_context("attaching the gate");
-  for (const auto& a : *attached) {
+  for (std::size_t i = 0; i < attached->size(); ++i) {
+    const auto& a = (*attached)[i];
     if (!a.attached()) return Error{ErrorKind::Kernel, fmt::format("gate program '{}' was not attached: {}; nothing was started", a.program, a.how)};
     out.attached.push_back(a.how);
+    auto id = kernel::link_id(a.link.get());
+    if (auto* e = std::get_if<kernel::KernelError>(&id)) return kernel_error(*e);
+    written_config.own_link_ids[i] = std::get<std::uint32_t>(id);
   }
+  written = kernel::map_update(config_fd, &key, &written_config);
+  if (auto* e = std::get_if<kernel::KernelError>(&written)) return kernel_error(*e).with_context("writing the gate's own ids");
   auto pinned = load::pin_object(pin_dir, loaded->object, *attached);
   if (!pinned) return pinned.error().with_context("pinning the gate");
   return out;
@@ -105,23 +125,25 @@ Result<GateStatus> gate_status(const fs::path& pin_dir) {
 Status stop_gate(const fs::path& pin_dir) {
   if (!fs::exists(pin_dir)) return Ok{};
   if (!fs::exists(config_pin(pin_dir))) return refusal("{}: not a gate's pin directory (no maps/gate_config); left alone", pin_dir.string());
-  // The programs' ids, to wait for them to go: the kernel releases links
-  // and programs after their last reference, in deferred work, so the gate
-  // can still decide for a moment after its pins are removed.
+  // The programs' ids (from the policy record: the gate gives no fd for
+  // its programs while it enforces), to wait for them to go: the kernel
+  // releases links and programs after their last reference, in deferred
+  // work, so the gate can still decide for a moment after its pins go.
+  auto config = read_config(pin_dir);
+  if (!config) return config.error().with_context(pin_dir.string());
   std::vector<std::uint32_t> ids;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(pin_dir / "progs", ec)) {
-    auto fd = kernel::obj_get(e.path());
-    if (auto* p = std::get_if<UniqueFd>(&fd)) {
-      auto info = kernel::prog_info(p->get());
-      if (auto* i = std::get_if<kernel::ProgInfo>(&info)) ids.push_back(i->id);
-    }
+  for (auto id : config->own_prog_ids) {
+    if (id != 0) ids.push_back(id);
   }
+  std::error_code ec;
   fs::remove_all(pin_dir, ec);
   if (ec) return io_error("{}: {}", pin_dir.string(), ec.message());
   for (int waited_ms = 0; waited_ms < 5000; waited_ms += 10) {
+    // ENOENT once freed (EPERM while the gate still refuses its own fds).
     const bool gone = std::all_of(ids.begin(), ids.end(), [](std::uint32_t id) {
-      return std::holds_alternative<kernel::KernelError>(kernel::prog_get_fd_by_id(id));
+      auto fd = kernel::prog_get_fd_by_id(id);
+      const auto* e = std::get_if<kernel::KernelError>(&fd);
+      return e != nullptr && e->err == ENOENT;
     });
     if (gone) return Ok{};
     ::usleep(10000);

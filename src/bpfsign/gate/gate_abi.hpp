@@ -12,6 +12,7 @@
 namespace bpfsign::gate {
 
 inline constexpr std::uint32_t kMaxKeyrings = 16;
+inline constexpr std::uint32_t kMaxOwn = 8;  // the gate's own programs and links
 
 enum class Mode : std::uint32_t { Off = 0, Audit = 1, Enforce = 2 };
 
@@ -24,8 +25,12 @@ struct GateConfig {
   std::uint32_t scope_level = 0;
   std::uint32_t keyrings = 0;
   std::int32_t keyring_serial[kMaxKeyrings] = {};
+  // Filled by start_gate: the gate's programs and links, which no task may
+  // get an fd for while it enforces.
+  std::uint32_t own_prog_ids[kMaxOwn] = {};
+  std::uint32_t own_link_ids[kMaxOwn] = {};
 };
-static_assert(sizeof(GateConfig) == 104);
+static_assert(sizeof(GateConfig) == 168);
 static_assert(offsetof(GateConfig, keyring_serial) == 40);
 
 enum class Kind : std::uint32_t { Program = 1, Map = 2, Btf = 3, Self = 4 };

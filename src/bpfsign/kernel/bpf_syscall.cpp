@@ -100,6 +100,21 @@ KernelResult<ProgInfo> prog_info(int prog_fd) {
   return info;
 }
 
+KernelResult<std::uint32_t> link_id(int link_fd) {
+  struct {
+    std::uint32_t type = 0;
+    std::uint32_t id = 0;
+    std::uint32_t prog_id = 0;
+    std::uint32_t pad = 0;
+  } info;  // the head of struct bpf_link_info: the kernel fills what fits
+  ObjInfoAttr a;
+  a.bpf_fd = static_cast<std::uint32_t>(link_fd);
+  a.info_len = sizeof info;
+  a.info = ptr(&info);
+  if (sys_bpf(BpfCmd::ObjGetInfoByFd, a) < 0) return fail("BPF_OBJ_GET_INFO_BY_FD (link)");
+  return info.id;
+}
+
 KernelResult<UniqueFd> enable_run_stats() {
   struct {
     std::uint32_t type = 0;  // BPF_STATS_RUN_TIME

@@ -38,6 +38,8 @@ KernelResult<Ok> map_lookup(int map_fd, const void* key, void* value);
 KernelResult<MapInfo> map_info(int map_fd, std::array<std::uint8_t, kSha256Size>* hash = nullptr);
 
 KernelResult<ProgInfo> prog_info(int prog_fd);
+// The kernel id of a BPF link.
+KernelResult<std::uint32_t> link_id(int link_fd);
 // BPF_ENABLE_STATS (run time and run count of every program) while the
 // returned fd stays open.
 KernelResult<UniqueFd> enable_run_stats();
