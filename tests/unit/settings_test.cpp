@@ -184,6 +184,38 @@ TEST(SettingsDeclaration, TheDecoderExplainsEveryCheckAndNamesEveryInput) {
   ASSERT_EQ(mismatches.size(), 1u);
   EXPECT_NE(mismatches[0].find("variable 'delta'"), std::string::npos) << mismatches[0];
   EXPECT_NE(mismatches[0].find("any value"), std::string::npos) << mismatches[0];
+
+  // The store after that check widened to 8 bytes (delta's value spilling
+  // into verbose): the declaration says 4 bytes at +8 of .rodata.
+  auto wide = generated->code;
+  for (std::size_t i = 0; i + 16 <= wide.size(); i += 8) {
+    std::int32_t imm = 0;
+    std::memcpy(&imm, &wide[i + 4], 4);
+    if (wide[i] == 0x65 && imm == 100 && wide[i + 8] == 0x63 /* BPF_STX | BPF_MEM | BPF_W */) {
+      wide[i + 8] = 0x7b;  // BPF_STX | BPF_MEM | BPF_DW
+      break;
+    }
+  }
+  auto widened = audit::decode_loader(wide, generated->blob);
+  ASSERT_TRUE(widened.ok());
+  const auto store = audit::settings_mismatches(declared, *widened);
+  ASSERT_FALSE(store.empty());
+  EXPECT_NE(store[0].find("but the loader stores it into"), std::string::npos) << store[0];
+
+  // A branch off the main path that jumps back: unexplained.
+  auto back = generated->code;
+  for (std::size_t i = 0; i + 8 <= back.size(); i += 8) {
+    std::int32_t imm = 0;
+    std::memcpy(&imm, &back[i + 4], 4);
+    if (back[i] == 0x65 && imm == 100) {
+      const std::int16_t off = -4;
+      std::memcpy(&back[i + 2], &off, 2);
+      break;
+    }
+  }
+  auto backwards = audit::decode_loader(back, generated->blob);
+  ASSERT_TRUE(backwards.ok());
+  EXPECT_FALSE(backwards->unexplained.empty()) << "a jump back off the main path is unexplained";
 }
 
 TEST(RuntimeSettings, TheRuntimeRefusesWhatTheSignerDidNotAllow) {

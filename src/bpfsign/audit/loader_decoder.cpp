@@ -108,6 +108,7 @@ class Decoder {
         }
       }
       std::sort(b.values.begin(), b.values.end());
+      if (auto t = store_targets_.find(off); t != store_targets_.end()) b.stores = t->second;
       out_.bounded_inputs.push_back(std::move(b));
     }
     for (std::int64_t off : read_inputs_) {
@@ -273,6 +274,7 @@ class Decoder {
                                     "max_entries");
         commands_.push_back(std::move(c));
         Val fd = result(fmt::format("fd of map '{}'", name));
+        map_attrs_.emplace_back(a + static_cast<std::int64_t>(offsetof(kernel::MapCreateAttr, max_entries)), fd.v);
         value_size_[fd.v] = vs.is(Val::Kind::Const) ? static_cast<std::uint32_t>(vs.v) : 0;
         return fd;
       }
@@ -293,6 +295,7 @@ class Decoder {
           } else if (vs != 0) {
             what = fmt::format("{} bytes, SHA-256 {}", vs, to_hex(sha256(blob_bytes(value.v, vs))));
             update_values_.emplace_back(commands_.size(), value.v, vs, "value");
+            if (map.is(Val::Kind::Result)) update_regions_.emplace_back(value.v, static_cast<std::int64_t>(vs), map.v);
             consumed_.emplace_back(value.v, vs);
           }
         }
@@ -532,6 +535,7 @@ class Decoder {
   // - anything else into an attr or value a command uses: unexplained.
   bool failure_store(std::size_t pc, std::int64_t off, std::uint32_t size, const Val& v) {
     if (v.is(Val::Kind::Input)) {
+      record_target(pc, v.v, off, size, v);
       auto& paths = stored_inputs_[v.v];
       if (std::find(paths.begin(), paths.end(), v.bounds) == paths.end()) paths.push_back(v.bounds);
       const std::string desc = setting_input(v.v);
@@ -557,6 +561,36 @@ class Decoder {
       }
     }
     return true;  // bytes no command reads
+  }
+
+  // Where an input is stored: a map's value (as the MAP_UPDATE that sends
+  // those bytes), a map's max_entries (as its MAP_CREATE attr), a program's
+  // instructions (shown as a conditional relocation), or elsewhere.
+  void record_target(std::size_t pc, std::int64_t input, std::int64_t off, std::uint32_t size, const Val& v) {
+    using T = DecodedLoader::StoreTarget;
+    T t{T::Kind::Other, -1, off, size};
+    for (const auto& [start, length, map] : update_regions_) {
+      if (off >= start && off + size <= start + length) t = T{T::Kind::MapValue, slot_of(map), off - start, size};
+    }
+    for (const auto& [field, map] : map_attrs_) {
+      if (off == field && size == 4) t = T{T::Kind::MaxEntries, slot_of(map), 0, size};
+    }
+    for (const auto& [start, length, name] : program_ranges_) {
+      if (off >= start && off + size <= start + length) {
+        t = T{T::Kind::Program, -1, off - start, size};
+        const auto rel = off - start;
+        commands_.push_back({pc, "RELOCATION",
+                             fmt::format("program '{}' instruction {} byte {}: {} (on a conditional path)", name, rel / 8, rel % 8, describe(v)),
+                             {{"program", name}, {"insn", std::to_string(rel / 8)}, {"byte", std::to_string(rel % 8)},
+                              {"value", describe(v)}, {"conditional", "true"}}});
+      }
+    }
+    auto& list = store_targets_[input];
+    if (std::find(list.begin(), list.end(), t) == list.end()) list.push_back(t);
+  }
+  std::int64_t slot_of(std::int64_t result) const {
+    auto it = result_slot_.find(result);
+    return it == result_slot_.end() ? -1 : it->second;
   }
 
   // A settings-area input, with what the loader proves of it before it
@@ -660,6 +694,7 @@ class Decoder {
       if (base.is(K::CtxPtr)) {
         const auto off = base.v + s->off;
         ctx_[off] = v;
+        if (!failure && v.is(K::Result)) result_slot_.emplace(v.v, off);
         if (!failure && v.is(K::Result) && off >= static_cast<std::int64_t>(sizeof(loader::ContextHeader)) - 16) {
           commands_.push_back({pc, "FD_OUT", fmt::format("hand back {} at context +{}", v.desc, off), {{"what", v.desc}, {"offset", std::to_string(off)}}});
         }
@@ -750,10 +785,15 @@ class Decoder {
     }
     if (const auto* j = std::get_if<isa::CondJump>(&insn)) {
       const std::size_t target = next + static_cast<std::size_t>(static_cast<std::int64_t>(j->off));
+      if (failure && target <= pc) {
+        unexplained(pc, "a jump back off the main path (a loader's failure and skip paths only go forward)");
+        return {};
+      }
       if (failure) {
         const Val& d = r[j->dst.n];
         const Val o = operand(r, j->src);
-        if (d.is(K::Input) && o.is(K::Const)) {
+        if (d.is(K::Input) && o.is(K::Const) && !j->is32) {
+          // (A 32-bit comparison says nothing of the upper half: it proves no bound.)
           // Each side of the branch knows more of the input: the taken
           // side that the comparison held, the other that it did not.
           Regs taken_regs = r;
@@ -775,11 +815,21 @@ class Decoder {
       pending_failures_.emplace_back(*t ? next : target, r);
       return {*t ? target : next, {}};
     }
-    if (const auto* g = std::get_if<isa::Goto>(&insn)) return {next + static_cast<std::size_t>(static_cast<std::int64_t>(g->off)), {}};
-    if (const auto* g = std::get_if<isa::LongGoto>(&insn)) return {next + static_cast<std::size_t>(static_cast<std::int64_t>(g->off)), {}};
+    if (const auto* g = std::get_if<isa::Goto>(&insn)) return jump(pc, next + static_cast<std::size_t>(static_cast<std::int64_t>(g->off)), failure);
+    if (const auto* g = std::get_if<isa::LongGoto>(&insn)) return jump(pc, next + static_cast<std::size_t>(static_cast<std::int64_t>(g->off)), failure);
     if (std::get_if<isa::Exit>(&insn)) return {};
     unexplained(pc, "an instruction no loader needs");
     return {};
+  }
+
+  // An unconditional jump; off the main path only forward (a path that
+  // jumps back could run code again that the decoder showed once).
+  Step jump(std::size_t pc, std::size_t target, bool failure) {
+    if (failure && target <= pc) {
+      unexplained(pc, "a jump back off the main path (a loader's failure and skip paths only go forward)");
+      return {};
+    }
+    return {target, {}};
   }
 
   void main_path(Regs regs) {
@@ -848,6 +898,10 @@ class Decoder {
   std::vector<std::tuple<std::int64_t, std::int64_t, std::string>> program_ranges_;
   // Blob bytes the main path's commands read (attrs, values, BTF).
   std::vector<std::pair<std::int64_t, std::int64_t>> consumed_;
+  std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> update_regions_;  // value offset, size, map fd result
+  std::vector<std::pair<std::int64_t, std::int64_t>> map_attrs_;  // max_entries field, map fd result
+  std::map<std::int64_t, std::int64_t> result_slot_;  // fd result -> context offset it is handed back at
+  std::map<std::int64_t, std::vector<DecodedLoader::StoreTarget>> store_targets_;
   bool failure_mode_ = false;  // sys_bpf is never decoded off the main path (refused there)
   // Each settings-area input stored into the blob off the main path, with
   // what each path proved of it there.

@@ -62,12 +62,24 @@ struct DecodedLoader {
   // paths reaching the store prove of it (values that an == proved, or
   // ranges two comparisons proved): what the signed instructions accept,
   // to hold against the declaration the manifest shows.
+  // Where a loader stores an input: into a map's value (the map by the
+  // context offset its fd is handed back at, the offset within the value),
+  // a map's max_entries, a program's instructions, or other bytes.
+  struct StoreTarget {
+    enum class Kind { MapValue, MaxEntries, Program, Other };
+    Kind kind = Kind::Other;
+    std::int64_t map_fd_slot = -1;
+    std::int64_t offset = 0;
+    std::uint32_t size = 0;
+    bool operator==(const StoreTarget&) const = default;
+  };
   struct BoundedInput {
     std::int64_t context_offset = 0;
     std::vector<std::int64_t> values;
     std::vector<std::pair<std::int64_t, std::int64_t>> signed_ranges;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> unsigned_ranges;
     bool unbounded = false;  // some path stores it with no bound
+    std::vector<StoreTarget> stores;
   };
   std::vector<BoundedInput> bounded_inputs;
 };

@@ -6,31 +6,64 @@
 
 namespace bpfsign {
 
-Result<nlohmann::json> parse_json_strict(Bytes bytes, const std::string& what) {
-  using nlohmann::json;
-  std::vector<std::set<std::string>> open_objects;
+namespace {
+
+using nlohmann::json;
+
+// A SAX pass that only watches keys: one set of keys per open object, the
+// first key seen twice kept. (The parser callback of nlohmann_json costs
+// time quadratic in the number of objects; this pass is linear.)
+class RepeatedKeys : public nlohmann::json_sax<json> {
+ public:
   std::optional<std::string> repeated;
-  auto watch = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) open_objects.emplace_back();
-    if (event == json::parse_event_t::object_end && !open_objects.empty()) open_objects.pop_back();
-    if (event == json::parse_event_t::key && !open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second &&
-        !repeated) {
-      repeated = parsed.get<std::string>();
-    }
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    open_.emplace_back();
     return true;
-  };
+  }
+  bool key(string_t& k) override {
+    if (!open_.empty() && !open_.back().insert(k).second && !repeated) repeated = k;
+    return true;
+  }
+  bool end_object() override {
+    if (!open_.empty()) open_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  std::vector<std::set<std::string>> open_;
+};
+
+std::string without_prefix(std::string message) {
+  // "[json.exception.parse_error.101] parse error at line 1, ..." -> "parse error at line 1, ..."
+  if (const auto close = message.find("] "); message.rfind("[json.exception.", 0) == 0 && close != std::string::npos) {
+    message.erase(0, close + 2);
+  }
+  return message;
+}
+
+}  // namespace
+
+Result<nlohmann::json> parse_json_strict(Bytes bytes, const std::string& what) {
   json doc;
   try {
-    doc = json::parse(bytes.begin(), bytes.end(), watch);
+    doc = json::parse(bytes.begin(), bytes.end());
   } catch (const json::exception& e) {
-    std::string message = e.what();
-    // "[json.exception.parse_error.101] parse error at line 1, ..." -> "parse error at line 1, ..."
-    if (const auto close = message.find("] "); message.rfind("[json.exception.", 0) == 0 && close != std::string::npos) {
-      message.erase(0, close + 2);
-    }
-    return bad_input("{}: not JSON: {}", what, message);
+    return bad_input("{}: not JSON: {}", what, without_prefix(e.what()));
   }
-  if (repeated) return bad_input("{}: key '{}' appears twice in one object", what, *repeated);
+  RepeatedKeys keys;
+  (void)json::sax_parse(bytes.begin(), bytes.end(), &keys);  // the text parsed above: no error here
+  if (keys.repeated) return bad_input("{}: key '{}' appears twice in one object", what, *keys.repeated);
   return doc;
 }
 
