@@ -182,12 +182,16 @@ class Generator {
   // blob[field] = ctx[ctx_off] (an fd or a log setting).
   void copy_from_context(std::int16_t ctx_off, std::uint32_t field, MemSize size) {
     e_.emit(Load{size, false, r2, r6, ctx_off});
-    if (near(field)) {
-      e_.emit(Store{size, r7, static_cast<std::int16_t>(field), r2});
-      return;
-    }
-    blob_address(r1, field);
-    e_.emit(Store{size, r1, 0, r2});
+    store_to_blob(field, r2, size);
+  }
+  // r0 = bpf_kallsyms_lookup_name(blob[name], name_size, 0, &blob[result]):
+  // 0 and the address at blob[result], or -ENOENT. Clobbers r1-r5.
+  void kallsyms_lookup(std::uint32_t name, std::int32_t name_size, std::uint32_t result) {
+    blob_address(r1, name);
+    e_.emit(Alu{AluOp::Mov, true, r2, Imm{name_size}});
+    e_.emit(Alu{AluOp::Mov, true, r3, Imm{0}});
+    blob_address(r4, result);
+    e_.emit(isa::Call{isa::CallKind::Helper, kHelperKallsymsLookupName, 0});
   }
   // r0 = bpf(cmd, blob + attr, size)
   void sys_bpf(kernel::BpfCmd cmd, std::uint32_t attr, std::uint32_t size) {
@@ -444,11 +448,7 @@ class Generator {
     if (r.kind == RelocKind::KsymAddr && !ext.typed) {
       // bpf_kallsyms_lookup_name(name, size, 0, &result): the address.
       const std::uint32_t result = blob_.add_zeros(8);
-      blob_address(r1, name);
-      e_.emit(Alu{AluOp::Mov, true, r2, Imm{name_size}});
-      e_.emit(Alu{AluOp::Mov, true, r3, Imm{0}});
-      blob_address(r4, result);
-      e_.emit(isa::Call{isa::CallKind::Helper, kHelperKallsymsLookupName, 0});
+      kallsyms_lookup(name, name_size, result);
       if (ext.weak) {
         e_.jump_if(JmpOp::SLt, r0, Imm{0}, skip);
       } else {
@@ -722,11 +722,7 @@ class Generator {
     if (function.empty()) return false;
     const std::uint32_t name = blob_.add_string(function);
     const std::uint32_t result = blob_.add_zeros(8);
-    blob_address(r1, name);
-    e_.emit(Alu{AluOp::Mov, true, r2, Imm{static_cast<std::int32_t>(function.size() + 1)}});
-    e_.emit(Alu{AluOp::Mov, true, r3, Imm{0}});
-    blob_address(r4, result);
-    e_.emit(isa::Call{isa::CallKind::Helper, kHelperKallsymsLookupName, 0});
+    kallsyms_lookup(name, static_cast<std::int32_t>(function.size() + 1), result);
     e_.jump_if(JmpOp::SLt, r0, Imm{0}, missing);
     return true;
   }
