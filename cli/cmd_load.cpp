@@ -60,7 +60,7 @@ Result<load::RuntimeSettings> runtime_settings(const LoadOptions& opt) {
 
 // A bundle's load: the trust options read (certificates, keyring serial),
 // then the library's one call (probe, decision, execution).
-Result<load::LoadedBundle> load_bundle(const LoadOptions& opt, const std::vector<std::uint8_t>& bytes) {
+Result<load::LoadedBundle> load_bundle(const LoadOptions& opt, const std::vector<std::uint8_t>& bytes, const load::RuntimeSettings& settings) {
   load::TrustOptions trust;
   auto t = verify::load_trust(opt.trust);
   if (!t) return t.error();
@@ -74,11 +74,7 @@ Result<load::LoadedBundle> load_bundle(const LoadOptions& opt, const std::vector
   if (!opt.settings_file.empty()) {
     return usage_error("{}: --settings declares an object's settings; a bundle carries the ones its signer declared", opt.settings_file);
   }
-  load::RunOptions run;
-  auto settings = runtime_settings(opt);
-  if (!settings) return settings.error();
-  run.settings = std::move(settings).value();
-  return load::load_bundle(bytes, opt.object, trust, run);
+  return load::load_bundle(bytes, opt.object, trust, load::RunOptions{.settings = settings});
 }
 
 Result<load::LoadPlan> plan_object(const LoadOptions& opt) {
@@ -131,14 +127,14 @@ int run_load(const LoadOptions& opt) {
   auto bytes = read_file(opt.object);
   if (!bytes) return report(bytes.error());
   const bool is_bundle = bundle::starts_with_magic(*bytes);
+  auto settings = runtime_settings(opt);
+  if (!settings) return report(settings.error());
   Result<load::LoadedBundle> done = Error{ErrorKind::Internal, "not loaded"};
   if (is_bundle) {
-    done = load_bundle(opt, *bytes);
+    done = load_bundle(opt, *bytes, *settings);
   } else if (auto plan = plan_object(opt); !plan) {
     done = plan.error();
-  } else if (auto settings = runtime_settings(opt); !settings) {
-    done = settings.error();
-  } else if (auto executed = load::execute_plan(*plan, load::RunOptions{.settings = std::move(settings).value()}); !executed) {
+  } else if (auto executed = load::execute_plan(*plan, load::RunOptions{.settings = *settings}); !executed) {
     done = executed.error();
   } else {
     done = load::LoadedBundle{std::move(plan).value(), std::move(executed->loader), std::move(executed->object)};
@@ -192,8 +188,7 @@ int run_load(const LoadOptions& opt) {
                                                                            : "unknown";
       j["skipped"].push_back({{"program", s.name}, {"why", why}, {"reason", s.reason()}});
     }
-    auto given = runtime_settings(opt);
-    j["settings"] = given ? settings_json(*given, *loaded) : nlohmann::json();
+    j["settings"] = settings_json(*settings, *loaded);
     for (const auto& a : attachments) j["attachments"].push_back({{"program", a.program}, {"attached", a.attached()}, {"how", a.how}});
     for (const auto& p : pinned) j["pinned"].push_back(p.string());
     j["lifetime"] = lifetime;
@@ -212,10 +207,8 @@ int run_load(const LoadOptions& opt) {
   }
   for (const auto& s : loaded->skipped) print_line("  skipped {:<24} {}", s.name, s.reason());
   for (const auto& s : opt.set) print_line("  set     {}", s);
-  if (auto given = runtime_settings(opt)) {
-    for (const auto& [map, value] : given->max_entries) {
-      print_line("  set     max_entries {}={} (the kernel's map: {})", map, value, map_size(*loaded, map));
-    }
+  for (const auto& [map, value] : settings->max_entries) {
+    print_line("  set     max_entries {}={} (the kernel's map: {})", map, value, map_size(*loaded, map));
   }
   for (const auto& a : attachments) print_line("  attach  {:<24} {}", a.program, a.how);
   print_line("{}", lifetime);
