@@ -227,7 +227,7 @@ class Decoder {
       return Val{};
     }
     const std::int64_t a = r[2].v;
-    if (!failure_mode_) consumed_.emplace_back(a, r[3].v);
+    consumed_.emplace_back(a, r[3].v);  // (sys_bpf is decoded on the main path only)
     Command c;
     c.pc = pc;
     auto add = [&](const char* k, std::string v) { c.fields.emplace_back(k, std::move(v)); };
@@ -546,11 +546,7 @@ class Decoder {
     }
     for (const auto& [start, length, name] : program_ranges_) {
       if (off >= start && off + size <= start + length) {
-        const auto rel = off - start;
-        commands_.push_back({pc, "RELOCATION",
-                             fmt::format("program '{}' instruction {} byte {}: {} (on a conditional path)", name, rel / 8, rel % 8, describe(v)),
-                             {{"program", name}, {"insn", std::to_string(rel / 8)}, {"byte", std::to_string(rel % 8)},
-                              {"value", describe(v)}, {"conditional", "true"}}});
+        conditional_relocation(pc, name, off - start, v);
         return true;
       }
     }
@@ -578,15 +574,18 @@ class Decoder {
     for (const auto& [start, length, name] : program_ranges_) {
       if (off >= start && off + size <= start + length) {
         t = T{T::Kind::Program, -1, off - start, size};
-        const auto rel = off - start;
-        commands_.push_back({pc, "RELOCATION",
-                             fmt::format("program '{}' instruction {} byte {}: {} (on a conditional path)", name, rel / 8, rel % 8, describe(v)),
-                             {{"program", name}, {"insn", std::to_string(rel / 8)}, {"byte", std::to_string(rel % 8)},
-                              {"value", describe(v)}, {"conditional", "true"}}});
+        conditional_relocation(pc, name, off - start, v);
       }
     }
     auto& list = store_targets_[input];
     if (std::find(list.begin(), list.end(), t) == list.end()) list.push_back(t);
+  }
+  // A store into program `name`'s instructions at byte `rel`, off the main path.
+  void conditional_relocation(std::size_t pc, const std::string& name, std::int64_t rel, const Val& v) {
+    commands_.push_back({pc, "RELOCATION",
+                         fmt::format("program '{}' instruction {} byte {}: {} (on a conditional path)", name, rel / 8, rel % 8, describe(v)),
+                         {{"program", name}, {"insn", std::to_string(rel / 8)}, {"byte", std::to_string(rel % 8)},
+                          {"value", describe(v)}, {"conditional", "true"}}});
   }
   std::int64_t slot_of(std::int64_t result) const {
     auto it = result_slot_.find(result);
@@ -883,9 +882,9 @@ class Decoder {
   // Blob ranges that copies from user or kernel memory may overwrite.
   std::vector<std::tuple<std::int64_t, std::int64_t, std::string>> input_regions_;
   std::vector<std::tuple<std::size_t, std::int64_t, std::int64_t, std::string>> update_values_;  // command, blob offset, size, field
-  // Runtime settings: the comparisons the loader makes on each context
-  // input before it uses it (by context offset), and what the next program
-  // load depends on (an optional program's conditions).
+  // Context inputs and optional programs: offsets read before the loader
+  // wrote them, the skip record of each optional program, and what the
+  // next program load depends on.
   std::set<std::int64_t> read_inputs_;  // context offsets read before the loader wrote them
   std::map<std::int64_t, std::string> skip_inputs_;  // context offset -> the optional program it skips
   std::vector<std::int64_t> pending_skip_inputs_;   // found before that program's load
@@ -893,8 +892,8 @@ class Decoder {
   std::map<std::int64_t, std::uint32_t> value_size_;
   std::set<std::size_t> main_pcs_, failure_pcs_;
   std::set<std::pair<std::size_t, std::string>> seen_states_;
-  // Program instruction streams in the blob (PROG_LOAD), by offset: where
-  // a weak extern's fallback may patch a register byte.
+  // Program instruction streams in the blob (PROG_LOAD): offset, length,
+  // name; a store into them off the main path is a conditional relocation.
   std::vector<std::tuple<std::int64_t, std::int64_t, std::string>> program_ranges_;
   // Blob bytes the main path's commands read (attrs, values, BTF).
   std::vector<std::pair<std::int64_t, std::int64_t>> consumed_;
@@ -902,7 +901,6 @@ class Decoder {
   std::vector<std::pair<std::int64_t, std::int64_t>> map_attrs_;  // max_entries field, map fd result
   std::map<std::int64_t, std::int64_t> result_slot_;  // fd result -> context offset it is handed back at
   std::map<std::int64_t, std::vector<DecodedLoader::StoreTarget>> store_targets_;
-  bool failure_mode_ = false;  // sys_bpf is never decoded off the main path (refused there)
   // Each settings-area input stored into the blob off the main path, with
   // what each path proved of it there.
   std::map<std::int64_t, std::vector<Bounds>> stored_inputs_;
@@ -918,6 +916,13 @@ class Decoder {
 };
 
 }  // namespace
+
+std::string command_field(const Command& c, const std::string& key) {
+  for (const auto& [k, v] : c.fields) {
+    if (k == key) return v;
+  }
+  return {};
+}
 
 Result<DecodedLoader> decode_loader(Bytes code, Bytes blob) {
   auto insns = isa::decode_program(code);

@@ -31,6 +31,9 @@ struct Command {
   std::vector<std::pair<std::string, std::string>> fields;  // for --json
 };
 
+// The value of field `key` of a command ("" when it has none).
+std::string command_field(const Command& c, const std::string& key);
+
 struct MetadataCheckFound {
   Sha256 expected_hash{};
   bool checks_exclusive = false;

@@ -71,19 +71,11 @@ std::vector<std::string> settings_mismatches(const loader::LoaderProgram& declar
   auto load_of = [&](const std::string& program) -> const Command* {
     const std::string kernel_name = program.substr(0, 15);  // as BPF_PROG_LOAD names it
     for (const auto& c : decoded.commands) {
-      if (c.kind != "PROG_LOAD") continue;
-      for (const auto& [k, v] : c.fields) {
-        if (k == "name" && v == kernel_name) return &c;
-      }
+      if (c.kind == "PROG_LOAD" && command_field(c, "name") == kernel_name) return &c;
     }
     return nullptr;
   };
-  auto conditions = [](const Command& c) {
-    for (const auto& [k, v] : c.fields) {
-      if (k == "conditions") return v;
-    }
-    return std::string();
-  };
+  auto conditions = [](const Command& c) { return command_field(c, "conditions"); };
   std::vector<std::string> declared_skips;
   for (std::uint32_t k = 0; k < declared.settings.size(); ++k) {
     const loader::Setting& s = declared.settings[k];

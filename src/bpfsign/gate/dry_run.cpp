@@ -54,13 +54,6 @@ std::uint32_t number(const std::string& text) {
   return v;
 }
 
-std::string field(const audit::Command& c, const char* key) {
-  for (const auto& [k, v] : c.fields) {
-    if (k == key) return v;
-  }
-  return {};
-}
-
 }  // namespace
 
 Result<DryRun> dry_run(const Policy& policy, const bundle::Bundle& b, const std::optional<std::string>& keyring) {
@@ -91,14 +84,14 @@ Result<DryRun> dry_run(const Policy& policy, const bundle::Bundle& b, const std:
     for (const auto& c : decoded->commands) {
       DryRunDecision d{g.name, Kind::Program, {}, false, {}, Decision::Admitted, Rule::InnerAdmitted};
       if (c.kind == "PROG_LOAD") {
-        const std::uint32_t t = number(field(c, "type"));
-        d.name = field(c, "name");
+        const std::uint32_t t = number(audit::command_field(c, "type"));
+        d.name = audit::command_field(c, "name");
         d.type = object::prog_type_name(t);
         if (!admitted_type(programs, t)) d.rule = Rule::TypeNotAdmitted;
       } else if (c.kind == "MAP_CREATE") {
-        const std::uint32_t t = number(field(c, "type"));
+        const std::uint32_t t = number(audit::command_field(c, "type"));
         d.kind = Kind::Map;
-        d.name = field(c, "name");
+        d.name = audit::command_field(c, "name");
         d.type = object::map_type_name(t);
         if (!admitted_type(maps, t)) d.rule = Rule::TypeNotAdmitted;
       } else if (c.kind == "BTF_LOAD") {
