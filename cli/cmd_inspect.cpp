@@ -27,12 +27,16 @@ struct InspectOptions {
   bool json = false;
 };
 
-void print_decoded(const audit::DecodedLoader& d) {
-  for (const auto& c : d.commands) print_line("  {:>6}  {}", c.pc, c.summary);
+void print_unexplained(const audit::DecodedLoader& d) {
   if (!d.unexplained.empty()) {
     print_line("UNEXPLAINED CODE ({} instructions):", d.unexplained.size());
     for (const auto& u : d.unexplained) print_line("  {:>6}  {}  -- {}", u.pc, u.instruction, u.why);
   }
+}
+
+void print_decoded(const audit::DecodedLoader& d) {
+  for (const auto& c : d.commands) print_line("  {:>6}  {}", c.pc, c.summary);
+  print_unexplained(d);
 }
 
 nlohmann::json decoded_json(const audit::DecodedLoader& d) {
@@ -109,18 +113,13 @@ int run_inspect(const InspectOptions& opt) {
   if (declared) mismatches = audit::settings_mismatches(*declared, *d);
   const bool settings_ok = declared.ok() && mismatches.empty();
   if (opt.json) {
-    nlohmann::json j{{"bundle", opt.bundle},         {"scheme", sign::scheme_name(scheme)}, {"instructions", d->instructions},
-                     {"failure_paths", d->failure_paths}, {"explained", d->unexplained.empty()}};
+    nlohmann::json j = decoded_json(*d);
+    j["bundle"] = opt.bundle;
+    j["scheme"] = sign::scheme_name(scheme);
     if (d->metadata_check) {
       j["metadata_check"] = {{"expected_sha256", to_hex(d->metadata_check->expected_hash)}, {"checks_exclusive", d->metadata_check->checks_exclusive},
                              {"matches_metadata", d->metadata_check->expected_hash == sha256(b->metadata)}};
     }
-    for (const auto& c : d->commands) {
-      nlohmann::json fields = nlohmann::json::object();
-      for (const auto& [k, v] : c.fields) fields[k] = v;
-      j["commands"].push_back({{"pc", c.pc}, {"kind", c.kind}, {"summary", c.summary}, {"fields", fields}});
-    }
-    for (const auto& u : d->unexplained) j["unexplained"].push_back({{"pc", u.pc}, {"instruction", u.instruction}, {"why", u.why}});
     j["inputs"] = nlohmann::json::array();
     for (const auto& in : d->inputs) j["inputs"].push_back({{"context_offset", in.context_offset}, {"what", in.what}});
     j["declared_settings"] = declared ? settings_json(*declared) : nlohmann::json();
@@ -152,10 +151,7 @@ int run_inspect(const InspectOptions& opt) {
       print_line("DECLARATION AND LOADER DISAGREE ({}):", mismatches.size());
       for (const auto& m : mismatches) print_line("  {}", m);
     }
-    if (!d->unexplained.empty()) {
-      print_line("UNEXPLAINED CODE ({} instructions):", d->unexplained.size());
-      for (const auto& u : d->unexplained) print_line("  {:>6}  {}  -- {}", u.pc, u.instruction, u.why);
-    }
+    print_unexplained(*d);
   }
   return d->unexplained.empty() && settings_ok ? kExitOk : kExitCheckFailed;
 }
