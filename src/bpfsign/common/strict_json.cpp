@@ -1,5 +1,6 @@
 #include "bpfsign/common/strict_json.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <vector>
@@ -65,6 +66,17 @@ Result<nlohmann::json> parse_json_strict(Bytes bytes, const std::string& what) {
   (void)json::sax_parse(bytes.begin(), bytes.end(), &keys);  // the text parsed above: no error here
   if (keys.repeated) return bad_input("{}: key '{}' appears twice in one object", what, *keys.repeated);
   return doc;
+}
+
+Status json_only_keys(const nlohmann::json& obj, std::initializer_list<const char*> allowed, const std::string& where) {
+  for (const auto& [key, value] : obj.items()) {
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* k) { return key == k; })) {
+      std::string list;
+      for (const char* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
+      return bad_input("{}: unknown key '{}' (expected {})", where, key, list);
+    }
+  }
+  return Ok{};
 }
 
 }  // namespace bpfsign

@@ -5,6 +5,7 @@
 // Internal: not installed (it exposes nlohmann_json).
 #pragma once
 
+#include <initializer_list>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -16,5 +17,9 @@ namespace bpfsign {
 
 // `what` names the file in errors.
 Result<nlohmann::json> parse_json_strict(Bytes bytes, const std::string& what);
+
+// Refuses a key of object `obj` that is not in `allowed`, naming it, `where`
+// and the keys expected.
+Status json_only_keys(const nlohmann::json& obj, std::initializer_list<const char*> allowed, const std::string& where);
 
 }  // namespace bpfsign

@@ -76,12 +76,7 @@ Result<Policy> parse_policy(Bytes bytes, const std::string& what) {
   const json& doc = *parsed;
   auto fail = [&](const Error& e) { return e.with_context(what); };
   if (!doc.is_object()) return bad_input("{}: expected a JSON object", what);
-  static const char* const kKeys[] = {"mode", "signers", "program_types", "map_types", "scope", "unsigned_loads"};
-  for (const auto& [key, value] : doc.items()) {
-    if (std::none_of(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return key == k; })) {
-      return bad_input("{}: unknown key '{}' (expected mode, signers, program_types, map_types, scope, unsigned_loads)", what, key);
-    }
-  }
+  if (auto ok = json_only_keys(doc, {"mode", "signers", "program_types", "map_types", "scope", "unsigned_loads"}, what); !ok) return ok.error();
   Policy p;
   if (!doc.contains("mode") || !doc["mode"].is_string()) return bad_input("{}: mode: expected \"enforce\" or \"audit\"", what);
   const std::string mode = doc["mode"].get<std::string>();

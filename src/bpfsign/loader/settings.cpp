@@ -28,20 +28,9 @@ Result<DeclaredInteger> integer_of(const json& v, const std::string& where) {
   return bad_input("{}: expected an integer, got {}", where, v.type_name());
 }
 
-Status only_keys(const json& obj, std::initializer_list<const char*> allowed, const std::string& where) {
-  for (const auto& [key, value] : obj.items()) {
-    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* k) { return key == k; })) {
-      std::string list;
-      for (const char* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
-      return bad_input("{}: unknown key '{}' (expected {})", where, key, list);
-    }
-  }
-  return Ok{};
-}
-
 Result<DeclaredBounds> bounds_of(const json& v, const std::string& where) {
   if (!v.is_object()) return bad_input("{}: expected an object with \"min\" and \"max\", or \"values\"", where);
-  if (auto ok = only_keys(v, {"min", "max", "values"}, where); !ok) return ok.error();
+  if (auto ok = json_only_keys(v, {"min", "max", "values"}, where); !ok) return ok.error();
   DeclaredBounds b;
   const bool range = v.contains("min") || v.contains("max");
   if (range && v.contains("values")) return bad_input("{}: give \"min\" and \"max\", or \"values\", not both", where);
@@ -250,7 +239,7 @@ Result<SettingsDeclaration> parse_settings_declaration(Bytes bytes, const std::s
   const json& doc = *parsed;
   auto fail = [&](const Error& e) { return e.with_context(what); };
   if (!doc.is_object()) return bad_input("{}: expected a JSON object", what);
-  if (auto ok = only_keys(doc, {"variables", "max_entries", "optional_programs"}, "the declaration"); !ok) return fail(ok.error());
+  if (auto ok = json_only_keys(doc, {"variables", "max_entries", "optional_programs"}, "the declaration"); !ok) return fail(ok.error());
   SettingsDeclaration out;
   for (const char* section : {"variables", "max_entries"}) {
     if (!doc.contains(section)) continue;
@@ -268,7 +257,7 @@ Result<SettingsDeclaration> parse_settings_declaration(Bytes bytes, const std::s
     for (const auto& [name, value] : progs.items()) {
       const std::string where = "optional_programs." + name;
       if (!value.is_object()) return bad_input("{}: {}: expected an object ({{}} or {{\"fallback_for\": PROGRAM}})", what, where);
-      if (auto ok = only_keys(value, {"fallback_for"}, where); !ok) return fail(ok.error());
+      if (auto ok = json_only_keys(value, {"fallback_for"}, where); !ok) return fail(ok.error());
       DeclaredProgram p;
       if (value.contains("fallback_for")) {
         if (!value["fallback_for"].is_string() || value["fallback_for"].get<std::string>().empty()) {
