@@ -12,6 +12,11 @@
 /bin/busybox ip link set lo up 2>/dev/null
 echo "VM-START $(/bin/busybox uname -r)"
 echo "LSM $(/bin/busybox cat /sys/kernel/security/lsm 2>/dev/null)"
+if [ -x /bin/user_script ]; then
+  /bin/user_script /data
+  echo "USER-EXIT $?"
+  /bin/busybox poweroff -f
+fi
 /bin/vm_matrix /data
 echo "VM-EXIT $?"
 /bin/cli_rows /data

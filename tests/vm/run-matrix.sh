@@ -8,6 +8,11 @@
 # and prints the table kernel x case x object x outcome. Exit 1 if any row failed or a kernel
 # did not finish.
 #
+# BPFSIGN_VM_SCRIPT=FILE runs FILE in each kernel instead of the rows (its
+# first argument is /data, with the certificates and bundles made below,
+# and BPFSIGN_VM_FILES=DIR copied to /data/user) and prints what it printed:
+# a way to try the command line by hand on kernels that check signatures.
+#
 # Environment: BPFSIGN_VM_CACHE (kernels, kept between runs; default
 # ~/.cache/bpfsign-vm), BPFSIGN_VM_KERNELS (versions instead of the
 # default choice, see fetch-kernels.sh), BPFSIGN_VM_DEBS (the directory of
@@ -61,7 +66,7 @@ done
 
 # --- 4. the initramfs: busybox, the matrix program and its libraries.
 root="$work/root"
-mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/lib64" "$root/lib/x86_64-linux-gnu"
+mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp" "$root/lib64" "$root/lib/x86_64-linux-gnu"
 cp /bin/busybox "$root/bin/busybox"
 for applet in sh mount cat uname echo poweroff ip grep tr cut ls rm mkdir basename wc sleep sed cp chmod head sync; do ln -sf busybox "$root/bin/$applet"; done
 binaries=("$matrix" "$bpfsign" "$build/tests/raw_prog_load")
@@ -114,6 +119,12 @@ cp "$repo_root/tests/vm/cli_rows.sh" "$root/bin/cli_rows"
 cp "$repo_root/tests/vm/settings_rows.sh" "$root/bin/settings_rows"
 cp "$repo_root/tests/vm/gate_rows.sh" "$root/bin/gate_rows"
 chmod +x "$root/bin/cli_rows" "$root/bin/settings_rows" "$root/bin/gate_rows"
+script=${BPFSIGN_VM_SCRIPT:-}
+if [ -n "$script" ]; then
+  cp "$script" "$root/bin/user_script"
+  chmod +x "$root/bin/user_script"
+  if [ -n "${BPFSIGN_VM_FILES:-}" ]; then cp -r "$BPFSIGN_VM_FILES" "$data/user"; fi
+fi
 for k in "${kernels[@]}"; do
   [ -f "$k/config" ] || continue
   mkdir -p "$root/usr/lib/modules/$(basename "$k")-cloud-amd64"
@@ -135,6 +146,12 @@ for k in "${kernels[@]}"; do
     -kernel "$k/vmlinuz" -initrd "$work/initrd.gz" -append "console=ttyS0 quiet panic=-1" </dev/null >"$log" 2>&1 || true
   tr -d '\r' <"$log" >"$log.txt"
   secs=$(( $(date +%s) - start ))
+  if [ -n "$script" ]; then
+    echo "== $name (${secs}s)"
+    sed -n '/VM-START /,/USER-EXIT /p' "$log.txt"
+    grep -q 'USER-EXIT ' "$log.txt" || { echo "vm: $name: the script did not finish; last lines:"; tail -15 "$log.txt"; }
+    continue
+  fi
   if ! grep -q '^CLI-DONE ' "$log.txt"; then
     echo "vm: $name did not finish (${secs}s); last lines:" >&2
     tail -15 "$log.txt" >&2
@@ -160,6 +177,7 @@ for k in "${kernels[@]}"; do
   fi
 done
 
+[ -z "$script" ] || exit 0
 # --- 6. the table.
 echo
 printf '%-22s %-15s %-18s %-16s %-5s %s\n' kernel scheme case object ok outcome
