@@ -1,7 +1,9 @@
 // bpfsign gate start --policy FILE | status | log [--follow] | stop | dry-run --policy FILE BUNDLE [--keyring K]
 // The load gate (docs/gate.md): a BPF LSM policy that admits only signed
 // BPF, with a signed loader's inner loads tied to it.
+#include <algorithm>
 #include <csignal>
+#include <optional>
 #include <ctime>
 
 #include <fmt/core.h>
@@ -78,15 +80,21 @@ int run_start(const GateOptions& opt) {
 int run_status(const GateOptions& opt) {
   auto s = gate::gate_status(opt.pin_dir);
   if (!s) return report(s.error());
+  const bool whole = s->running && s->missing.empty() && s->untrusted_pins.empty();
   if (opt.json) {
-    nlohmann::json j{{"pin_dir", opt.pin_dir}, {"running", s->running}, {"pinned", s->pinned}};
+    nlohmann::json j{{"pin_dir", opt.pin_dir}, {"running", s->running}, {"whole", whole}, {"pinned", s->pinned}};
     if (s->running) j["policy"] = config_json(s->config);
+    if (!s->missing.empty()) j["missing"] = s->missing;
+    if (!s->untrusted_pins.empty()) j["untrusted_pins"] = s->untrusted_pins;
     print_json(j);
-    return kExitOk;
+    return s->running && !whole ? kExitCheckFailed : kExitOk;
   }
   if (!s->running) {
     print_line("no gate at {}", opt.pin_dir);
     return kExitOk;
+  }
+  if (!whole) {
+    print_line("gate NOT WHOLE at {}: {}", opt.pin_dir, s->missing.empty() ? s->untrusted_pins : s->missing);
   }
   const auto j = config_json(s->config);
   print_line("gate running at {}: mode {}, unsigned loads {}", opt.pin_dir, gate::mode_name(s->config.mode), j["unsigned_loads"].get<std::string>());
@@ -94,7 +102,7 @@ int run_status(const GateOptions& opt) {
   print_line("  program types: {}; map types: {}", j["program_types"].dump(), j["map_types"].dump());
   print_line("  scope: {}", s->config.scope_cgroup_id == 0 ? std::string("every task") : fmt::format("cgroup id {}", s->config.scope_cgroup_id));
   for (const auto& p : s->pinned) print_line("  pinned {}", p);
-  return kExitOk;
+  return whole ? kExitOk : kExitCheckFailed;
 }
 
 // CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns) as a UTC time.
@@ -120,9 +128,17 @@ volatile std::sig_atomic_t g_stop = 0;
 int run_log(const GateOptions& opt) {
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGTERM, [](int) { g_stop = 1; });
-  auto each = [](const gate::GateEvent& e) {
+  // Records are numbered from 0 as the gate writes them: a gap means some
+  // were lost (the buffer was full, or someone moved its reader position).
+  std::optional<std::uint64_t> last_seq;
+  auto each = [&last_seq](const gate::GateEvent& e) {
+    if (last_seq && e.seq != *last_seq + 1) {
+      fmt::print(stderr, "bpfsign: gate log: {} record(s) lost before record {}\n", e.seq - *last_seq - 1, e.seq);
+    }
+    last_seq = e.seq;
     const bool program = e.kind == gate::Kind::Program;
-    nlohmann::json j{{"time", wall_time(e.time_ns)},
+    nlohmann::json j{{"seq", e.seq},
+                     {"time", wall_time(e.time_ns)},
                      {"tgid", e.tgid},
                      {"pid", e.pid},
                      {"comm", fixed_string(e.comm)},
@@ -140,7 +156,9 @@ int run_log(const GateOptions& opt) {
                      {"decision", gate::decision_name(e.decision)},
                      {"rule", gate::rule_name(e.rule)}};
     if (e.kind == gate::Kind::Btf) j.erase("type");
-    fmt::print("{}\n", j.dump());
+    // comm and name are whatever the task chose: bytes that are not UTF-8
+    // are replaced, never a reason to stop reading.
+    fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     std::fflush(stdout);
   };
   if (auto s = gate::read_log(opt.pin_dir, opt.follow, each, [] { return g_stop == 0; }); !s) return report(s.error());
@@ -148,9 +166,38 @@ int run_log(const GateOptions& opt) {
 }
 
 int run_stop(const GateOptions& opt) {
+  auto before = gate::gate_status(opt.pin_dir);
+  if (!before) return report(before.error());
   if (auto s = gate::stop_gate(opt.pin_dir); !s) return report(s.error());
-  print_line("gate stopped: nothing pinned at {}", opt.pin_dir);
+  if (before->running) {
+    print_line("gate stopped (it was in {} mode): nothing pinned at {}", gate::mode_name(before->config.mode), opt.pin_dir);
+  } else {
+    print_line("no gate was running at {}: nothing to stop", opt.pin_dir);
+  }
   return kExitOk;
+}
+
+// Per generation: whether the whole load would go through, and if not the
+// first refusal (the loader stops there; what follows is never asked).
+struct GenerationOutcome {
+  bool loads = true;
+  const gate::DryRunDecision* first_refusal = nullptr;
+};
+std::vector<std::pair<std::string, GenerationOutcome>> outcomes(const gate::DryRun& d) {
+  std::vector<std::pair<std::string, GenerationOutcome>> out;
+  for (const auto& x : d.decisions) {
+    if (out.empty() || out.back().first != x.generation) out.emplace_back(x.generation, GenerationOutcome{});
+    auto& o = out.back().second;
+    if (x.decision == gate::Decision::Admitted) continue;
+    if (o.first_refusal == nullptr) o.first_refusal = &x;
+    if (x.decision == gate::Decision::Refused) o.loads = false;
+  }
+  return out;
+}
+
+std::string what_of(const gate::DryRunDecision& x) {
+  if (x.loader) return "the signed loader";
+  return fmt::format("{} {}", gate::kind_name(x.kind), x.name.empty() ? x.type : x.name + " (" + x.type + ")");
 }
 
 int run_dry_run(const GateOptions& opt) {
@@ -171,6 +218,11 @@ int run_dry_run(const GateOptions& opt) {
                                 {"type", x.type}, {"decision", gate::decision_name(x.decision)}, {"rule", gate::rule_name(x.rule)}});
     }
     for (const auto& [g, text] : d->guarantees) j["guarantees"][g] = text;
+    for (const auto& [g, o] : outcomes(*d)) {
+      nlohmann::json r{{"loads", o.loads}};
+      if (o.first_refusal != nullptr) r["first_refusal"] = {{"what", what_of(*o.first_refusal)}, {"rule", gate::rule_name(o.first_refusal->rule)}};
+      j["outcome"][g] = r;
+    }
     print_json(j);
     return kExitOk;
   }
@@ -180,8 +232,19 @@ int run_dry_run(const GateOptions& opt) {
       generation = x.generation;
       print_line("kernels {}:", generation);
     }
-    const std::string what = x.loader ? "the signed loader" : fmt::format("{} {}", gate::kind_name(x.kind), x.name.empty() ? x.type : x.name + " (" + x.type + ")");
-    print_line("  {:<13} {} [{}]", gate::decision_name(x.decision), what, gate::rule_name(x.rule));
+    print_line("  {:<13} {} [{}]", gate::decision_name(x.decision), what_of(x), gate::rule_name(x.rule));
+  }
+  for (const auto& [g, o] : outcomes(*d)) {
+    if (o.first_refusal == nullptr) {
+      print_line("on {}: the load goes through", g);
+    } else {
+      print_line("on {}: {}, at the first refusal: {} [{}]", g, o.loads ? "the load goes through (audit), logged" : "the load fails", what_of(*o.first_refusal),
+                 gate::rule_name(o.first_refusal->rule));
+    }
+  }
+  if (keyring.has_value() == false &&
+      std::any_of(policy->signers.begin(), policy->signers.end(), [](const gate::Signer& s) { return s.certificate.empty(); })) {
+    print_line("note: no --keyring given: the policy's keyring signers admit nothing here");
   }
   for (const auto& [g, text] : d->guarantees) print_line("what an admission proves on {}: {}", g, text);
   return kExitOk;

@@ -24,7 +24,8 @@ struct ExitCodeMeaning {
 inline constexpr ExitCodeMeaning kExitCodeMeanings[] = {
     {kExitOk, "success"},
     {kExitCheckFailed, "the command ran and its answer is \"no\": verify found a failed check, reproduce a difference, load's offline "
-                       "verification or the runtime's authentication refused a well-formed bundle"},
+                       "verification or the runtime's authentication refused a well-formed bundle, gate start found another policy or a gate "
+                       "not whole, gate status a gate not whole"},
     {kExitUsage, "usage error (unknown command or option, missing argument, options that cannot go together), or an input file "
                  "that is missing or unreadable"},
     {kExitBadInput, "an input file is malformed"},

@@ -54,8 +54,9 @@ TEST(Gate, UserSpaceAndTheBpfProgramsShareOneLayout) {
   EXPECT_EQ(event.offsets.at("rule"), offsetof(GateEvent, rule));
   EXPECT_EQ(event.offsets.at("name"), offsetof(GateEvent, name));
   EXPECT_EQ(event.offsets.at("comm"), offsetof(GateEvent, comm));
-  // Five LSM hooks, fentry and fexit; their ids fit the policy record.
-  EXPECT_EQ(model->programs.size(), 7u);
+  EXPECT_EQ(event.offsets.at("seq"), offsetof(GateEvent, seq));
+  // Six LSM hooks, fentry and fexit; their ids fit the policy record.
+  EXPECT_EQ(model->programs.size(), 8u);
   EXPECT_LE(model->programs.size(), kMaxOwn);
 }
 
@@ -73,6 +74,22 @@ TEST(Gate, APolicyResolvesIntoTheRecordTheProgramsRead) {
   EXPECT_EQ(c->prog_types, (std::uint64_t{1} << 5) | (std::uint64_t{1} << 2));  // tracepoint 5, kprobe 2
   EXPECT_EQ(c->map_types, std::uint64_t{1} << 1);                               // hash 1
   EXPECT_EQ(c->scope_cgroup_id, 0u) << "no scope: every task";
+}
+
+TEST(Gate, ACertificateSignerIsEnrolledIntoItsKeyringDefaultBpfsign) {
+  const std::string text = R"({"mode": "enforce", "signers": [{"certificate": "/etc/a.pem"}, {"certificate": "/etc/b.pem", "keyring": "b"}]})";
+  auto p = parse_policy(Bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), "p.json");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  ASSERT_EQ(p->signers.size(), 2u);
+  EXPECT_EQ(p->signers[0].certificate, "/etc/a.pem");
+  EXPECT_EQ(p->signers[0].keyring, "bpfsign");
+  EXPECT_EQ(p->signers[1].keyring, "b");
+  EXPECT_FALSE(p->signers[1].serial.has_value());
+  // Reading the files comes first: a missing one is reported before any
+  // keyring is touched.
+  auto c = resolve_policy(*p);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("/etc/a.pem"), std::string::npos) << c.error().message;
 }
 
 }  // namespace

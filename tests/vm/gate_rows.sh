@@ -7,7 +7,12 @@
 # and an unsigned load right after a loader finished are refused with
 # EPERM and logged; a task outside the scope loads as before; the policy
 # map cannot be opened for writing; the dry-run agrees with the gate; in
-# audit mode all load and are logged; stop leaves nothing pinned.
+# audit mode all load and are logged; stop leaves nothing pinned. Also: a
+# load claiming a signature it does not give is unsigned; the policy is
+# frozen; a pin directory made by someone else, or a gate whose links were
+# unpinned, is refused by start and reported by status; a certificate
+# signer is enrolled by start; unsigned_loads "admit" admits an unsigned
+# loader's inner loads too.
 # POSIX sh (busybox). Prints "ROW ..." lines and "GATE-DONE failures=N".
 D=${1:-/data}
 B=/bin/bpfsign
@@ -73,6 +78,10 @@ admitted gate-signed subprogs $B load $D/subprogs.rsa.bundle --keyring $K
 admitted gate-signed-settings runtime_settings $B load $D/runtime_settings.rsa.bundle --keyring $K --set step=2
 refused gate-unsigned-object subprogs $B load $D/subprogs.bpf.o
 refused gate-raw-prog-load socket_filter /bin/raw_prog_load
+# A signature size and an admitted keyring, but no signature: the kernel
+# checks nothing (6.18 - 7.2.5 have no verdict to tell), so the gate must
+# judge it unsigned.
+refused gate-sigless socket_filter /bin/raw_prog_load --sigless $K
 refused gate-other-signer subprogs $B load $D/subprogs.unknown.bundle --keyring $O
 # A signature the kernel cannot verify (its signer is not in the keyring
 # the load names) is refused before the LSM hook: ENOKEY, not EPERM, and
@@ -134,6 +143,11 @@ cp $T/all $T/log
 # logged DECISION RULE: a line of the log with both (keys are in JSON order).
 logged() { grep "\"rule\":\"$2\"" $T/log | grep -q "\"decision\":\"$1\""; }
 case $gen in 6.18-7.2.5) signed_rule=signed-no-verdict ;; *) signed_rule=signed ;; esac
+if grep -q '"seq":' $T/log && ! grep -q 'lost' $T/err; then
+  row gate-log-seq log PASS "records numbered, no gap" ""
+else
+  row gate-log-seq log FAIL "no numbers, or a gap" "$(said)"
+fi
 for pair in admitted:$signed_rule admitted:inner-admitted refused:unsigned refused:keyring-not-admitted refused:self-protection; do
   decision=${pair%%:*} rule=${pair#*:}
   if logged $decision $rule; then
@@ -146,7 +160,7 @@ done
 # The dry-run's answers for this kernel generation agree with the gate's.
 dry() {  # dry KEYRING -> the loader's decision on this generation
   $B gate dry-run --policy $T/enforce.json $D/subprogs.rsa.bundle --keyring $1 2>/dev/null \
-    | sed -n "/^kernels $gen:/,/^kernels /{/the signed loader/s/^ *\([a-z-]*\) .*/\1/p}"
+    | sed -n "/^kernels $gen:/,/^kernels /{/^  [a-z-]* *the signed loader/s/^ *\([a-z-]*\) .*/\1/p}"
 }
 a=$(dry gate) b=$(dry gate-other)
 if [ "$a" = admitted ] && [ "$b" = refused ]; then
@@ -163,8 +177,56 @@ if $B gate start --policy $T/audit.json >$T/out 2>$T/err; then
   $B gate log >$T/log 2>$T/err
   logged would-refuse unsigned && row gate-audit-log log PASS "logged as would-refuse" "" \
     || row gate-audit-log log FAIL "not logged" "$(head -c 300 $T/log)"
+  # The gate does not guard itself in audit mode, yet its policy stays as
+  # started: frozen (the kernel refuses writes through any fd).
+  zeros="" i=0
+  while [ $i -lt 168 ]; do zeros="$zeros 0"; i=$((i + 1)); done
+  if bpftool map update pinned $P/maps/gate_config key 0 0 0 0 value $zeros >$T/out 2>$T/err; then
+    row gate-policy-frozen gate_config FAIL "the policy map was written" ""
+  elif grep -q 'Operation not permitted' $T/err; then
+    row gate-policy-frozen gate_config PASS "written from user space: refused (frozen)" "$(said)"
+  else
+    row gate-policy-frozen gate_config FAIL "refused, not with EPERM" "$(said)"
+  fi
 else
   row gate-start audit FAIL "not started" "$(said)"
+fi
+$B gate stop >$T/out 2>$T/err
+
+# A pin directory someone else made is never used: whoever can write it
+# could unpin the gate.
+mkdir -p $P
+if $B gate start --policy $T/enforce.json >$T/out 2>$T/err; then
+  row gate-pin-dir-taken - FAIL "started in a directory it did not make" ""
+  $B gate stop >/dev/null 2>&1
+elif grep -q 'exists and holds no gate' $T/err && [ -z "$(ls $P)" ]; then
+  row gate-pin-dir-taken - PASS "refused, nothing pinned" "$(said)"
+else
+  row gate-pin-dir-taken - FAIL "refused otherwise" "$(said)"
+fi
+rmdir $P
+
+# A certificate signer (start enrols it into its keyring) and unsigned
+# loads admitted: an unsigned loader's inner loads are admitted with it.
+cat >$T/cert.json <<JSON
+{"mode": "enforce", "signers": [{"certificate": "$D/rsa.crt", "keyring": "gate-cert"}], "scope": {"cgroup": "$S"}, "unsigned_loads": "admit"}
+JSON
+if $B gate start --policy $T/cert.json >$T/out 2>$T/err; then
+  admitted gate-cert-signer subprogs $B load $D/subprogs.rsa.bundle --keyring gate-cert
+  admitted gate-unsigned-admitted subprogs $B load $D/subprogs.bpf.o
+  refused gate-cert-other-signer subprogs $B load $D/subprogs.unknown.bundle --keyring $O
+  # Its links unpinned (root's means, docs/gate.md): status and start say
+  # the gate is not whole, instead of trusting the pins that remain.
+  rm -f $P/links/*
+  $B gate status >$T/out 2>$T/err
+  st=$?
+  if [ $st -eq 1 ] && grep -q 'NOT WHOLE' $T/out && ! $B gate start --policy $T/cert.json >/dev/null 2>$T/err && grep -q 'not running whole' $T/err; then
+    row gate-not-whole - PASS "status exit 1, start refused" "$(said)"
+  else
+    row gate-not-whole - FAIL "status exit $st" "$(tr '\n' ' ' <$T/out) $(said)"
+  fi
+else
+  row gate-start cert FAIL "not started" "$(said)"
 fi
 $B gate stop >$T/out 2>$T/err
 if [ ! -e $P ] && /bin/raw_prog_load >/dev/null; then

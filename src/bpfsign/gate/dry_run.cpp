@@ -4,6 +4,7 @@
 
 #include "bpfsign/audit/loader_decoder.hpp"
 #include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/verify/bundle_verifier.hpp"
 
 namespace bpfsign::gate {
 
@@ -39,10 +40,24 @@ std::uint64_t mask(const std::vector<std::uint32_t>& types) {
 }
 bool admitted_type(std::uint64_t m, std::uint32_t t) { return t < 64 && ((m >> t) & 1) != 0; }
 
-bool keyring_admitted(const Policy& p, const std::string& keyring) {
-  return std::any_of(p.signers.begin(), p.signers.end(), [&](const Signer& s) {
-    return (!s.keyring.empty() && s.keyring == keyring) || (s.serial && std::to_string(*s.serial) == keyring);
-  });
+// Whether a signer of the policy admits the bundle's loader: a keyring
+// signer when the load names its keyring (what that keyring holds is not
+// known offline: the kernel checks it); a certificate signer when the
+// bundle verifies against its certificates (start enrols exactly those
+// into its keyring, which the load then names).
+Result<bool> signer_admits(const Policy& p, const bundle::Bundle& b, const std::optional<std::string>& keyring) {
+  for (const auto& s : p.signers) {
+    if (!s.certificate.empty()) {
+      auto certs = signer_certificates(s);
+      if (!certs) return certs.error();
+      verify::Trust trust;
+      trust.certificates = std::move(certs).value();
+      if (verify::verify_bundle(b, trust).ok()) return true;
+    } else if (keyring && ((!s.keyring.empty() && s.keyring == *keyring) || (s.serial && std::to_string(*s.serial) == *keyring))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::uint32_t number(const std::string& text) {
@@ -65,6 +80,8 @@ Result<DryRun> dry_run(const Policy& policy, const bundle::Bundle& b, const std:
   if (!decoded->unexplained.empty()) return refusal("the bundle's loader holds code the decoder cannot explain: no decision is given for it");
   const std::uint64_t programs = mask(policy.program_types), maps = mask(policy.map_types);
   const Decision refused = policy.mode == Mode::Enforce ? Decision::Refused : Decision::WouldRefuse;
+  auto admits = signer_admits(policy, b, keyring);
+  if (!admits) return admits.error();
   DryRun out;
   for (const auto& g : kGenerations) {
     const bool loadable = !b.loader_for(g.schemes[0]).empty() || !b.loader_for(g.schemes[1]).empty();
@@ -73,7 +90,7 @@ Result<DryRun> dry_run(const Policy& policy, const bundle::Bundle& b, const std:
     if (!loadable) {
       loader.decision = refused;
       loader.rule = Rule::Unsigned;  // no signature this generation takes
-    } else if (!keyring || !keyring_admitted(policy, *keyring)) {
+    } else if (!*admits) {
       loader.decision = refused;
       loader.rule = Rule::KeyringNotAdmitted;
     } else {

@@ -34,8 +34,9 @@ struct DryRun {
 };
 
 // `keyring`: the keyring the load will name (a name as in the policy, or a
-// serial); nullopt: none given, so the loader's admission is undecided
-// unless the policy admits nothing signed.
+// serial); nullopt: none given. A keyring signer admits the loader when
+// the load names its keyring; a certificate signer when the bundle
+// verifies against its certificates (the load then names its keyring).
 Result<DryRun> dry_run(const Policy& policy, const bundle::Bundle& bundle, const std::optional<std::string>& keyring);
 
 }  // namespace bpfsign::gate

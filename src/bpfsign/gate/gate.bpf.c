@@ -67,6 +67,7 @@ struct bpf_token;
 #define ATTR_PROG_TYPE 0
 #define ATTR_MAP_TYPE 0
 #define ATTR_PROG_NAME 48
+#define ATTR_SIGNATURE 152
 #define ATTR_SIGNATURE_SIZE 160
 #define ATTR_KEYRING_ID 164
 #define ATTR_MAP_NAME 28
@@ -123,17 +124,32 @@ struct gate_event {
 	__u8 pad[2];
 	char name[16];
 	char comm[16];
+	__u64 seq;                 /* one per record, from 0: a gap is a lost record */
 };
 
 #define VERDICT_NONE 0xff
 #define VERDICT_VERIFIED 1
 
+/* Written by `gate start`, then frozen: no program may write it either
+ * (BPF_F_RDONLY_PROG), whatever fd it was given. */
 struct {
 	int (*type)[2];            /* BPF_MAP_TYPE_ARRAY */
 	int (*max_entries)[1];
+	int (*map_flags)[0x80];    /* BPF_F_RDONLY_PROG */
 	__u32 *key;
 	struct gate_config *value;
 } gate_config SEC(".maps");
+
+/* The log's record counter; no task gets an fd to it while the gate enforces. */
+struct gate_state {
+	__u64 seq;
+};
+struct {
+	int (*type)[2];
+	int (*max_entries)[1];
+	__u32 *key;
+	struct gate_state *value;
+} gate_state SEC(".maps");
 
 struct {
 	int (*type)[27];           /* BPF_MAP_TYPE_RINGBUF */
@@ -205,7 +221,11 @@ static bool inner_admitted(void)
 static int decide(const struct gate_config *c, struct gate_event *e, bool admit, __u8 rule)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+	struct gate_state *st = (struct gate_state *)bpf_map_lookup_elem(&gate_state, &zero);
 
+	if (st)
+		e->seq = __sync_fetch_and_add(&st->seq, 1);
 	e->rule = rule;
 	e->decision = admit ? ADMITTED : c->mode == GATE_ENFORCE ? REFUSED : WOULD_REFUSE;
 	e->time_ns = bpf_ktime_get_ns();
@@ -227,7 +247,7 @@ int gate_prog_load(__u64 *ctx)
 	struct gate_config *c = config();
 	struct bpf_prog_aux___sig *sig;
 	struct bpf_prog_aux *aux = 0;
-	__u32 signature_size = 0;
+	__u64 signature = 0;
 
 	if (!c || c->mode == GATE_OFF || !in_scope(c))
 		return 0;
@@ -237,9 +257,11 @@ int gate_prog_load(__u64 *ctx)
 	e.inner = kernel;
 	e.verdict = VERDICT_NONE;
 	bpf_probe_read_kernel(e.name, sizeof(e.name), attr + ATTR_PROG_NAME);
-	bpf_probe_read_kernel(&signature_size, 4, attr + ATTR_SIGNATURE_SIZE);
+	/* The kernel checks a signature when the pointer is set, whatever the
+	 * size says (a size with no pointer is checked by nobody). */
+	bpf_probe_read_kernel(&signature, 8, attr + ATTR_SIGNATURE);
 	bpf_probe_read_kernel(&e.keyring_serial, 4, attr + ATTR_KEYRING_ID);
-	e.signature_given = signature_size != 0;
+	e.signature_given = signature != 0;
 	sig = (void *)aux;
 	if (__builtin_preserve_field_info(sig->sig, 2 /* BPF_FIELD_EXISTS */)) {
 		READ_KERNEL(e.verdict, sig->sig.verdict);
@@ -255,25 +277,50 @@ int gate_prog_load(__u64 *ctx)
 			return decide(c, &e, 0, RULE_TYPE_NOT_ADMITTED);
 		return decide(c, &e, 1, RULE_INNER_ADMITTED);
 	}
+	/* Who signed it, before what it is: a refusal names the first rule
+	 * that refuses. */
+	if (!e.signature_given && !c->admit_unsigned)
+		return decide(c, &e, 0, RULE_UNSIGNED);
+	if (e.signature_given) {
+		/* A load whose signature fails never reaches this hook (measured,
+		 * docs/gate.md); with the verdict, the kernel says so itself. */
+		if (e.verdict != VERDICT_NONE && e.verdict != VERDICT_VERIFIED)
+			return decide(c, &e, 0, RULE_UNSIGNED);
+		if (!keyring_admitted(c, e.keyring_serial))
+			return decide(c, &e, 0, RULE_KEYRING_NOT_ADMITTED);
+	}
 	/* The program types the policy names bound what is loaded, not the
-	 * signed loaders (type syscall) that load them. */
+	 * loaders (type syscall) that load them. */
 	if (e.type != BPF_PROG_TYPE_SYSCALL && !type_admitted(c->prog_types, e.type))
 		return decide(c, &e, 0, RULE_TYPE_NOT_ADMITTED);
-	if (!e.signature_given)
-		return decide(c, &e, c->admit_unsigned, c->admit_unsigned ? RULE_UNSIGNED_ADMITTED : RULE_UNSIGNED);
-	/* A load whose signature fails never reaches this hook (measured,
-	 * docs/gate.md); with the verdict, the kernel says so itself. */
-	if (e.verdict != VERDICT_NONE && e.verdict != VERDICT_VERIFIED)
-		return decide(c, &e, 0, RULE_UNSIGNED);
-	if (!keyring_admitted(c, e.keyring_serial))
-		return decide(c, &e, 0, RULE_KEYRING_NOT_ADMITTED);
+	/* An admitted loader (signed, or unsigned where the policy admits
+	 * that): what it creates while it runs is admitted with it. The entry
+	 * goes when the program is freed (gate_prog_free), also when its load
+	 * fails after this hook, so a later program at the same address is
+	 * never taken for it. */
 	if (e.type == BPF_PROG_TYPE_SYSCALL) {
 		__u64 key = (__u64)aux;
 		__u32 one = 1;
 
 		bpf_map_update_elem(&admitted_loaders, &key, &one, 0);
 	}
+	if (!e.signature_given)
+		return decide(c, &e, 1, RULE_UNSIGNED_ADMITTED);
 	return decide(c, &e, 1, e.verdict == VERDICT_NONE ? RULE_SIGNED_NO_VERDICT : RULE_SIGNED);
+}
+
+/* A program is freed: it is no admitted loader any more. */
+SEC("lsm/bpf_prog_free")
+int gate_prog_free(__u64 *ctx)
+{
+	struct bpf_prog *prog = (void *)ctx[0];
+	struct bpf_prog_aux *aux = 0;
+	__u64 key;
+
+	READ_KERNEL(aux, prog->aux);
+	key = (__u64)aux;
+	bpf_map_delete_elem(&admitted_loaders, &key);
+	return 0;
 }
 
 SEC("lsm/bpf_map_create")
@@ -354,8 +401,11 @@ int gate_prog_fd(__u64 *ctx)
 	return decide(c, &e, 0, RULE_SELF);
 }
 
-/* The gate's own maps: no task gets a writable fd to its policy while it
- * is on (the log's reader needs one to advance its position: allowed). */
+/* The gate's own maps while it enforces: no fd at all to its record
+ * counter and loader-tracking maps (a program given even a read-only fd
+ * may write a map); no writable fd to its policy (frozen, and read-only to
+ * programs: `gate status` reads it). The log's reader needs a writable fd
+ * to advance its position: allowed (docs/gate.md says what that leaves). */
 SEC("lsm/bpf_map")
 int gate_map_fd(__u64 *ctx)
 {
@@ -366,10 +416,13 @@ int gate_map_fd(__u64 *ctx)
 
 	if (!c || c->mode != GATE_ENFORCE)
 		return 0;
-	if ((void *)map != (void *)&gate_config && (void *)map != (void *)&admitted_loaders && (void *)map != (void *)&running_loaders)
+	if ((void *)map == (void *)&gate_config) {
+		if (!(fmode & FMODE_WRITE))
+			return 0;
+	} else if ((void *)map != (void *)&admitted_loaders && (void *)map != (void *)&running_loaders &&
+		   (void *)map != (void *)&gate_state) {
 		return 0;
-	if (!(fmode & FMODE_WRITE))
-		return 0;
+	}
 	e.kind = KIND_SELF;
 	READ_KERNEL(e.type, map->map_type);
 	e.verdict = VERDICT_NONE;

@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "bpfsign/common/admin_path.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/load/attach.hpp"
 #include "bpfsign/load/load_plan.hpp"
@@ -42,16 +44,63 @@ Result<GateConfig> read_config(const fs::path& dir) {
 // The policy part of two records (not the gate's own ids, which each start fills).
 bool same_policy(const GateConfig& a, const GateConfig& b) { return std::memcmp(&a, &b, offsetof(GateConfig, own_prog_ids)) == 0; }
 
+// Whether the kernel still has an object the gate recorded: EPERM (the
+// enforcing gate refuses the fd) or an fd mean it is there; ENOENT that it
+// is gone.
+template <typename GetFd>
+bool still_there(GetFd get_fd, std::uint32_t id) {
+  auto fd = get_fd(id);
+  const auto* e = std::get_if<kernel::KernelError>(&fd);
+  return e == nullptr || e->err != ENOENT;
+}
+
+// What is missing of a pinned gate: "" when every program and link it
+// recorded at start is still in the kernel. A gate whose link pins were
+// removed is detached although its policy map is still pinned.
+std::string missing_part(const GateConfig& c) {
+  std::size_t programs = 0;
+  for (std::uint32_t i = 0; i < kMaxOwn; ++i) {
+    if (c.own_prog_ids[i] != 0) ++programs;
+    if (c.own_prog_ids[i] != 0 && !still_there(kernel::prog_get_fd_by_id, c.own_prog_ids[i])) {
+      return fmt::format("its program id {} is gone", c.own_prog_ids[i]);
+    }
+    if (c.own_link_ids[i] != 0 && !still_there(kernel::link_get_fd_by_id, c.own_link_ids[i])) {
+      return fmt::format("its link id {} is gone (detached)", c.own_link_ids[i]);
+    }
+  }
+  if (programs == 0) return "its policy record names none of its programs";
+  return {};
+}
+
+// The pin directory is made here, owner only, before anything is loaded:
+// whoever could write it could unpin (and so detach) the gate. One that
+// exists already is refused unless it holds a gate pinned by an earlier
+// start, in directories only their owner, root or this user, can write.
+Status check_pin_dir(const fs::path& pin_dir) {
+  for (const fs::path& d : {pin_dir, pin_dir / "maps", pin_dir / "progs", pin_dir / "links"}) {
+    if (auto ok = check_admin_path(d, AdminPathKind::Directory); !ok) {
+      return refusal("{}: not trusted as the gate's pin directory ({}); stop the gate (bpfsign gate stop) and start it again", pin_dir.string(),
+                     ok.error().message);
+    }
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 Result<StartResult> start_gate(const GateConfig& config, const fs::path& pin_dir) {
   if (config.mode == Mode::Off || config.keyrings > kMaxKeyrings) return usage_error("gate: a policy of mode off or with more than {} keyrings", kMaxKeyrings);
   StartResult out;
   if (fs::exists(config_pin(pin_dir))) {
+    if (auto ok = check_pin_dir(pin_dir); !ok) return ok.error();
     auto running = read_config(pin_dir);
     if (!running) return running.error().with_context(pin_dir.string());
     if (!same_policy(*running, config)) {
       return refusal("{}: a gate with another policy is running; stop it first (bpfsign gate stop)", pin_dir.string());
+    }
+    if (const std::string missing = missing_part(*running); !missing.empty()) {
+      return refusal("{}: the gate's pins are there but {}: it is not running whole; stop it (bpfsign gate stop) and start it again",
+                     pin_dir.string(), missing);
     }
     out.already_running = true;
     return out;
@@ -59,6 +108,19 @@ Result<StartResult> start_gate(const GateConfig& config, const fs::path& pin_dir
   if (!load::on_bpf_fs(pin_dir.parent_path())) {
     return io_error("{}: not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", pin_dir.parent_path().string());
   }
+  if (::mkdir(pin_dir.c_str(), 0700) != 0) {
+    if (errno == EEXIST) return refusal("{}: exists and holds no gate; remove it or choose another --pin-dir", pin_dir.string());
+    return io_error("{}: cannot create: {}", pin_dir.string(), std::strerror(errno));
+  }
+  // Removed again unless everything below succeeds.
+  struct RemoveUnlessKept {
+    const fs::path& dir;
+    bool keep = false;
+    ~RemoveUnlessKept() {
+      std::error_code ec;
+      if (!keep) fs::remove_all(dir, ec);
+    }
+  } made{pin_dir};
   // The gate's object, through the same loader generator and runtime as
   // any other object.
   const Bytes bytes = gate_object();
@@ -102,8 +164,14 @@ Result<StartResult> start_gate(const GateConfig& config, const fs::path& pin_dir
   }
   written = kernel::map_update(config_fd, &key, &written_config);
   if (auto* e = std::get_if<kernel::KernelError>(&written)) return kernel_error(*e).with_context("writing the gate's own ids");
+  // From here on no one writes the policy through bpf(2), not even with an
+  // fd taken before the gate was attached (programs cannot: the map is
+  // read-only to them).
+  auto frozen = kernel::map_freeze(config_fd);
+  if (auto* e = std::get_if<kernel::KernelError>(&frozen)) return kernel_error(*e).with_context("freezing the gate's policy");
   auto pinned = load::pin_object(pin_dir, loaded->object, *attached);
   if (!pinned) return pinned.error().with_context("pinning the gate");
+  made.keep = true;
   return out;
 }
 
@@ -114,6 +182,8 @@ Result<GateStatus> gate_status(const fs::path& pin_dir) {
   if (!config) return config.error().with_context(pin_dir.string());
   s.running = true;
   s.config = *config;
+  s.missing = missing_part(*config);
+  if (auto ok = check_pin_dir(pin_dir); !ok) s.untrusted_pins = ok.error().message;
   std::error_code ec;
   for (const auto& e : fs::recursive_directory_iterator(pin_dir, ec)) {
     if (!e.is_directory()) s.pinned.push_back(fs::relative(e.path(), pin_dir).string());
@@ -195,6 +265,14 @@ Status read_log(const fs::path& pin_dir, bool follow, const std::function<void(c
   while (true) {
     std::uint64_t cons = __atomic_load_n(consumer_pos, __ATOMIC_ACQUIRE);
     const std::uint64_t prod = __atomic_load_n(producer_pos, __ATOMIC_ACQUIRE);
+    // Anyone with the log's fd can move its reader position; one past the
+    // records, or unaligned, stops the gate from logging at all. Put back
+    // (what lay between is lost), and said.
+    if (cons > prod || cons % 8 != 0) {
+      __atomic_store_n(consumer_pos, prod, __ATOMIC_RELEASE);
+      return bad_input("the gate's log: its reader position had been moved (to {}, records end at {}); reset, and what was between is lost",
+                       cons, prod);
+    }
     while (cons < prod) {
       const std::uint64_t at = cons & (size - 1);
       // The kernel clears the busy bit with a release store once the record is written.

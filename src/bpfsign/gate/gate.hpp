@@ -25,14 +25,18 @@ struct StartResult {
 };
 
 // Starts the gate with `config`. Idempotent: a gate already pinned at
-// `pin_dir` with the same policy is left as it is; one with another policy
-// is refused (stop it first). All or nothing: any program that does not
+// `pin_dir` with the same policy is left as it is, if it is whole and its
+// pin directories are trusted; one with another policy is refused (stop it
+// first). The pin directory is created here, owner only; an existing one
+// without a gate is refused. All or nothing: any program that does not
 // attach leaves nothing loaded or pinned.
 Result<StartResult> start_gate(const GateConfig& config, const std::filesystem::path& pin_dir = kDefaultPinDir);
 
 struct GateStatus {
-  bool running = false;
+  bool running = false;   // its policy map is pinned
   GateConfig config;
+  std::string missing;          // "" when every program and link it started with is still there
+  std::string untrusted_pins;   // "" when only root (or this user) can write its pin directories
   std::vector<std::string> pinned;  // what is under pin_dir, relative
 };
 Result<GateStatus> gate_status(const std::filesystem::path& pin_dir = kDefaultPinDir);

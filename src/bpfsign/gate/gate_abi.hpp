@@ -67,8 +67,9 @@ struct GateEvent {
   std::uint8_t pad[2] = {};
   char name[16] = {};
   char comm[16] = {};
+  std::uint64_t seq = 0;  // one per record, from 0: a gap is a lost record
 };
-static_assert(sizeof(GateEvent) == 80);
+static_assert(sizeof(GateEvent) == 88);
 static_assert(offsetof(GateEvent, name) == 44);
 
 const char* mode_name(Mode mode);

@@ -46,19 +46,38 @@ Result<std::vector<std::uint32_t>> types(const json& doc, const char* key, bool 
 
 Result<Signer> signer_of(const json& s, std::size_t i) {
   const std::string where = fmt::format("signers[{}]", i);
-  if (!s.is_object() || s.size() != 1) return bad_input("{}: expected {{\"keyring\": NAME}} or {{\"keyring_serial\": N}}", where);
+  if (!s.is_object()) return bad_input("{}: expected {{\"keyring\": NAME}}, {{\"keyring_serial\": N}} or {{\"certificate\": FILE}}", where);
+  if (auto ok = json_only_keys(s, {"keyring", "keyring_serial", "certificate"}, where); !ok) return ok.error();
+  Signer out;
   if (s.contains("keyring")) {
     if (!s["keyring"].is_string() || s["keyring"].get<std::string>().empty()) return bad_input("{}.keyring: expected a keyring name", where);
-    return Signer{s["keyring"].get<std::string>(), std::nullopt};
+    out.keyring = s["keyring"].get<std::string>();
+    // A name, not a special id: "@u" or "-4" would let the load name the
+    // user keyring, which the kernel searches with every keyring linked
+    // under it, whoever put them there.
+    if (out.keyring.front() == '@' || out.keyring.find_first_not_of("-0123456789") == std::string::npos) {
+      return bad_input("{}.keyring: '{}' is a special keyring or a number; name a keyring (bpfsign keyring add CERT --keyring NAME) "
+                       "or give keyring_serial",
+                       where, out.keyring);
+    }
   }
   if (s.contains("keyring_serial")) {
+    if (!out.keyring.empty() || s.contains("certificate")) return bad_input("{}.keyring_serial: names a keyring on its own (no keyring or certificate with it)", where);
     if (!s["keyring_serial"].is_number_integer() || s["keyring_serial"].get<std::int64_t>() <= 0 ||
         s["keyring_serial"].get<std::int64_t>() > INT32_MAX) {
       return bad_input("{}.keyring_serial: expected a keyring serial (a positive 32-bit integer)", where);
     }
-    return Signer{{}, static_cast<std::int32_t>(s["keyring_serial"].get<std::int64_t>())};
+    out.serial = static_cast<std::int32_t>(s["keyring_serial"].get<std::int64_t>());
+    return out;
   }
-  return bad_input("{}: unknown key '{}' (expected keyring or keyring_serial)", where, s.begin().key());
+  if (s.contains("certificate")) {
+    if (!s["certificate"].is_string() || s["certificate"].get<std::string>().empty()) return bad_input("{}.certificate: expected a file name", where);
+    out.certificate = s["certificate"].get<std::string>();
+    if (out.keyring.empty()) out.keyring = kDefaultSignerKeyring;
+    return out;
+  }
+  if (out.keyring.empty()) return bad_input("{}: expected keyring, keyring_serial or certificate", where);
+  return out;
 }
 
 std::uint64_t mask_of(const std::vector<std::uint32_t>& list) {
@@ -94,6 +113,12 @@ Result<Policy> parse_policy(Bytes bytes, const std::string& what) {
     for (std::size_t i = 0; i < list.size(); ++i) {
       auto s = signer_of(list[i], i);
       if (!s) return fail(s.error());
+      for (std::size_t j = 0; j < p.signers.size(); ++j) {
+        const Signer& t = p.signers[j];
+        if (t.keyring == s->keyring && t.serial == s->serial && t.certificate == s->certificate) {
+          return bad_input("{}: signers[{}]: the same signer as signers[{}]", what, i, j);
+        }
+      }
       p.signers.push_back(std::move(s).value());
     }
   }
@@ -130,27 +155,57 @@ Result<Policy> read_policy(const std::string& path) {
   return parse_policy(*bytes, path);
 }
 
+Result<std::vector<sign::Certificate>> signer_certificates(const Signer& s) {
+  if (s.certificate.empty()) return std::vector<sign::Certificate>{};
+  auto certs = sign::Certificate::load_all(s.certificate);
+  if (!certs) return certs.error().with_context("signers: certificate");
+  return certs;
+}
+
 Result<GateConfig> resolve_policy(const Policy& p) {
   GateConfig c;
   c.mode = p.mode;
   c.admit_unsigned = p.admit_unsigned ? 1 : 0;
   c.prog_types = mask_of(p.program_types);
   c.map_types = mask_of(p.map_types);
+  // Every certificate is read before any is enrolled: a bad file changes
+  // no keyring.
+  std::vector<std::vector<sign::Certificate>> certificates;
   for (const auto& s : p.signers) {
+    auto certs = signer_certificates(s);
+    if (!certs) return certs.error();
+    certificates.push_back(std::move(certs).value());
+  }
+  for (std::size_t i = 0; i < p.signers.size(); ++i) {
+    const Signer& s = p.signers[i];
     std::int32_t serial = 0;
     if (s.serial) {
       serial = *s.serial;
     } else {
-      auto r = kernel::resolve_keyring(s.keyring, false);
-      if (!r) return r.error().with_context(fmt::format("signers: keyring '{}'", s.keyring));
+      auto r = kernel::resolve_keyring(s.keyring, !s.certificate.empty());
+      if (!r && s.certificate.empty()) {
+        return Error{r.error().kind, fmt::format("signers: {} (bpfsign keyring add CERT --keyring {} makes it)", r.error().message, s.keyring)};
+      }
+      if (!r) return r.error().with_context("signers");
       serial = *r;
     }
-    c.keyring_serial[c.keyrings++] = serial;
+    for (const auto& cert : certificates[i]) {
+      auto key = kernel::add_certificate(cert.der(), serial, "");
+      if (!key) return key.error().with_context(fmt::format("signers: enrolling {} into keyring '{}'", s.certificate, s.keyring));
+    }
+    // Two certificate signers may share a keyring: it is admitted once.
+    if (std::find(c.keyring_serial, c.keyring_serial + c.keyrings, serial) == c.keyring_serial + c.keyrings) {
+      c.keyring_serial[c.keyrings++] = serial;
+    }
   }
   if (!p.scope_cgroup.empty()) {
     // A cgroup v2 directory: its inode number is its id; its level is its
     // depth below the hierarchy's root.
-    std::filesystem::path dir = p.scope_cgroup;
+    // Its real path: the level is counted in path components, which a
+    // symbolic link on the way would change.
+    std::error_code ec;
+    const std::filesystem::path dir = std::filesystem::canonical(p.scope_cgroup, ec);
+    if (ec) return bad_input("scope.cgroup: {}: {}", p.scope_cgroup, ec.message());
     struct statfs fs {};
     struct stat st {};
     if (::statfs(dir.c_str(), &fs) != 0 || fs.f_type != kCgroup2Magic || ::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {

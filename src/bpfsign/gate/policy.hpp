@@ -12,17 +12,23 @@
 #include "bpfsign/common/byte_reader.hpp"
 #include "bpfsign/common/error.hpp"
 #include "bpfsign/gate/gate_abi.hpp"
+#include "bpfsign/sign/keys.hpp"
 
 namespace bpfsign::gate {
 
 // An admitted signer: the keyring its certificate is in, by name (a keyring
 // under the user keyring, as `bpfsign keyring add --keyring NAME` makes) or
-// by serial. The kernel tells the LSM the keyring a signature was checked
-// against, not the certificate: one keyring per trusted signer.
+// by serial; or a file of certificates that `gate start` enrols into a
+// keyring by name (default "bpfsign"), which is then admitted. The kernel
+// tells the LSM the keyring a signature was checked against, not the
+// certificate: one keyring per trusted signer.
 struct Signer {
   std::string keyring;
   std::optional<std::int32_t> serial;
+  std::string certificate;  // a file (PEM with one or more, or DER); "" for keyring signers
 };
+
+inline constexpr const char* kDefaultSignerKeyring = "bpfsign";
 
 struct Policy {
   Mode mode = Mode::Enforce;
@@ -39,7 +45,13 @@ struct Policy {
 Result<Policy> parse_policy(Bytes json, const std::string& what);
 Result<Policy> read_policy(const std::string& path);
 
-// The record the gate reads, with names resolved on this machine.
+// The certificates of a certificate signer, read from its file (none for
+// a keyring signer).
+Result<std::vector<sign::Certificate>> signer_certificates(const Signer& signer);
+
+// The record the gate reads, with names resolved on this machine. Enrols
+// the certificates of certificate signers into their keyrings (created
+// when missing): call it only to start the gate.
 Result<GateConfig> resolve_policy(const Policy& policy);
 
 }  // namespace bpfsign::gate

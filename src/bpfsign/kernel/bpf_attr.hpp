@@ -25,6 +25,7 @@ enum class BpfCmd : int {
   EnableStats = 32,
   BtfLoad = 18,
   MapFreeze = 22,
+  LinkGetFdById = 30,
 };
 
 inline constexpr std::uint32_t kProgTypeSocketFilter = 1;

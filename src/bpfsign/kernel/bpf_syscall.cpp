@@ -142,18 +142,27 @@ KernelResult<UniqueFd> obj_get(const std::string& path, std::uint32_t flags) {
   return UniqueFd(static_cast<int>(fd));
 }
 
-KernelResult<UniqueFd> prog_get_fd_by_id(std::uint32_t id) {
+namespace {
+
+// BPF_PROG_GET_FD_BY_ID and BPF_LINK_GET_FD_BY_ID share one layout: the id,
+// then next_id and open_flags.
+KernelResult<UniqueFd> fd_by_id(BpfCmd cmd, const char* name, std::uint32_t id) {
   struct {
-    std::uint32_t prog_id = 0;
+    std::uint32_t id = 0;
     std::uint32_t next_id = 0;
     std::uint32_t open_flags = 0;
     std::uint32_t pad = 0;
   } a;
-  a.prog_id = id;
-  const long fd = sys_bpf(BpfCmd::ProgGetFdById, a);
-  if (fd < 0) return fail("BPF_PROG_GET_FD_BY_ID");
+  a.id = id;
+  const long fd = sys_bpf(cmd, a);
+  if (fd < 0) return fail(name);
   return UniqueFd(static_cast<int>(fd));
 }
+
+}  // namespace
+
+KernelResult<UniqueFd> prog_get_fd_by_id(std::uint32_t id) { return fd_by_id(BpfCmd::ProgGetFdById, "BPF_PROG_GET_FD_BY_ID", id); }
+KernelResult<UniqueFd> link_get_fd_by_id(std::uint32_t id) { return fd_by_id(BpfCmd::LinkGetFdById, "BPF_LINK_GET_FD_BY_ID", id); }
 
 KernelResult<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type) {
   LinkCreateAttr a;

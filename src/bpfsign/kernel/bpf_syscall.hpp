@@ -51,6 +51,7 @@ KernelResult<UniqueFd> obj_get(const std::string& path, std::uint32_t flags = 0)
 inline constexpr std::uint32_t kObjGetReadOnly = 1u << 3;
 // An fd for the program with kernel id `id` (ENOENT once it is freed).
 KernelResult<UniqueFd> prog_get_fd_by_id(std::uint32_t id);
+KernelResult<UniqueFd> link_get_fd_by_id(std::uint32_t id);
 KernelResult<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type);
 KernelResult<UniqueFd> raw_tracepoint_open(int prog_fd, const std::string& name);
 // A perf event on tracepoint `id` (tracefs events/<category>/<name>/id), for
