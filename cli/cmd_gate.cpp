@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bpfsign/bundle/bundle.hpp"
+#include "bpfsign/common/admin_path.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/gate/dry_run.hpp"
 #include "bpfsign/gate/gate.hpp"
@@ -57,6 +58,9 @@ nlohmann::json config_json(const gate::GateConfig& c) {
 }
 
 int run_start(const GateOptions& opt) {
+  // The policy decides what loads on this machine: like the boot-time
+  // service's configuration, only root (or this user) may be able to write it.
+  if (auto ok = check_admin_path(opt.policy, AdminPathKind::RegularFile); !ok) return report(ok.error());
   auto policy = gate::read_policy(opt.policy);
   if (!policy) return report(policy.error());
   auto config = gate::resolve_policy(*policy);

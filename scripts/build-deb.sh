@@ -38,9 +38,11 @@ grep -v 'running with root privileges' "$work/lintian.log" | sed 's/^/build-deb:
 root="$work/root"
 rm -rf "$root" && mkdir -p "$root"
 for deb in "$out"/bpfsign_*.deb "$out"/libbpfsign0.1_*.deb; do dpkg-deb -x "$deb" "$root"; done
-unit=""
-for u in lib/systemd/system/bpfsign.service usr/lib/systemd/system/bpfsign.service; do [ -f "$root/$u" ] && unit=$u; done
-[ -n "$unit" ] || { echo "build-deb: the package installs no bpfsign.service" >&2; exit 1; }
-systemd-analyze verify --man=no --root="$root" "$root/$unit"
-MANPATH="$root/usr/share/man" man -w bpfsign-boot >/dev/null || { echo "build-deb: the unit's manual page is not installed" >&2; exit 1; }
-echo "build-deb: $unit: systemd-analyze verify: clean"
+for name in bpfsign:bpfsign-boot bpfsign-gate:bpfsign-gate-start; do
+  unit=""
+  for u in lib/systemd/system/${name%%:*}.service usr/lib/systemd/system/${name%%:*}.service; do [ -f "$root/$u" ] && unit=$u; done
+  [ -n "$unit" ] || { echo "build-deb: the package installs no ${name%%:*}.service" >&2; exit 1; }
+  systemd-analyze verify --man=no --root="$root" "$root/$unit"
+  MANPATH="$root/usr/share/man" man -w "${name#*:}" >/dev/null || { echo "build-deb: $unit's manual page is not installed" >&2; exit 1; }
+  echo "build-deb: $unit: systemd-analyze verify: clean"
+done

@@ -49,6 +49,12 @@ rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l <"$dir/err")" -eq 1 ] && grep -q "signers: certificate: .*missing.crt" "$dir/err" && [ ! -e "$dir/pins" ] ||
   fail "a signer's missing certificate file: exit $rc"
 
+# A policy others may write is not trusted (it decides what loads).
+cp "$dir/policy.json" "$dir/open.json" && chmod 666 "$dir/open.json"
+"$bpfsign" gate start --policy "$dir/open.json" --pin-dir "$dir/pins" >"$dir/out" 2>"$dir/err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "writable by its group or by others" "$dir/err" && [ ! -e "$dir/pins" ] || fail "a policy others can write: exit $rc"
+
 bad() {  # bad PATTERN POLICY-JSON: gate start refuses it, one line, exit 3
   printf '%s\n' "$2" >"$dir/bad.json"
   "$bpfsign" gate start --policy "$dir/bad.json" --pin-dir "$dir/pins" >"$dir/out" 2>"$dir/err"

@@ -36,6 +36,9 @@ man -w bpfsign-boot >/dev/null || fail "man bpfsign-boot"
 [ -d /etc/bpfsign/certs ] && [ -d /etc/bpfsign/bundles ] || fail "/etc/bpfsign"
 unit=$(dpkg -L bpfsign | grep '/systemd/system/bpfsign.service$') || fail "no unit"
 ls /etc/systemd/system/*.wants/bpfsign.service >/dev/null 2>&1 || fail "the unit is not enabled"
+dpkg -L bpfsign | grep -q '/systemd/system/bpfsign-gate.service$' || fail "no gate unit"
+ls /etc/systemd/system/*.wants/bpfsign-gate.service >/dev/null 2>&1 || fail "the gate unit is not enabled"
+[ ! -e /etc/bpfsign/gate.json ] || fail "the package ships a gate policy: installing must enforce nothing"
 # An empty configuration: the service's command does nothing, and says so.
 /usr/bin/bpfsign boot | grep -qx '0 loaded, 0 already loaded, 0 failed' || fail "boot on the empty configuration"
 

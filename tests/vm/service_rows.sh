@@ -116,5 +116,46 @@ else
 fi
 rm -rf $P
 
+# --- the gate's unit: a policy in /etc/bpfsign/gate.json whose signer is
+# the enrolled certificate, scoped to a cgroup so the VM keeps working.
+gunit=/lib/systemd/system/bpfsign-gate.service
+[ -f $gunit ] || gunit=/usr/lib/systemd/system/bpfsign-gate.service
+gate_line() {
+  line=$(grep "^$1=" $gunit | head -1 | cut -d= -f2-)
+  case $line in
+    "$B gate "*) echo "$line" ;;
+    *) echo "unsupported $1 line: '$line'" >&2 ;;
+  esac
+}
+gstart=$(gate_line ExecStart)
+gstop=$(gate_line ExecStop)
+S=/sys/fs/cgroup/service-gate
+mkdir -p $S
+cat >/etc/bpfsign/gate.json <<JSON
+{"mode": "enforce", "signers": [{"certificate": "/etc/bpfsign/certs/signer.crt", "keyring": "bpfsign-gate"}], "scope": {"cgroup": "$S"}}
+JSON
+in_scope() { sh -c "echo \$\$ >$S/cgroup.procs && exec \"\$@\"" sh "$@"; }
+if $gstart >$T/out 2>$T/err; then
+  if in_scope $B load $D/subprogs.rsa.bundle --keyring bpfsign-gate >$T/out 2>$T/err; then
+    if in_scope /bin/raw_prog_load >$T/out 2>&1; then
+      row service-gate corpus FAIL "an unsigned load went through" "$(out)"
+    elif grep -q 'errno 1 ' $T/out; then
+      row service-gate corpus PASS "the unit's gate admits the enrolled signer's bundle, refuses an unsigned load (EPERM)" ""
+    else
+      row service-gate corpus FAIL "the unsigned load failed otherwise" "$(out)"
+    fi
+  else
+    row service-gate corpus FAIL "the signed bundle was refused" "$(said)"
+  fi
+else
+  row service-gate corpus FAIL "ExecStart failed" "$(out) $(said)"
+fi
+if $gstop >$T/out 2>$T/err && [ ! -e /sys/fs/bpf/bpfsign-gate ] && in_scope /bin/raw_prog_load >/dev/null; then
+  row service-gate-stop - PASS "ExecStop: nothing pinned, loads as before" "$(out)"
+else
+  row service-gate-stop - FAIL "ExecStop" "$(out) $(said)"
+fi
+rm -f /etc/bpfsign/gate.json
+
 echo "SERVICE-DONE failures=$fails"
 [ $fails -eq 0 ]

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bpfsign/common/admin_path.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/common/strict_json.hpp"
 #include "bpfsign/kernel/keyring.hpp"
@@ -157,6 +158,8 @@ Result<Policy> read_policy(const std::string& path) {
 
 Result<std::vector<sign::Certificate>> signer_certificates(const Signer& s) {
   if (s.certificate.empty()) return std::vector<sign::Certificate>{};
+  // What it holds becomes trusted: only root (or this user) may be able to write it.
+  if (auto ok = check_admin_path(s.certificate, AdminPathKind::RegularFile); !ok) return ok.error().with_context("signers: certificate");
   auto certs = sign::Certificate::load_all(s.certificate);
   if (!certs) return certs.error().with_context("signers: certificate");
   return certs;
