@@ -160,6 +160,10 @@ int run_log(const GateOptions& opt) {
                      {"decision", gate::decision_name(e.decision)},
                      {"rule", gate::rule_name(e.rule)}};
     if (e.kind == gate::Kind::Btf) j.erase("type");
+    if (e.kind == gate::Kind::Self) {
+      // A refused fd to the gate's own objects: no signature is involved.
+      for (const char* key : {"verdict", "keyring_serial", "signature_given", "inner"}) j.erase(key);
+    }
     // comm and name are whatever the task chose: bytes that are not UTF-8
     // are replaced, never a reason to stop reading.
     fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

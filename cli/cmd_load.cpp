@@ -135,7 +135,7 @@ int run_load(const LoadOptions& opt) {
   } else if (auto plan = plan_object(opt); !plan) {
     done = plan.error();
   } else if (auto executed = load::execute_plan(*plan, load::RunOptions{.settings = *settings}); !executed) {
-    done = executed.error();
+    done = executed.error().with_context(opt.object);
   } else {
     done = load::LoadedBundle{std::move(plan).value(), std::move(executed->loader), std::move(executed->object)};
   }

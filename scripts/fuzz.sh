@@ -40,6 +40,13 @@ done
   --settings "$repo_root/testdata/bpf/runtime_settings.settings.json" -o "$work/seeds-bundle/runtime_settings-p256.bundle" >/dev/null
 cp "$repo_root/testdata/bpf/runtime_settings.settings.json" "$work/seeds-settings/"
 echo '{"variables": {"step": {"values": [1]}}, "optional_programs": {"on_sync_fentry": {}}}' >"$work/seeds-settings/small.json"
+# Gate policies: the documented example and small ones of each form.
+mkdir -p "$work/seeds-policy"
+cat >"$work/seeds-policy/full.json" <<'JSON'
+{"mode": "enforce", "signers": [{"certificate": "/etc/a.pem", "keyring": "k"}, {"keyring": "ops"}, {"keyring_serial": 5}],
+ "program_types": ["tracepoint", "kprobe"], "map_types": ["hash", "ringbuf"], "scope": {"cgroup": "/sys/fs/cgroup/w"}, "unsigned_loads": "refuse"}
+JSON
+echo '{"mode": "audit", "unsigned_loads": "admit"}' >"$work/seeds-policy/audit.json"
 export BPFSIGN_FUZZ_SETTINGS_OBJECT="$corpus_objs/runtime_settings.bpf.o"
 # The load decision's target reads bundles and bare manifests.
 mkdir -p "$work/seeds-plan"
@@ -69,3 +76,4 @@ run fuzz_bundle "$work/seeds-bundle"
 run fuzz_lskel "$work/seeds-lskel"
 run fuzz_load_plan "$work/seeds-plan"
 run fuzz_settings "$work/seeds-settings"
+run fuzz_gate_policy "$work/seeds-policy"
