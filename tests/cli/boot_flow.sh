@@ -109,8 +109,10 @@ grep -q '^bundle global_data: loaded' "$dir/out" || fail "a partial directory wa
 # One run at a time per pin root: a second one is refused while the first
 # holds the lock (here, flock(1) holds it).
 rm -r "$pins/global_data"
-flock "$pins" sleep 5 &
-sleep 1
+# (It says when it holds the lock: on a busy machine a fixed sleep was not
+# always long enough.)
+flock "$pins" sh -c 'touch "$0"; sleep 5' "$dir/locked" &
+for _ in $(seq 100); do [ -e "$dir/locked" ] && break; sleep 0.1; done
 expect_rc 2 boot
 grep -q 'another .bpfsign boot. is running' "$dir/err" || fail "a concurrent run was not refused"
 [ ! -e "$pins/global_data" ] || fail "a refused concurrent run loaded something"
