@@ -75,6 +75,7 @@ bad "signers\[0\].certificate: expected a file name" '{"mode": "audit", "signers
 bad "signers\[0\].keyring: '@u' is a special keyring" '{"mode": "audit", "signers": [{"keyring": "@u"}]}'
 bad "signers\[0\].keyring: '-4' is a special keyring or a number" '{"mode": "audit", "signers": [{"keyring": "-4"}]}'
 bad "signers\[1\]: the same signer as signers\[0\]" '{"mode": "audit", "signers": [{"keyring": "a"}, {"keyring": "a"}]}'
+bad "signers\[1\]: keyring 'k' is filled by start" '{"mode": "audit", "signers": [{"certificate": "/a.pem", "keyring": "k"}, {"keyring": "k"}]}'
 bad "unsigned_loads" '{"mode": "audit", "unsigned_loads": "sometimes"}'
 bad "not JSON" '{"mode": '
 

@@ -76,13 +76,13 @@ TEST(Gate, APolicyResolvesIntoTheRecordTheProgramsRead) {
   EXPECT_EQ(c->scope_cgroup_id, 0u) << "no scope: every task";
 }
 
-TEST(Gate, ACertificateSignerIsEnrolledIntoItsKeyringDefaultBpfsign) {
+TEST(Gate, ACertificateSignerIsEnrolledIntoItsKeyringDefaultBpfsignGate) {
   const std::string text = R"({"mode": "enforce", "signers": [{"certificate": "/etc/a.pem"}, {"certificate": "/etc/b.pem", "keyring": "b"}]})";
   auto p = parse_policy(Bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), "p.json");
   ASSERT_TRUE(p.ok()) << p.error().message;
   ASSERT_EQ(p->signers.size(), 2u);
   EXPECT_EQ(p->signers[0].certificate, "/etc/a.pem");
-  EXPECT_EQ(p->signers[0].keyring, "bpfsign");
+  EXPECT_EQ(p->signers[0].keyring, "bpfsign-gate");
   EXPECT_EQ(p->signers[1].keyring, "b");
   EXPECT_FALSE(p->signers[1].serial.has_value());
   // Reading the files comes first: a missing one is reported before any

@@ -211,8 +211,18 @@ rmdir $P
 cat >$T/cert.json <<JSON
 {"mode": "enforce", "signers": [{"certificate": "$D/rsa.crt", "keyring": "gate-cert"}], "scope": {"cgroup": "$S"}, "unsigned_loads": "admit"}
 JSON
+# A certificate left in that keyring from before is not admitted: start
+# makes it hold exactly the policy's certificates.
+$B keyring add $D/unknown-signer.crt --keyring gate-cert >/dev/null 2>$T/err || row gate-keyring unknown FAIL refused "$(said)"
 if $B gate start --policy $T/cert.json >$T/out 2>$T/err; then
   admitted gate-cert-signer subprogs $B load $D/subprogs.rsa.bundle --keyring gate-cert
+  if $B load $D/subprogs.unknown.bundle --keyring gate-cert >$T/out 2>$T/err; then
+    row gate-cert-keyring-exact subprogs FAIL "a certificate the policy does not name was admitted" ""
+  elif grep -q 'Required key not available' $T/err; then
+    row gate-cert-keyring-exact subprogs PASS "the certificate added before start is gone from the keyring (ENOKEY)" "$(said)"
+  else
+    row gate-cert-keyring-exact subprogs FAIL "refused otherwise" "$(said)"
+  fi
   admitted gate-unsigned-admitted subprogs $B load $D/subprogs.bpf.o
   refused gate-cert-other-signer subprogs $B load $D/subprogs.unknown.bundle --keyring $O
   # Its links unpinned (root's means, docs/gate.md): status and start say

@@ -106,6 +106,7 @@ enum gate_rule {
 	RULE_INNER_NO_LOADER = 7,       /* created through bpf_sys_bpf with no admitted loader running */
 	RULE_TYPE_NOT_ADMITTED = 8,
 	RULE_SELF = 9,                  /* the gate's own maps and programs */
+	RULE_LOADERS_FULL = 10,         /* a loader the gate cannot track: refused, not half-admitted */
 };
 struct gate_event {
 	__u64 time_ns;
@@ -160,13 +161,13 @@ struct {
  * survives the verifier's reallocations), and the threads running one. */
 struct {
 	int (*type)[1];            /* BPF_MAP_TYPE_HASH */
-	int (*max_entries)[4096];
+	int (*max_entries)[16384];
 	__u64 *key;
 	__u32 *value;
 } admitted_loaders SEC(".maps");
 struct {
 	int (*type)[1];
-	int (*max_entries)[4096];
+	int (*max_entries)[16384];
 	__u32 *key;                /* thread id */
 	__u64 *value;              /* the loader's bpf_prog_aux */
 } running_loaders SEC(".maps");
@@ -210,11 +211,15 @@ static bool type_admitted(__u64 mask, __u32 type)
 	return type < 64 && (mask >> type) & 1;
 }
 
+/* This thread runs a loader the gate admitted, and that loader is still
+ * one (both maps are written only by the gate's programs; docs/gate.md
+ * says what a task holding their fds from before start could do). */
 static bool inner_admitted(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *aux = (__u64 *)bpf_map_lookup_elem(&running_loaders, &tid);
 
-	return bpf_map_lookup_elem(&running_loaders, &tid) != 0;
+	return aux && bpf_map_lookup_elem(&admitted_loaders, aux) != 0;
 }
 
 /* Logs the decision and gives the hook's answer (audit: always 0). */
@@ -302,7 +307,8 @@ int gate_prog_load(__u64 *ctx)
 		__u64 key = (__u64)aux;
 		__u32 one = 1;
 
-		bpf_map_update_elem(&admitted_loaders, &key, &one, 0);
+		if (bpf_map_update_elem(&admitted_loaders, &key, &one, 0) != 0)
+			return decide(c, &e, 0, RULE_LOADERS_FULL);
 	}
 	if (!e.signature_given)
 		return decide(c, &e, 1, RULE_UNSIGNED_ADMITTED);
@@ -441,8 +447,11 @@ int gate_loader_start(__u64 *ctx)
 
 	READ_KERNEL(aux, prog->aux);
 	key = (__u64)aux;
+	/* Any other program this thread runs clears the mark, whoever set it. */
 	if (bpf_map_lookup_elem(&admitted_loaders, &key))
 		bpf_map_update_elem(&running_loaders, &tid, &key, 0);
+	else
+		bpf_map_delete_elem(&running_loaders, &tid);
 	return 0;
 }
 

@@ -262,25 +262,38 @@ Status read_log(const fs::path& pin_dir, bool follow, const std::function<void(c
   epoll_event ev{};
   ev.events = EPOLLIN;
   if (!poll || ::epoll_ctl(poll.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) return io_error("polling the gate's log: {}", std::strerror(errno));
+  // Anyone with the log's fd can move its reader position: past the
+  // records (the kernel then stops logging), unaligned, or into a record.
+  // This reader takes the position once, checks every header (the gate
+  // writes records of one size only), and keeps its own position from
+  // then on, writing it back where someone moved it. A position that is
+  // not at a record is reset to the end, and said: what lay between is lost
+  // (the records' numbers show how much).
+  auto reset = [&](std::uint64_t to, std::string why) -> Status {
+    __atomic_store_n(consumer_pos, to, __ATOMIC_RELEASE);
+    return bad_input("the gate's log: {}; its reader position was reset to the end, and what lay between is lost", why);
+  };
+  std::uint64_t cons = __atomic_load_n(consumer_pos, __ATOMIC_ACQUIRE);
   while (true) {
-    std::uint64_t cons = __atomic_load_n(consumer_pos, __ATOMIC_ACQUIRE);
     const std::uint64_t prod = __atomic_load_n(producer_pos, __ATOMIC_ACQUIRE);
-    // Anyone with the log's fd can move its reader position; one past the
-    // records, or unaligned, stops the gate from logging at all. Put back
-    // (what lay between is lost), and said.
-    if (cons > prod || cons % 8 != 0) {
-      __atomic_store_n(consumer_pos, prod, __ATOMIC_RELEASE);
-      return bad_input("the gate's log: its reader position had been moved (to {}, records end at {}); reset, and what was between is lost",
-                       cons, prod);
-    }
+    if (cons > prod || cons % 8 != 0) return reset(prod, fmt::format("its reader position had been moved (to {}, records end at {})", cons, prod));
+    if (__atomic_load_n(consumer_pos, __ATOMIC_ACQUIRE) != cons) __atomic_store_n(consumer_pos, cons, __ATOMIC_RELEASE);
+    int busy_polls = 0;
     while (cons < prod) {
       const std::uint64_t at = cons & (size - 1);
       // The kernel clears the busy bit with a release store once the record is written.
       const std::uint32_t header = __atomic_load_n(reinterpret_cast<const std::uint32_t*>(data + at), __ATOMIC_ACQUIRE);
-      if (header & kBusy) break;
+      if (header & kBusy) {
+        // A record being written is done within microseconds; a header
+        // that stays busy for a tenth of a second is no record.
+        if (++busy_polls > 100) return reset(prod, fmt::format("no record at position {} (a header that stays busy)", cons));
+        ::usleep(1000);
+        continue;
+      }
+      busy_polls = 0;
       const std::uint32_t length = header & ~(kBusy | kDiscard);
-      if (length > size - kHeader) return bad_input("the gate's log: a record of {} bytes in a {}-byte buffer", length, size);
-      if (!(header & kDiscard) && length == sizeof(GateEvent)) {
+      if (length != sizeof(GateEvent)) return reset(prod, fmt::format("no record at position {} (a length of {} bytes)", cons, length));
+      if (!(header & kDiscard)) {
         GateEvent e;
         std::memcpy(&e, data + at + kHeader, sizeof e);
         each(e);

@@ -47,6 +47,7 @@ const char* rule_name(Rule rule) {
     case Rule::InnerNoLoader: return "inner-no-loader";
     case Rule::TypeNotAdmitted: return "type-not-admitted";
     case Rule::Self: return "self-protection";
+    case Rule::LoadersFull: return "loaders-full";
   }
   return "?";
 }

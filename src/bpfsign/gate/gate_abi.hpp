@@ -46,6 +46,7 @@ enum class Rule : std::uint8_t {
   InnerNoLoader = 7,        // through bpf_sys_bpf with no admitted loader running
   TypeNotAdmitted = 8,
   Self = 9,                 // the gate's own maps
+  LoadersFull = 10,         // a loader the gate cannot track (16384 loaded at once): refused
 };
 inline constexpr std::uint8_t kVerdictNone = 0xff;  // the kernel has no verdict field
 inline constexpr std::uint8_t kVerdictVerified = 1;

@@ -122,6 +122,17 @@ Result<Policy> parse_policy(Bytes bytes, const std::string& what) {
       }
       p.signers.push_back(std::move(s).value());
     }
+    // Start clears a certificate signer's keyring: no keyring signer may
+    // name the same one.
+    for (std::size_t i = 0; i < p.signers.size(); ++i) {
+      for (std::size_t j = 0; j < p.signers.size(); ++j) {
+        if (!p.signers[i].certificate.empty() && p.signers[j].certificate.empty() && p.signers[j].keyring == p.signers[i].keyring) {
+          return bad_input("{}: signers[{}]: keyring '{}' is filled by start with certificate signers' certificates (signers[{}]); "
+                           "give this signer another keyring",
+                           what, j, p.signers[j].keyring, i);
+        }
+      }
+    }
   }
   if (p.mode == Mode::Enforce && p.signers.empty() && !doc.contains("unsigned_loads")) {
     return bad_input("{}: signers: an enforcing gate with no signer admits nothing signed", what);
@@ -179,6 +190,7 @@ Result<GateConfig> resolve_policy(const Policy& p) {
     if (!certs) return certs.error();
     certificates.push_back(std::move(certs).value());
   }
+  std::vector<std::int32_t> cleared;  // certificate keyrings emptied by this start
   for (std::size_t i = 0; i < p.signers.size(); ++i) {
     const Signer& s = p.signers[i];
     std::int32_t serial = 0;
@@ -191,6 +203,10 @@ Result<GateConfig> resolve_policy(const Policy& p) {
       }
       if (!r) return r.error().with_context("signers");
       serial = *r;
+    }
+    if (!s.certificate.empty() && std::find(cleared.begin(), cleared.end(), serial) == cleared.end()) {
+      if (auto ok = kernel::clear_keyring(serial); !ok) return ok.error().with_context(fmt::format("signers: keyring '{}'", s.keyring));
+      cleared.push_back(serial);
     }
     for (const auto& cert : certificates[i]) {
       auto key = kernel::add_certificate(cert.der(), serial, "");

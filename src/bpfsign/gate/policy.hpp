@@ -18,17 +18,19 @@ namespace bpfsign::gate {
 
 // An admitted signer: the keyring its certificate is in, by name (a keyring
 // under the user keyring, as `bpfsign keyring add --keyring NAME` makes) or
-// by serial; or a file of certificates that `gate start` enrols into a
-// keyring by name (default "bpfsign"), which is then admitted. The kernel
-// tells the LSM the keyring a signature was checked against, not the
-// certificate: one keyring per trusted signer.
+// by serial; or a file of certificates that `gate start` puts into a
+// keyring by name (default "bpfsign-gate"), which then holds exactly the
+// certificates of the policy's certificate signers that name it (start
+// clears it first: a certificate dropped from the policy is no longer
+// admitted). The kernel tells the LSM the keyring a signature was checked
+// against, not the certificate: one keyring per trusted signer.
 struct Signer {
   std::string keyring;
   std::optional<std::int32_t> serial;
   std::string certificate;  // a file (PEM with one or more, or DER); "" for keyring signers
 };
 
-inline constexpr const char* kDefaultSignerKeyring = "bpfsign";
+inline constexpr const char* kDefaultSignerKeyring = "bpfsign-gate";
 
 struct Policy {
   Mode mode = Mode::Enforce;
@@ -49,9 +51,9 @@ Result<Policy> read_policy(const std::string& path);
 // a keyring signer).
 Result<std::vector<sign::Certificate>> signer_certificates(const Signer& signer);
 
-// The record the gate reads, with names resolved on this machine. Enrols
-// the certificates of certificate signers into their keyrings (created
-// when missing): call it only to start the gate.
+// The record the gate reads, with names resolved on this machine. Fills
+// the keyrings of certificate signers (created when missing, cleared when
+// not) with exactly their certificates: call it only to start the gate.
 Result<GateConfig> resolve_policy(const Policy& policy);
 
 }  // namespace bpfsign::gate

@@ -46,6 +46,11 @@ Result<std::int32_t> add_certificate(Bytes der, std::int32_t keyring, const std:
   return key;
 }
 
+Status clear_keyring(std::int32_t keyring) {
+  if (keyctl_clear(keyring) != 0) return key_error(fmt::format("clearing keyring {}", keyring));
+  return Ok{};
+}
+
 bool has_bpf_keyring() {
   const key_serial_t k = keyctl_get_keyring_ID(kBpfKeyringSpec, 0);
   return k >= 0;

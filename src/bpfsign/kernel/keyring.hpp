@@ -24,6 +24,9 @@ Result<std::int32_t> new_process_keyring(const std::string& description);
 // Adds a DER X.509 certificate as an "asymmetric" key; returns its serial.
 Result<std::int32_t> add_certificate(Bytes der, std::int32_t keyring, const std::string& description);
 
+// Unlinks every key from a keyring.
+Status clear_keyring(std::int32_t keyring);
+
 // Whether the kernel has the dedicated BPF keyring announced upstream
 // (KEY_SPEC_BPF_KEYRING = -9); Debian's 7.3.4 does not.
 bool has_bpf_keyring();
