@@ -32,12 +32,6 @@ constexpr Generation kGenerations[] = {
      "admission covers the maps too"},
 };
 
-std::uint64_t mask(const std::vector<std::uint32_t>& types) {
-  if (types.empty()) return ~std::uint64_t{0};
-  std::uint64_t m = 0;
-  for (auto t : types) m |= std::uint64_t{1} << t;
-  return m;
-}
 bool admitted_type(std::uint64_t m, std::uint32_t t) { return t < 64 && ((m >> t) & 1) != 0; }
 
 // Whether a signer of the policy admits the bundle's loader: a keyring
@@ -78,7 +72,7 @@ Result<DryRun> dry_run(const Policy& policy, const bundle::Bundle& b, const std:
   auto decoded = audit::decode_loader(code, b.metadata);
   if (!decoded) return decoded.error();
   if (!decoded->unexplained.empty()) return refusal("the bundle's loader holds code the decoder cannot explain: no decision is given for it");
-  const std::uint64_t programs = mask(policy.program_types), maps = mask(policy.map_types);
+  const std::uint64_t programs = mask_of(policy.program_types), maps = mask_of(policy.map_types);
   const Decision refused = policy.mode == Mode::Enforce ? Decision::Refused : Decision::WouldRefuse;
   auto admits = signer_admits(policy, b, keyring);
   if (!admits) return admits.error();

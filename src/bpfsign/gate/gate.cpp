@@ -210,11 +210,7 @@ Status stop_gate(const fs::path& pin_dir) {
   if (ec) return io_error("{}: {}", pin_dir.string(), ec.message());
   for (int waited_ms = 0; waited_ms < 5000; waited_ms += 10) {
     // ENOENT once freed (EPERM while the gate still refuses its own fds).
-    const bool gone = std::all_of(ids.begin(), ids.end(), [](std::uint32_t id) {
-      auto fd = kernel::prog_get_fd_by_id(id);
-      const auto* e = std::get_if<kernel::KernelError>(&fd);
-      return e != nullptr && e->err == ENOENT;
-    });
+    const bool gone = std::none_of(ids.begin(), ids.end(), [](std::uint32_t id) { return still_there(kernel::prog_get_fd_by_id, id); });
     if (gone) return Ok{};
     ::usleep(10000);
   }

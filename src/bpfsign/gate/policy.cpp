@@ -81,14 +81,14 @@ Result<Signer> signer_of(const json& s, std::size_t i) {
   return out;
 }
 
+}  // namespace
+
 std::uint64_t mask_of(const std::vector<std::uint32_t>& list) {
   if (list.empty()) return ~std::uint64_t{0};
   std::uint64_t mask = 0;
   for (auto t : list) mask |= std::uint64_t{1} << t;
   return mask;
 }
-
-}  // namespace
 
 Result<Policy> parse_policy(Bytes bytes, const std::string& what) {
   auto parsed = parse_json_strict(bytes, what);

@@ -47,6 +47,10 @@ struct Policy {
 Result<Policy> parse_policy(Bytes json, const std::string& what);
 Result<Policy> read_policy(const std::string& path);
 
+// A list of types as the record's bit mask: bit t set for type t; every
+// bit for an empty list (no restriction).
+std::uint64_t mask_of(const std::vector<std::uint32_t>& types);
+
 // The certificates of a certificate signer, read from its file (none for
 // a keyring signer).
 Result<std::vector<sign::Certificate>> signer_certificates(const Signer& signer);
