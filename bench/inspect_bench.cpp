@@ -31,7 +31,7 @@ const Subject& subject(int which) {
   if (!model) throw std::runtime_error(model.error().message);
   auto loader = bpfsign::loader::generate_loader(*model);
   if (!loader) throw std::runtime_error(loader.error().message);
-  Subject s{bpfsign::isa::encode_program(bpfsign::loader::with_metadata_check(*loader)), loader->blob};
+  Subject s{bpfsign::loader::encode_loader(*loader, bpfsign::loader::LoaderVariant::LoaderChecked), loader->blob};
   return cache.emplace(which, std::move(s)).first->second;
 }
 

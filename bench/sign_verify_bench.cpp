@@ -21,6 +21,7 @@
 #include "bpfsign/bundle/bundle_builder.hpp"
 #include "bpfsign/bundle/sign_object.hpp"
 #include "bpfsign/common/file_io.hpp"
+#include "bpfsign/common/value_area.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 #include "bpfsign/object/object_reader.hpp"
 #include "bpfsign/sign/scheme.hpp"
@@ -54,15 +55,7 @@ struct Subject {
   std::size_t digest_bytes = 0;  // what the signatures' digests, the chain links and the manifest digest cover
 };
 
-bundle::BuildRequest request(const Subject& s) {
-  bundle::BuildRequest req;
-  req.loader = &s.loader;
-  req.object = s.object;
-  req.source_name = "bench";
-  req.key = &signer().key;
-  req.cert = &signer().cert;
-  return req;
-}
+bundle::BuildRequest request(const Subject& s) { return {s.loader, s.object, "bench", signer().key, signer().cert}; }
 
 const Subject& subject(int which) {
   static std::map<int, Subject> cache;
@@ -89,7 +82,7 @@ const Subject& subject(int which) {
     // The chain's links: H(metadata), and H(instructions), which needs no
     // pass of its own: the kernel-chained digest runs over the same
     // instructions first, and one SHA-256 pass yields both.
-    if (sig.scheme == sign::Scheme::HashChain) s.digest_bytes += sign::value_area(b->metadata).size();
+    if (sig.scheme == sign::Scheme::HashChain) s.digest_bytes += value_area(b->metadata).size();
   }
   return cache.emplace(which, std::move(s)).first->second;
 }

@@ -162,7 +162,7 @@ void register_inspect(CLI::App& app, Action& action) {
   auto opt = std::make_shared<InspectOptions>();
   auto* cmd = app.add_subcommand("inspect", "Decode a bundle's loader into the commands it will execute (symbolic execution)");
   cmd->add_option("bundle", opt->bundle, "Bundle made by 'bpfsign sign'")->required();
-  cmd->add_option("--scheme", opt->scheme, "Which loader: loader-checked (default), loader-checked-hash-only, kernel-chained");
+  cmd->add_option("--scheme", opt->scheme, "Which scheme's loader: " + sign::scheme_names(", ") + " (default: loader-checked if the bundle has it, else kernel-chained)");
   cmd->add_flag("--json", opt->json, "Machine-readable output");
   cmd->callback([&action, opt] { action = [opt] { return run_inspect(*opt); }; });
 }

@@ -93,7 +93,7 @@ void register_sign(CLI::App& app, Action& action) {
   cmd->add_option("-k,--key", opt->key, "Private key: PEM file or PKCS#11 URI (PIN from $BPFSIGN_PKCS11_PIN)")->required();
   cmd->add_option("-c,--cert", opt->cert, "Signer's certificate (PEM or DER)")->required();
   cmd->add_option("-o,--output", opt->output, "Bundle to write (atomically)")->required();
-  cmd->add_option("--scheme", opt->schemes, "Only these schemes: loader-checked, kernel-chained, hash-chain, loader-checked-hash-only (default: all)");
+  cmd->add_option("--scheme", opt->schemes, "Only these schemes: " + sign::scheme_names(", ") + " (default: all)");
   cmd->add_option("--settings", opt->settings, "What the loading side may set without re-signing (JSON; docs/settings.md)");
   cmd->add_option("--pkcs11-module", opt->pkcs11_module, "PKCS#11 module of the token (e.g. SoftHSM2's libsofthsm2.so)");
   cmd->add_flag("--force", opt->force, "Replace an existing output file");

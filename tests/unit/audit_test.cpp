@@ -11,6 +11,7 @@
 
 #include "bpfsign/audit/loader_decoder.hpp"
 #include "bpfsign/audit/lskel_header.hpp"
+#include "bpfsign/common/value_area.hpp"
 #include "bpfsign/isa/encode.hpp"
 #include "bpfsign/loader/metadata_check.hpp"
 #include "bpfsign/object/object_reader.hpp"
@@ -70,13 +71,14 @@ TEST(Audit, EveryCorpusLoaderDecodesIntoTheCommandsOfItsObject) {
     auto loader = loader::generate_loader(*model);
     if (!loader) continue;  // refused by name (module kfuncs)
     ++decoded;
-    for (bool exclusive : {true, false}) {
-      const auto checked = isa::encode_program(loader::with_metadata_check(*loader, exclusive));
+    for (auto variant : {loader::LoaderVariant::LoaderChecked, loader::LoaderVariant::LoaderCheckedHashOnly}) {
+      const bool exclusive = variant == loader::LoaderVariant::LoaderChecked;
+      const auto checked = loader::encode_loader(*loader, variant);
       auto d = decode_loader(checked, loader->blob);
       ASSERT_TRUE(d.ok()) << d.error().message;
       EXPECT_TRUE(d->unexplained.empty()) << unexplained_text(*d);
       ASSERT_TRUE(d->metadata_check.has_value());
-      EXPECT_EQ(d->metadata_check->expected_hash, loader::metadata_map_hash(loader->blob));
+      EXPECT_EQ(d->metadata_check->expected_hash, value_area_hash(loader->blob));
       EXPECT_EQ(d->metadata_check->checks_exclusive, exclusive);
     }
     auto d = decode_loader(loader->code, loader->blob);

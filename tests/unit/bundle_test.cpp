@@ -46,13 +46,7 @@ Result<std::vector<std::uint8_t>> sign_object(const std::filesystem::path& path,
   if (!model) return model.error();
   auto loader = loader::generate_loader(*model);
   if (!loader) return loader.error();
-  BuildRequest req;
-  req.loader = &*loader;
-  req.object = *bytes;
-  req.source_name = path.filename().string();
-  req.key = &s.key;
-  req.cert = &s.cert;
-  auto b = build_bundle(req);
+  auto b = build_bundle({*loader, *bytes, path.filename().string(), s.key, s.cert});
   if (!b) return b.error();
   return serialize_bundle(*b);
 }

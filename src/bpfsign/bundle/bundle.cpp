@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "bpfsign/common/checked_math.hpp"
 #include "bpfsign/sign/pkcs7.hpp"
@@ -57,21 +58,17 @@ Sha256 take_sha(ByteReader& r) {
 
 }  // namespace
 
-LoaderVariant variant_for(sign::Scheme scheme) {
-  switch (scheme) {
-    case sign::Scheme::LoaderChecked: return LoaderVariant::MetadataCheck;
-    case sign::Scheme::LoaderCheckedHashOnly: return LoaderVariant::MetadataCheckHashOnly;
-    default: return LoaderVariant::Plain;
+const std::vector<std::uint8_t>& Bundle::loader(LoaderVariant variant) const {
+  switch (variant) {
+    case LoaderVariant::Plain: return loader_plain;
+    case LoaderVariant::LoaderChecked: return loader_checked;
+    case LoaderVariant::LoaderCheckedHashOnly: return loader_checked_hash_only;
   }
+  internal_error("Bundle::loader: unknown variant");
 }
 
-const std::vector<std::uint8_t>& Bundle::loader_for(sign::Scheme scheme) const {
-  switch (variant_for(scheme)) {
-    case LoaderVariant::MetadataCheck: return loader_checked;
-    case LoaderVariant::MetadataCheckHashOnly: return loader_checked_hash_only;
-    case LoaderVariant::Plain: break;
-  }
-  return loader_plain;
+std::vector<std::uint8_t>& Bundle::loader(LoaderVariant variant) {
+  return const_cast<std::vector<std::uint8_t>&>(std::as_const(*this).loader(variant));
 }
 
 const SignatureRecord* Bundle::signature_for(sign::Scheme scheme) const {
@@ -93,18 +90,13 @@ std::vector<std::uint8_t> serialize_bundle(const Bundle& b) {
   });
   w.record(RecordType::Metadata, [&](Writer& x) { x.bytes(b.metadata); });
   w.record(RecordType::Manifest, [&](Writer& x) { x.bytes(b.manifest); });
-  w.record(RecordType::Loader, [&](Writer& x) {
-    x.u32(static_cast<std::uint32_t>(LoaderVariant::Plain));
-    x.u32(0);
-    x.bytes(b.loader_plain);
-  });
-  for (auto [variant, code] : {std::pair{LoaderVariant::MetadataCheck, &b.loader_checked},
-                                std::pair{LoaderVariant::MetadataCheckHashOnly, &b.loader_checked_hash_only}}) {
-    if (code->empty()) continue;
+  for (LoaderVariant variant : loader::kLoaderVariants) {  // in variant order; the plain one always
+    const auto& code = b.loader(variant);
+    if (code.empty() && variant != LoaderVariant::Plain) continue;
     w.record(RecordType::Loader, [&](Writer& x) {
       x.u32(static_cast<std::uint32_t>(variant));
       x.u32(0);
-      x.bytes(*code);
+      x.bytes(code);
     });
   }
   std::vector<SignatureRecord> sigs = b.signatures;
@@ -138,147 +130,210 @@ std::vector<std::uint8_t> serialize_bundle(const Bundle& b) {
   return std::move(out);
 }
 
-Result<Bundle> parse_bundle(Bytes data, const std::string& what) {
-  auto fail = [&](const Error& e) { return e.with_context(what); };
-  ByteReader r(data);
-  auto magic = r.take(kMagic.size(), "bundle magic");
-  if (!magic) return fail(bad_input("not a bpfsign bundle: {} bytes is shorter than its header", data.size()));
-  if (!std::equal(magic->begin(), magic->end(), kMagic.begin())) return fail(bad_input("not a bpfsign bundle (bad magic at offset 0)"));
-  auto version = r.read<std::uint32_t>("bundle version");
-  auto count = r.read<std::uint32_t>("record count");
-  auto total = r.read<std::uint64_t>("total size");
-  if (!total) return fail(total.error());
-  if (*version != kVersion) return fail(bad_input("bundle version {} is not supported (this bpfsign reads version {})", *version, kVersion));
-  if (*total != data.size()) {
-    return fail(bad_input("header says {} bytes, the file has {} ({})", *total, data.size(), *total > data.size() ? "truncated" : "trailing bytes"));
-  }
-  if (*count > 64) return fail(bad_input("{} records is more than a bundle has (at most 64)", *count));
+namespace {
 
-  Bundle b;
-  std::uint64_t last_key = 0;
-  bool seen_source = false, seen_metadata = false, seen_manifest = false, seen_signer = false;
-  for (std::uint32_t i = 0; i < *count; ++i) {
-    const std::size_t at = r.offset();
-    auto type = r.read<std::uint32_t>("record type");
-    auto flags = r.read<std::uint32_t>("record flags");
-    auto length = r.read<std::uint64_t>("record length");
-    if (!length) return fail(length.error().with_context(fmt::format("record {}", i)));
-    if (*flags != 0) return fail(bad_input("record {} at offset {}: flags {:#x}, expected 0", i, at, *flags));
-    if (*length > kMaxRecord) return fail(bad_input("record {} at offset {}: length {} exceeds {}", i, at, *length, kMaxRecord));
-    auto body = r.take(*length, "record body");
-    if (!body) return fail(body.error().with_context(fmt::format("record {} (type {})", i, *type)));
-    const std::size_t pad = static_cast<std::size_t>((8 - (*length % 8)) % 8);
-    auto padding = r.take(pad, "record padding");
-    if (!padding) return fail(padding.error().with_context(fmt::format("record {}", i)));
-    if (std::any_of(padding->begin(), padding->end(), [](std::uint8_t x) { return x != 0; })) {
-      return fail(bad_input("record {} at offset {}: non-zero padding", i, at));
-    }
-    auto where = [&] { return fmt::format("record {} at offset {}", i, at); };  // only when refusing
-    // Records come in one canonical order (type, then variant or scheme),
-    // checked before a body is read: repeated records cannot hide.
-    std::uint32_t sub = 0;
-    const bool keyed = *type == static_cast<std::uint32_t>(RecordType::Loader) || *type == static_cast<std::uint32_t>(RecordType::Signature);
-    if (keyed && body->size() >= 4) std::memcpy(&sub, body->data(), 4);
-    const std::uint64_t key = record_key(*type, sub);
-    if (key <= last_key) return fail(bad_input("{}: record type {} out of order or repeated", where(), *type));
-    last_key = key;
-    ByteReader br(*body);
-    switch (static_cast<RecordType>(*type)) {
-      case RecordType::Source: {
-        if (body->size() < 32 || body->size() > 32 + 4096) return fail(bad_input("{}: source record of {} bytes", where(), body->size()));
-        b.source_sha256 = take_sha(br);
-        b.source_name.assign(body->begin() + 32, body->end());
-        seen_source = true;
-        break;
-      }
-      case RecordType::Metadata:
-        if (body->empty() || body->size() > kMaxMetadata || body->size() % 8 != 0) {
-          return fail(bad_input("{}: metadata of {} bytes (expected a non-empty multiple of 8 up to {})", where(), body->size(), kMaxMetadata));
-        }
-        b.metadata.assign(body->begin(), body->end());
-        seen_metadata = true;
-        break;
-      case RecordType::Manifest:
-        b.manifest.assign(body->begin(), body->end());
-        seen_manifest = true;
-        break;
-      case RecordType::Loader: {
-        auto variant = br.read<std::uint32_t>("loader variant");
-        auto zero = br.read<std::uint32_t>("loader reserved");
-        if (!zero) return fail(zero.error().with_context(where()));
-        if (*zero != 0) return fail(bad_input("{}: reserved field is {}, expected 0", where(), *zero));
-        const Bytes code = body->subspan(8);
-        if (code.empty() || code.size() % 8 != 0 || code.size() > kMaxLoader) {
-          return fail(bad_input("{}: loader of {} bytes (expected a non-empty multiple of 8 up to {})", where(), code.size(), kMaxLoader));
-        }
-        if (*variant == static_cast<std::uint32_t>(LoaderVariant::Plain)) {
-          b.loader_plain.assign(code.begin(), code.end());
-        } else if (*variant == static_cast<std::uint32_t>(LoaderVariant::MetadataCheck)) {
-          b.loader_checked.assign(code.begin(), code.end());
-        } else if (*variant == static_cast<std::uint32_t>(LoaderVariant::MetadataCheckHashOnly)) {
-          b.loader_checked_hash_only.assign(code.begin(), code.end());
-        } else {
-          return fail(bad_input("{}: unknown loader variant {}", where(), *variant));
-        }
-        break;
-      }
-      case RecordType::Signature: {
-        auto raw = br.read<std::uint32_t>("signature scheme");
-        auto zero = br.read<std::uint32_t>("signature reserved");
-        if (!zero) return fail(zero.error().with_context(where()));
-        if (*zero != 0) return fail(bad_input("{}: reserved field is {}, expected 0", where(), *zero));
-        auto scheme = sign::parse_scheme(*raw);
-        if (!scheme) return fail(scheme.error().with_context(where()));
-        const Bytes der = body->subspan(8);
-        if (der.empty() || der.size() > sign::kMaxSignatureSize) {
-          return fail(bad_input("{}: signature of {} bytes (expected 1 to {})", where(), der.size(), sign::kMaxSignatureSize));
-        }
-        b.signatures.push_back({*scheme, {der.begin(), der.end()}});
-        break;
-      }
-      case RecordType::ChainLinks: {
-        auto n = br.read<std::uint32_t>("chain map count");
-        auto zero = br.read<std::uint32_t>("chain reserved");
-        if (!zero) return fail(zero.error().with_context(where()));
-        if (*zero != 0) return fail(bad_input("{}: reserved field is {}, expected 0", where(), *zero));
-        if (*n == 0 || *n > 64 || body->size() != 8 + 32 * (static_cast<std::uint64_t>(*n) + 2)) {
-          return fail(bad_input("{}: chain of {} maps in {} bytes (expected 1 to 64 maps, 8 + 32 x (maps + 2) bytes)", where(), *n, body->size()));
-        }
-        ChainLinkRecord c;
-        c.insns = take_sha(br);
-        for (std::uint32_t k = 0; k < *n; ++k) c.maps.push_back(take_sha(br));
-        c.top = take_sha(br);
-        b.chain = std::move(c);
-        break;
-      }
-      case RecordType::Signer: {
-        auto n = br.read<std::uint32_t>("key id length");
-        if (!n) return fail(n.error().with_context(where()));
-        if (*n == 0 || *n > 64) return fail(bad_input("{}: key id of {} bytes (expected 1 to 64)", where(), *n));
-        auto keyid = br.take(*n, "key id");
-        if (!keyid) return fail(keyid.error().with_context(where()));
-        b.signer_key_id.assign(keyid->begin(), keyid->end());
-        const Bytes cert = body->subspan(4 + *n);
-        if (cert.empty()) return fail(bad_input("{}: no certificate", where()));
-        b.signer_certificate.assign(cert.begin(), cert.end());
-        seen_signer = true;
-        break;
-      }
-      default:
-        return fail(bad_input("{}: unknown record type {} (this bpfsign reads bundle version {})", where(), *type, kVersion));
-    }
+// One record as framed in the file: its header checked, its body and its
+// zero padding taken. `at` is the header's offset, for errors.
+struct RecordFrame {
+  std::uint32_t index = 0;
+  std::size_t at = 0;
+  std::uint32_t type = 0;
+  Bytes body;
+  std::string where() const { return fmt::format("record {} at offset {}", index, at); }
+};
+
+Status read_header(ByteReader& r, Bytes data, std::uint32_t& count) {
+  auto magic = r.take(kMagic.size(), "bundle magic");
+  if (!magic) return bad_input("not a bpfsign bundle: {} bytes is shorter than its header", data.size());
+  if (!std::equal(magic->begin(), magic->end(), kMagic.begin())) return bad_input("not a bpfsign bundle (bad magic at offset 0)");
+  auto version = r.read<std::uint32_t>("bundle version");
+  auto records = r.read<std::uint32_t>("record count");
+  auto total = r.read<std::uint64_t>("total size");
+  if (!total) return total.error();
+  if (*version != kVersion) return bad_input("bundle version {} is not supported (this bpfsign reads version {})", *version, kVersion);
+  if (*total != data.size()) {
+    return bad_input("header says {} bytes, the file has {} ({})", *total, data.size(), *total > data.size() ? "truncated" : "trailing bytes");
   }
-  if (!r.at_end()) return fail(bad_input("{} bytes after the last record at offset {}", r.remaining(), r.offset()));
-  if (!seen_source || !seen_metadata || !seen_manifest || !seen_signer || b.loader_plain.empty()) {
-    return fail(bad_input("incomplete bundle: needs source, metadata, manifest, plain loader and signer records"));
+  if (*records > 64) return bad_input("{} records is more than a bundle has (at most 64)", *records);
+  count = *records;
+  return Ok{};
+}
+
+Result<RecordFrame> read_frame(ByteReader& r, std::uint32_t index) {
+  RecordFrame f;
+  f.index = index;
+  f.at = r.offset();
+  auto type = r.read<std::uint32_t>("record type");
+  auto flags = r.read<std::uint32_t>("record flags");
+  auto length = r.read<std::uint64_t>("record length");
+  if (!length) return length.error().with_context(fmt::format("record {}", index));
+  if (*flags != 0) return bad_input("{}: flags {:#x}, expected 0", f.where(), *flags);
+  if (*length > kMaxRecord) return bad_input("{}: length {} exceeds {}", f.where(), *length, kMaxRecord);
+  auto body = r.take(*length, "record body");
+  if (!body) return body.error().with_context(fmt::format("record {} (type {})", index, *type));
+  const std::size_t pad = static_cast<std::size_t>((8 - (*length % 8)) % 8);
+  auto padding = r.take(pad, "record padding");
+  if (!padding) return padding.error().with_context(fmt::format("record {}", index));
+  if (std::any_of(padding->begin(), padding->end(), [](std::uint8_t x) { return x != 0; })) {
+    return bad_input("{}: non-zero padding", f.where());
   }
-  if (b.signatures.empty()) return fail(bad_input("bundle carries no signature"));
+  f.type = *type;
+  f.body = *body;
+  return f;
+}
+
+// Records come in one canonical order (type, then variant or scheme),
+// checked before a body is read: repeated records cannot hide.
+Status check_order(const RecordFrame& f, std::uint64_t& last_key) {
+  std::uint32_t sub = 0;
+  const bool keyed = f.type == static_cast<std::uint32_t>(RecordType::Loader) || f.type == static_cast<std::uint32_t>(RecordType::Signature);
+  if (keyed && f.body.size() >= 4) std::memcpy(&sub, f.body.data(), 4);
+  const std::uint64_t key = record_key(f.type, sub);
+  if (key <= last_key) return bad_input("{}: record type {} out of order or repeated", f.where(), f.type);
+  last_key = key;
+  return Ok{};
+}
+
+// The u32 that leads a loader, signature or chain record, and the reserved
+// u32 after it, which must be 0.
+Result<std::uint32_t> read_lead(ByteReader& br, const RecordFrame& f, const char* what) {
+  auto lead = br.read<std::uint32_t>(what);
+  auto zero = br.read<std::uint32_t>("reserved field");
+  if (!zero) return zero.error().with_context(f.where());
+  if (*zero != 0) return bad_input("{}: reserved field is {}, expected 0", f.where(), *zero);
+  return *lead;
+}
+
+Status read_source(const RecordFrame& f, Bundle& b) {
+  if (f.body.size() < 32 || f.body.size() > 32 + 4096) return bad_input("{}: source record of {} bytes", f.where(), f.body.size());
+  ByteReader br(f.body);
+  b.source_sha256 = take_sha(br);
+  b.source_name.assign(f.body.begin() + 32, f.body.end());
+  return Ok{};
+}
+
+Status read_metadata(const RecordFrame& f, Bundle& b) {
+  if (f.body.empty() || f.body.size() > kMaxMetadata || f.body.size() % 8 != 0) {
+    return bad_input("{}: metadata of {} bytes (expected a non-empty multiple of 8 up to {})", f.where(), f.body.size(), kMaxMetadata);
+  }
+  b.metadata.assign(f.body.begin(), f.body.end());
+  return Ok{};
+}
+
+Status read_loader(const RecordFrame& f, Bundle& b) {
+  ByteReader br(f.body);
+  auto raw = read_lead(br, f, "loader variant");
+  if (!raw) return raw.error();
+  const Bytes code = f.body.subspan(8);
+  if (code.empty() || code.size() % 8 != 0 || code.size() > kMaxLoader) {
+    return bad_input("{}: loader of {} bytes (expected a non-empty multiple of 8 up to {})", f.where(), code.size(), kMaxLoader);
+  }
+  for (LoaderVariant variant : loader::kLoaderVariants) {
+    if (*raw != static_cast<std::uint32_t>(variant)) continue;
+    b.loader(variant).assign(code.begin(), code.end());
+    return Ok{};
+  }
+  return bad_input("{}: unknown loader variant {}", f.where(), *raw);
+}
+
+Status read_signature(const RecordFrame& f, Bundle& b) {
+  ByteReader br(f.body);
+  auto raw = read_lead(br, f, "signature scheme");
+  if (!raw) return raw.error();
+  auto scheme = sign::parse_scheme(*raw);
+  if (!scheme) return scheme.error().with_context(f.where());
+  const Bytes der = f.body.subspan(8);
+  if (der.empty() || der.size() > sign::kMaxSignatureSize) {
+    return bad_input("{}: signature of {} bytes (expected 1 to {})", f.where(), der.size(), sign::kMaxSignatureSize);
+  }
+  b.signatures.push_back({*scheme, {der.begin(), der.end()}});
+  return Ok{};
+}
+
+Status read_chain(const RecordFrame& f, Bundle& b) {
+  ByteReader br(f.body);
+  auto n = read_lead(br, f, "chain map count");
+  if (!n) return n.error();
+  if (*n == 0 || *n > 64 || f.body.size() != 8 + 32 * (static_cast<std::uint64_t>(*n) + 2)) {
+    return bad_input("{}: chain of {} maps in {} bytes (expected 1 to 64 maps, 8 + 32 x (maps + 2) bytes)", f.where(), *n, f.body.size());
+  }
+  ChainLinkRecord c;
+  c.insns = take_sha(br);
+  for (std::uint32_t k = 0; k < *n; ++k) c.maps.push_back(take_sha(br));
+  c.top = take_sha(br);
+  b.chain = std::move(c);
+  return Ok{};
+}
+
+Status read_signer(const RecordFrame& f, Bundle& b) {
+  ByteReader br(f.body);
+  auto n = br.read<std::uint32_t>("key id length");
+  if (!n) return n.error().with_context(f.where());
+  if (*n == 0 || *n > 64) return bad_input("{}: key id of {} bytes (expected 1 to 64)", f.where(), *n);
+  auto keyid = br.take(*n, "key id");
+  if (!keyid) return keyid.error().with_context(f.where());
+  b.signer_key_id.assign(keyid->begin(), keyid->end());
+  const Bytes cert = f.body.subspan(4 + *n);
+  if (cert.empty()) return bad_input("{}: no certificate", f.where());
+  b.signer_certificate.assign(cert.begin(), cert.end());
+  return Ok{};
+}
+
+// Each record type's reader; `seen` marks the records a bundle must have.
+struct Seen {
+  bool source = false, metadata = false, manifest = false, signer = false;
+};
+
+Status read_record(const RecordFrame& f, Bundle& b, Seen& seen) {
+  switch (static_cast<RecordType>(f.type)) {
+    case RecordType::Source: seen.source = true; return read_source(f, b);
+    case RecordType::Metadata: seen.metadata = true; return read_metadata(f, b);
+    case RecordType::Manifest:
+      seen.manifest = true;
+      b.manifest.assign(f.body.begin(), f.body.end());
+      return Ok{};
+    case RecordType::Loader: return read_loader(f, b);
+    case RecordType::Signature: return read_signature(f, b);
+    case RecordType::ChainLinks: return read_chain(f, b);
+    case RecordType::Signer: seen.signer = true; return read_signer(f, b);
+  }
+  return bad_input("{}: unknown record type {} (this bpfsign reads bundle version {})", f.where(), f.type, kVersion);
+}
+
+// What no single record shows: every required record present, every
+// signature with the loader it signs, the chain links with the hash-chain
+// signature.
+Status check_complete(const Bundle& b, const Seen& seen) {
+  if (!seen.source || !seen.metadata || !seen.manifest || !seen.signer || b.loader_plain.empty()) {
+    return bad_input("incomplete bundle: needs source, metadata, manifest, plain loader and signer records");
+  }
+  if (b.signatures.empty()) return bad_input("bundle carries no signature");
   for (const auto& s : b.signatures) {
-    if (b.loader_for(s.scheme).empty()) return fail(bad_input("a {} signature without the loader it signs", sign::scheme_name(s.scheme)));
+    if (b.loader_for(s.scheme).empty()) return bad_input("a {} signature without the loader it signs", sign::scheme_name(s.scheme));
   }
   if ((b.signature_for(sign::Scheme::HashChain) != nullptr) != b.chain.has_value()) {
-    return fail(bad_input("hash-chain signature and chain links come together"));
+    return bad_input("hash-chain signature and chain links come together");
   }
+  return Ok{};
+}
+
+}  // namespace
+
+Result<Bundle> parse_bundle(Bytes data, const std::string& what) {
+  ByteReader r(data);
+  std::uint32_t count = 0;
+  if (auto ok = read_header(r, data, count); !ok) return ok.error().with_context(what);
+  Bundle b;
+  Seen seen;
+  std::uint64_t last_key = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    auto frame = read_frame(r, i);
+    if (!frame) return frame.error().with_context(what);
+    if (auto ok = check_order(*frame, last_key); !ok) return ok.error().with_context(what);
+    if (auto ok = read_record(*frame, b, seen); !ok) return ok.error().with_context(what);
+  }
+  if (!r.at_end()) return bad_input("{} bytes after the last record at offset {}", r.remaining(), r.offset()).with_context(what);
+  if (auto ok = check_complete(b, seen); !ok) return ok.error().with_context(what);
   return b;
 }
 

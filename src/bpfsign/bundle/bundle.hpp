@@ -39,13 +39,8 @@ enum class RecordType : std::uint32_t {
   Signer = 7,         // u32 key id length, key id, then the DER certificate
 };
 
-// Which instructions a loader record holds.
-enum class LoaderVariant : std::uint32_t {
-  Plain = 1,          // kernel-chained and hash-chain schemes
-  MetadataCheck = 2,  // loader-checked: the metadata check, then Plain
-  MetadataCheckHashOnly = 3,  // loader-checked-hash-only: the hash check, then Plain
-};
-LoaderVariant variant_for(sign::Scheme scheme);
+// A loader record holds one loader::LoaderVariant (the record's u32 variant).
+using loader::LoaderVariant;
 
 struct SignatureRecord {
   sign::Scheme scheme = sign::Scheme::LoaderChecked;
@@ -66,12 +61,16 @@ struct Bundle {
   std::vector<std::uint8_t> loader_plain;
   std::vector<std::uint8_t> loader_checked;  // empty if no loader-checked signature
   std::vector<std::uint8_t> loader_checked_hash_only;  // likewise for loader-checked-hash-only
+  // One of the three above by its variant.
+  const std::vector<std::uint8_t>& loader(LoaderVariant variant) const;
+  std::vector<std::uint8_t>& loader(LoaderVariant variant);
   std::vector<SignatureRecord> signatures;  // at most one per scheme, scheme order
   std::optional<ChainLinkRecord> chain;     // present with a hash-chain signature
   std::vector<std::uint8_t> signer_key_id;
   std::vector<std::uint8_t> signer_certificate;  // DER
 
-  const std::vector<std::uint8_t>& loader_for(sign::Scheme scheme) const;
+  // The loader `scheme` signs (its row's variant); empty if the bundle has none.
+  const std::vector<std::uint8_t>& loader_for(sign::Scheme scheme) const { return loader(sign::scheme_info(scheme).loader); }
   const SignatureRecord* signature_for(sign::Scheme scheme) const;
 };
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "bpfsign/isa/encode.hpp"
 #include "bpfsign/loader/manifest.hpp"
 #include "bpfsign/loader/metadata_check.hpp"
 #include "bpfsign/sign/pkcs7.hpp"
@@ -10,38 +9,36 @@
 namespace bpfsign::bundle {
 
 Result<Bundle> build_bundle(const BuildRequest& req) {
-  if (req.loader == nullptr || req.key == nullptr || req.cert == nullptr) internal_error("build_bundle: incomplete request");
-  const loader::LoaderProgram& loader = *req.loader;
+  const loader::LoaderProgram& loader = req.loader;
   Bundle b;
   b.source_sha256 = sha256(req.object);
   b.source_name = req.source_name.substr(0, 4096);
   b.metadata = loader.blob;
   if (b.metadata.size() % 8 != 0) internal_error("loader blob is not a multiple of 8 bytes");
   b.manifest = loader::serialize_manifest(loader);
-  b.loader_plain = loader.code;
   std::vector<sign::Scheme> schemes = req.schemes;
   std::sort(schemes.begin(), schemes.end());
   schemes.erase(std::unique(schemes.begin(), schemes.end()), schemes.end());
   if (schemes.empty()) return bad_input("no signature scheme requested");
-  auto wanted = [&](sign::Scheme s) { return std::find(schemes.begin(), schemes.end(), s) != schemes.end(); };
-  if (wanted(sign::Scheme::LoaderChecked)) b.loader_checked = isa::encode_program(loader::with_metadata_check(loader, true));
-  if (wanted(sign::Scheme::LoaderCheckedHashOnly)) {
-    b.loader_checked_hash_only = isa::encode_program(loader::with_metadata_check(loader, false));
+  b.loader_plain = loader.code;  // always: the runtime and reproduce start from it
+  for (sign::Scheme scheme : schemes) {  // each other loader a requested scheme signs
+    std::vector<std::uint8_t>& code = b.loader(sign::scheme_info(scheme).loader);
+    if (code.empty()) code = loader::encode_loader(loader, sign::scheme_info(scheme).loader);
   }
   const Bytes maps[] = {b.metadata};
   for (sign::Scheme scheme : schemes) {
     const auto payload = sign::signed_payload(scheme, b.loader_for(scheme), maps);
-    auto der = sign::sign_detached(*req.key, *req.cert, payload);
+    auto der = sign::sign_detached(req.key, req.cert, payload);
     if (!der) return der.error().with_context(fmt::format("{} signature", sign::scheme_name(scheme)));
-    if (auto ok = sign::check_kernel_rules(*der, *req.cert); !ok) return ok.error().with_context("the signature just made");
+    if (auto ok = sign::check_kernel_rules(*der, req.cert); !ok) return ok.error().with_context("the signature just made");
     b.signatures.push_back({scheme, std::move(der).value()});
-    if (scheme == sign::Scheme::HashChain) {
+    if (sign::scheme_info(scheme).content == sign::SignedContent::ChainTop) {
       const auto links = sign::hash_chain(b.loader_plain, maps);
       b.chain = ChainLinkRecord{links.insns, links.maps, links.top};
     }
   }
-  b.signer_key_id = req.cert->subject_key_id();
-  b.signer_certificate = req.cert->der();
+  b.signer_key_id = req.cert.subject_key_id();
+  b.signer_certificate = req.cert.der();
   return b;
 }
 

@@ -13,12 +13,14 @@
 
 namespace bpfsign::bundle {
 
+// What a bundle is built from; the request refers to the caller's loader,
+// object and key, which outlive the call.
 struct BuildRequest {
-  const loader::LoaderProgram* loader = nullptr;
+  const loader::LoaderProgram& loader;
   Bytes object;             // the source object's bytes (hashed)
   std::string source_name;  // its file name, for people
-  const sign::PrivateKey* key = nullptr;
-  const sign::Certificate* cert = nullptr;
+  const sign::PrivateKey& key;
+  const sign::Certificate& cert;
   std::vector<sign::Scheme> schemes{std::begin(sign::kAllSchemes), std::end(sign::kAllSchemes)};
 };
 

@@ -19,14 +19,7 @@ Result<Bundle> sign_object(Bytes object, const std::string& source_name, const s
   if (!model) return model.error();
   auto loader = loader::generate_loader(*model, settings);
   if (!loader) return loader.error().with_context(source_name);
-  BuildRequest req;
-  req.loader = &*loader;
-  req.object = object;
-  req.source_name = source_name;
-  req.key = &key;
-  req.cert = &cert;
-  req.schemes.assign(schemes.begin(), schemes.end());
-  return build_bundle(req);
+  return build_bundle({*loader, object, source_name, key, cert, {schemes.begin(), schemes.end()}});
 }
 
 }  // namespace bpfsign::bundle

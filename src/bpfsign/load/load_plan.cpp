@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include "bpfsign/common/value_area.hpp"
 #include "bpfsign/loader/manifest.hpp"
 #include "bpfsign/loader/metadata_check.hpp"
 #include "bpfsign/sign/pkcs7.hpp"
@@ -36,11 +37,6 @@ Error refuse(const std::string& what, const std::string& why) { return refusal("
 
 bool trust_given(const TrustOptions& t) { return !t.trust.certificates.empty() || !t.trust.authorities.empty(); }
 
-std::string kernel_signature_covers(sign::Scheme scheme) {
-  return sign::loader_checks_metadata(scheme) ? "the loader's instructions (which embed the metadata's hash)"
-                                              : "the loader's instructions and its frozen, exclusive metadata map";
-}
-
 }  // namespace
 
 Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& what, const SchemeProbe& kernel, const TrustOptions& trust) {
@@ -49,7 +45,7 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
   }
   const sign::Scheme scheme = *kernel.scheme;
   const char* name = sign::scheme_name(scheme);
-  if (scheme == sign::Scheme::HashChain) return refuse(what, "no kernel implements the hash-chain scheme (the seed patchset was not merged)");
+  if (!sign::scheme_info(scheme).kernel_verifies) return refuse(what, fmt::format("no kernel implements the {} scheme", name));
   const bundle::SignatureRecord* sig = b.signature_for(scheme);
   if (sig == nullptr) return refuse(what, fmt::format("no {} signature: this kernel runs {} loaders ({})", name, name, kernel.scheme_evidence));
   const std::vector<std::uint8_t>& code = b.loader_for(scheme);
@@ -104,7 +100,7 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
     p.keyring_id = *trust.keyring;
     p.kernel_verifies_signature = true;
     p.checks.push_back({"kernel-signature", PlannedCheck::By::Kernel,
-                        fmt::format("the {} signature over {}, with keyring {}, before the loader exists", name, kernel_signature_covers(scheme),
+                        fmt::format("the {} signature over {}, with keyring {}, before the loader exists", name, sign::scheme_info(scheme).covers,
                                     *trust.keyring)});
   } else {
     p.notes.push_back(fmt::format("this kernel checks no signature ({}): the load carries none", kernel.signature_evidence));
@@ -116,10 +112,11 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
     // metadata is authentic when its hash is the one those instructions
     // check. Compared here already, so an altered bundle is refused before
     // any system call; the loader compares again in the kernel.
-    const bool exclusive = scheme == sign::Scheme::LoaderChecked;
-    p.embedded_metadata_hash = loader::embedded_metadata_hash(code, exclusive);
+    const loader::LoaderVariant variant = sign::scheme_info(scheme).loader;
+    const bool exclusive = variant == loader::LoaderVariant::LoaderChecked;
+    p.embedded_metadata_hash = loader::embedded_metadata_hash(code, variant);
     if (!p.embedded_metadata_hash) return refuse(what, fmt::format("the {} loader does not begin with bpfsign's metadata check", name));
-    if (loader::metadata_map_hash(b.metadata) != *p.embedded_metadata_hash) {
+    if (value_area_hash(b.metadata) != *p.embedded_metadata_hash) {
       return refuse(what, fmt::format("the metadata's SHA-256 is not the one the signed {} loader checks: metadata altered", name));
     }
     p.checks.push_back({"metadata-hash", PlannedCheck::By::Bpfsign,

@@ -14,6 +14,7 @@
 #include "bpfsign/loader/manifest.hpp"
 #include "bpfsign/loader/metadata_check.hpp"
 #include "bpfsign/common/sha256.hpp"
+#include "bpfsign/common/value_area.hpp"
 
 namespace bpfsign::load {
 
@@ -111,7 +112,7 @@ Result<KernelLoader> load_loader(const LoadPlan& plan, const RunOptions& options
   req.fd_array = fd_array;
   req.signature = plan.signature;  // owned by the plan, alive for the call
   req.keyring_id = plan.keyring_id;
-  req.set_fd_array_cnt = plan.scheme == sign::Scheme::KernelChained;
+  req.set_fd_array_cnt = plan.scheme && sign::scheme_info(*plan.scheme).sets_fd_array_cnt;
   auto prog = kernel::prog_load(req);
   if (auto* e = std::get_if<kernel::KernelError>(&prog)) return kernel_failure(*e, "loader program");
   out.program = std::move(std::get<UniqueFd>(prog));
@@ -126,7 +127,7 @@ Result<loader::LoaderProgram> authenticated_loader(const LoadPlan& plan) {
   // Loader-checked schemes: the kernel verified the instructions only; the
   // metadata is the signed one when its hash is the one they check.
   if (sign::loader_checks_metadata(*plan.scheme)) {
-    if (!plan.embedded_metadata_hash || loader::metadata_map_hash(plan.metadata) != *plan.embedded_metadata_hash) {
+    if (!plan.embedded_metadata_hash || value_area_hash(plan.metadata) != *plan.embedded_metadata_hash) {
       return bad_input("the metadata's SHA-256 is not the one the signed loader checks: metadata altered; nothing was loaded");
     }
   }

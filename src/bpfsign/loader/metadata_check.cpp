@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "bpfsign/loader/context_layout.hpp"
+#include "bpfsign/common/value_area.hpp"
 #include "bpfsign/isa/encode.hpp"
+#include "bpfsign/loader/context_layout.hpp"
 #include "bpfsign/loader/emitter.hpp"
 
 namespace bpfsign::loader {
@@ -18,7 +19,18 @@ using isa::MemSize;
 using isa::Reg;
 using isa::Store;
 
-std::vector<isa::Instruction> metadata_check(const Sha256& expected, bool check_exclusive) {
+const char* variant_name(LoaderVariant variant) {
+  switch (variant) {
+    case LoaderVariant::Plain: return "plain";
+    case LoaderVariant::LoaderChecked: return "loader-checked";
+    case LoaderVariant::LoaderCheckedHashOnly: return "loader-checked-hash-only";
+  }
+  return "unknown";
+}
+
+std::vector<isa::Instruction> metadata_check(const Sha256& expected, LoaderVariant variant) {
+  if (variant == LoaderVariant::Plain) return {};
+  const bool check_exclusive = variant == LoaderVariant::LoaderChecked;
   constexpr Reg r0{0}, r1{1}, r2{2}, r3{3}, r4{4};
   Emitter e;
   const auto mismatch = e.new_label(), not_exclusive = e.new_label(), report = e.new_label(), done = e.new_label();
@@ -57,7 +69,8 @@ std::vector<isa::Instruction> metadata_check(const Sha256& expected, bool check_
   return std::move(insns).value();
 }
 
-std::optional<Sha256> embedded_metadata_hash(Bytes code, bool check_exclusive) {
+std::optional<Sha256> embedded_metadata_hash(Bytes code, LoaderVariant variant) {
+  if (variant == LoaderVariant::Plain) return std::nullopt;
   // Where metadata_check() puts the hash: after the map load (2 slots) and,
   // with the exclusivity test, a load and a jump (2 slots), four groups of
   // "load 8 bytes of sha[], ld_imm64 r4 (2 slots), jump if different"; the
@@ -66,7 +79,7 @@ std::optional<Sha256> embedded_metadata_hash(Bytes code, bool check_exclusive) {
   // and comparing every byte, so a loader that differs anywhere in its
   // check yields nothing.
   constexpr std::size_t kSlot = 8;
-  const std::size_t first_group = check_exclusive ? 4 : 2;
+  const std::size_t first_group = variant == LoaderVariant::LoaderChecked ? 4 : 2;
   Sha256 candidate{};
   for (std::size_t i = 0; i < 4; ++i) {
     const std::size_t slot = first_group + 4 * i + 1;
@@ -75,24 +88,16 @@ std::optional<Sha256> embedded_metadata_hash(Bytes code, bool check_exclusive) {
     std::memcpy(candidate.data() + 8 * i, code.data() + lo_at, 4);
     std::memcpy(candidate.data() + 8 * i + 4, code.data() + hi_at, 4);
   }
-  const std::vector<std::uint8_t> expected = isa::encode_program(metadata_check(candidate, check_exclusive));
+  const std::vector<std::uint8_t> expected = isa::encode_program(metadata_check(candidate, variant));
   if (code.size() < expected.size() || !std::equal(expected.begin(), expected.end(), code.begin())) return std::nullopt;
   return candidate;
 }
 
-std::size_t metadata_check_bytes(bool check_exclusive) {
-  return isa::encode_program(metadata_check(Sha256{}, check_exclusive)).size();
-}
+std::size_t metadata_check_bytes(LoaderVariant variant) { return isa::encode_program(metadata_check(Sha256{}, variant)).size(); }
 
-Sha256 metadata_map_hash(const std::vector<std::uint8_t>& blob) {
-  std::vector<std::uint8_t> padded = blob;
-  padded.resize((padded.size() + 7) & ~std::size_t{7}, 0);
-  return sha256(padded);
-}
-
-std::vector<isa::Instruction> with_metadata_check(const LoaderProgram& loader, bool check_exclusive) {
-  std::vector<isa::Instruction> out = metadata_check(metadata_map_hash(loader.blob), check_exclusive);
-  out.insert(out.end(), loader.insns.begin(), loader.insns.end());
+std::vector<std::uint8_t> encode_loader(const LoaderProgram& loader, LoaderVariant variant) {
+  std::vector<std::uint8_t> out = isa::encode_program(metadata_check(value_area_hash(loader.blob), variant));
+  out.insert(out.end(), loader.code.begin(), loader.code.end());
   return out;
 }
 

@@ -25,6 +25,17 @@ namespace bpfsign::loader {
 inline constexpr std::int16_t kMapShaOffset = 0;
 inline constexpr std::int16_t kMapExclOffset = 32;
 
+// Which loader a scheme signs, named after the scheme that signs it (one
+// name per concept, sign/scheme.hpp): the plain loader, or the plain loader
+// behind the metadata check, which compares the metadata map's hash and
+// checks it is exclusive (loader-checked) or compares the hash only
+// (loader-checked-hash-only: kernels whose struct bpf_map has no `excl`).
+// The values are the bundle's loader-record variants (docs/bundle-format.md).
+enum class LoaderVariant : std::uint32_t { Plain = 1, LoaderChecked = 2, LoaderCheckedHashOnly = 3 };
+inline constexpr LoaderVariant kLoaderVariants[] = {LoaderVariant::Plain, LoaderVariant::LoaderChecked, LoaderVariant::LoaderCheckedHashOnly};
+// "plain", "loader-checked", "loader-checked-hash-only".
+const char* variant_name(LoaderVariant variant);
+
 // ContextHeader::failed_step when the check refused the metadata.
 inline constexpr std::uint32_t kStepMetadataCheck = 0xffffffffu;
 // Errors the check reports: the metadata is not what was signed, or the
@@ -32,27 +43,21 @@ inline constexpr std::uint32_t kStepMetadataCheck = 0xffffffffu;
 inline constexpr std::int32_t kErrMetadataMismatch = -129;  // -EKEYREJECTED, as 7.3's kernel reports it
 inline constexpr std::int32_t kErrMetadataNotExclusive = -1;  // -EPERM, likewise
 
-// The check's instructions; they go before the loader's own and leave
-// r1 (the context) untouched. Metadata is the map at fd_array index 0.
-// With `check_exclusive` false (kernels whose struct bpf_map has no `excl`,
-// 6.19 and 7.0) only the hash is compared.
-std::vector<isa::Instruction> metadata_check(const Sha256& expected_map_hash, bool check_exclusive = true);
+// The check `variant`'s loader begins with (none for Plain); it leaves r1
+// (the context) untouched. Metadata is the map at fd_array index 0.
+std::vector<isa::Instruction> metadata_check(const Sha256& expected_map_hash, LoaderVariant variant);
 
 // The metadata hash that the encoded loader `code` checks, if `code` begins
-// with exactly the check metadata_check(hash, check_exclusive) emits; empty
-// otherwise. The runtime uses it on loader-checked kernels: once the kernel
-// has accepted `code`'s signature, metadata whose SHA-256 equals this value
-// is the metadata the signer signed.
-std::optional<Sha256> embedded_metadata_hash(Bytes code, bool check_exclusive);
+// with exactly the check metadata_check(hash, variant) emits; empty
+// otherwise (and always for Plain). The runtime uses it on loader-checked
+// kernels: once the kernel has accepted `code`'s signature, metadata whose
+// SHA-256 equals this value is the metadata the signer signed.
+std::optional<Sha256> embedded_metadata_hash(Bytes code, LoaderVariant variant);
 // The check's length in bytes of encoded instructions (the same for every hash).
-std::size_t metadata_check_bytes(bool check_exclusive);
+std::size_t metadata_check_bytes(LoaderVariant variant);
 
-// SHA-256 the kernel computes for a one-element array map holding `blob`:
-// over round_up(value_size, 8) bytes, padding included.
-Sha256 metadata_map_hash(const std::vector<std::uint8_t>& blob);
-
-// The loader-checked variant of `loader`: the check for its own blob's
-// hash, then the loader's instructions unchanged (its jumps are relative).
-std::vector<isa::Instruction> with_metadata_check(const LoaderProgram& loader, bool check_exclusive = true);
+// `loader` encoded as `variant`: the check for its own blob's hash, then
+// the loader's instructions unchanged (its jumps are relative).
+std::vector<std::uint8_t> encode_loader(const LoaderProgram& loader, LoaderVariant variant);
 
 }  // namespace bpfsign::loader

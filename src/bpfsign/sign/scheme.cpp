@@ -1,5 +1,7 @@
 #include "bpfsign/sign/scheme.hpp"
 
+#include "bpfsign/common/value_area.hpp"
+
 namespace bpfsign::sign {
 
 namespace {
@@ -13,42 +15,34 @@ Sha256 sha_of_pair(const Sha256& a, const Sha256& b) {
 
 }  // namespace
 
-const char* scheme_name(Scheme scheme) {
-  switch (scheme) {
-    case Scheme::LoaderChecked: return "loader-checked";
-    case Scheme::KernelChained: return "kernel-chained";
-    case Scheme::HashChain: return "hash-chain";
-    case Scheme::LoaderCheckedHashOnly: return "loader-checked-hash-only";
+const SchemeInfo& scheme_info(Scheme scheme) {
+  for (const SchemeInfo& row : kSchemes) {
+    if (row.scheme == scheme) return row;
   }
-  return "unknown";
+  internal_error("scheme_info: a scheme without a row");
 }
 
 Result<Scheme> parse_scheme(std::uint32_t raw) {
-  for (Scheme s : kAllSchemes) {
-    if (static_cast<std::uint32_t>(s) == raw) return s;
+  for (const SchemeInfo& row : kSchemes) {
+    if (static_cast<std::uint32_t>(row.scheme) == raw) return row.scheme;
   }
   return bad_input("unknown signature scheme {}", raw);
 }
 
 Result<Scheme> scheme_from_name(std::string_view name) {
-  std::string names;
-  for (Scheme s : kAllSchemes) {
-    if (name == scheme_name(s)) return s;
-    names += names.empty() ? "" : ", ";
-    names += scheme_name(s);
+  for (const SchemeInfo& row : kSchemes) {
+    if (name == row.name) return row.scheme;
   }
-  return usage_error("unknown scheme '{}' (expected one of: {})", name, names);
+  return usage_error("unknown scheme '{}' (expected one of: {})", name, scheme_names(", "));
 }
 
-std::vector<std::uint8_t> value_area(Bytes value) {
-  std::vector<std::uint8_t> out(value.begin(), value.end());
-  out.resize((out.size() + 7) & ~std::size_t{7}, 0);
-  return out;
-}
-
-Bytes value_area_padding(Bytes value) {
-  static constexpr std::uint8_t kZeros[8] = {};
-  return Bytes(kZeros, (8 - value.size() % 8) % 8);
+std::string scheme_names(std::string_view separator) {
+  std::string names;
+  for (const SchemeInfo& row : kSchemes) {
+    if (!names.empty()) names += separator;
+    names += row.name;
+  }
+  return names;
 }
 
 Sha256 chain_top(const Sha256& insns, std::span<const Sha256> map_hashes) {
@@ -63,7 +57,7 @@ ChainLinks hash_chain(Bytes insns, std::span<const Bytes> map_values) { return h
 ChainLinks hash_chain(const Sha256& insns_hash, std::span<const Bytes> map_values) {
   ChainLinks links;
   links.insns = insns_hash;
-  for (Bytes v : map_values) links.maps.push_back(sha256({v, value_area_padding(v)}));  // each value area, unjoined
+  for (Bytes v : map_values) links.maps.push_back(value_area_hash(v));  // each value area, unjoined
   links.chain.resize(links.maps.size());
   if (!links.maps.empty()) {
     links.chain.back() = links.maps.back();
@@ -74,11 +68,10 @@ ChainLinks hash_chain(const Sha256& insns_hash, std::span<const Bytes> map_value
 }
 
 std::vector<std::uint8_t> signed_payload(Scheme scheme, Bytes insns, std::span<const Bytes> map_values) {
-  switch (scheme) {
-    case Scheme::LoaderChecked:
-    case Scheme::LoaderCheckedHashOnly:
+  switch (scheme_info(scheme).content) {
+    case SignedContent::Instructions:
       return {insns.begin(), insns.end()};
-    case Scheme::KernelChained: {
+    case SignedContent::InstructionsThenMaps: {
       std::size_t total = insns.size();
       for (Bytes v : map_values) total += v.size() + value_area_padding(v).size();
       std::vector<std::uint8_t> out;
@@ -91,7 +84,7 @@ std::vector<std::uint8_t> signed_payload(Scheme scheme, Bytes insns, std::span<c
       }
       return out;
     }
-    case Scheme::HashChain: {
+    case SignedContent::ChainTop: {
       if (map_values.empty()) return {insns.begin(), insns.end()};  // the patchset's fallback
       const Sha256 top = hash_chain(insns, map_values).top;
       return {top.begin(), top.end()};

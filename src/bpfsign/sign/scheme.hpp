@@ -8,7 +8,9 @@
 //     h(k) = SHA-256(h(k+1) ‖ H(map_k)), H = SHA-256 of a map's value area.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,28 +19,61 @@
 #include "bpfsign/common/byte_reader.hpp"
 #include "bpfsign/common/error.hpp"
 #include "bpfsign/common/sha256.hpp"
+#include "bpfsign/loader/metadata_check.hpp"
 
 namespace bpfsign::sign {
 
-// LoaderCheckedHashOnly is the loader-checked scheme for kernels whose
-// struct bpf_map has no `excl` field the loader could read (6.19, 7.0,
-// measured): the loader checks the metadata hash only.
 enum class Scheme : std::uint32_t { LoaderChecked = 1, KernelChained = 2, HashChain = 3, LoaderCheckedHashOnly = 4 };
-inline constexpr Scheme kAllSchemes[] = {Scheme::LoaderChecked, Scheme::KernelChained, Scheme::HashChain, Scheme::LoaderCheckedHashOnly};
-// "loader-checked", "kernel-chained", "hash-chain", "loader-checked-hash-only"
-const char* scheme_name(Scheme scheme);
-// Whether the signature covers the instructions only (the loader checks the metadata).
-inline bool loader_checks_metadata(Scheme s) { return s == Scheme::LoaderChecked || s == Scheme::LoaderCheckedHashOnly; }
+
+// What a scheme's signature is computed over (signed_payload).
+enum class SignedContent : std::uint8_t {
+  Instructions,              // the loader's instructions alone
+  InstructionsThenMaps,      // the instructions, then each exclusive map's value area, fd_array order
+  ChainTop,                  // the hash chain's top T (the instructions alone when there is no map)
+};
+
+// Everything bpfsign knows about a scheme, in one row: signing, bundling,
+// loading, probing, verifying and reporting all read it from here. Adding
+// a scheme is a row here, plus its case in signed_payload if its content
+// is new.
+struct SchemeInfo {
+  Scheme scheme;
+  const char* name;               // on the command line, in reports and JSON
+  loader::LoaderVariant loader;   // the loader it signs
+  SignedContent content;
+  bool sets_fd_array_cnt;         // loads pass fd_array_cnt, so the kernel hashes the maps too
+  bool kernel_verifies;           // some released kernel checks it (so the probe can try it)
+  const char* covers;             // what a kernel that checks it has proved, for reports
+  const char* metadata_hash_check;  // verify's stable check id for the hash its loader embeds (none: nullptr)
+};
+
+// The rows, in the order the bundle stores signatures (by scheme id).
+inline constexpr SchemeInfo kSchemes[] = {
+    {Scheme::LoaderChecked, "loader-checked", loader::LoaderVariant::LoaderChecked, SignedContent::Instructions, false, true,
+     "the loader's instructions, which embed the metadata's hash and check that the map is exclusive", "loader_metadata_hash"},
+    {Scheme::KernelChained, "kernel-chained", loader::LoaderVariant::Plain, SignedContent::InstructionsThenMaps, true, true,
+     "the loader's instructions and its frozen, exclusive metadata map", nullptr},
+    {Scheme::HashChain, "hash-chain", loader::LoaderVariant::Plain, SignedContent::ChainTop, false, false,
+     "the chain T over the instructions and the metadata", nullptr},
+    {Scheme::LoaderCheckedHashOnly, "loader-checked-hash-only", loader::LoaderVariant::LoaderCheckedHashOnly, SignedContent::Instructions,
+     false, true, "the loader's instructions, which embed the metadata's hash", "loader_hash_only_metadata_hash"},
+};
+// Every scheme, for defaults (sign with all of them).
+inline constexpr auto kAllSchemes = [] {
+  std::array<Scheme, std::size(kSchemes)> all{};
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = kSchemes[i].scheme;
+  return all;
+}();
+
+const SchemeInfo& scheme_info(Scheme scheme);
+inline const char* scheme_name(Scheme scheme) { return scheme_info(scheme).name; }
+// Whether the signature covers the instructions only, the loader checking the metadata itself.
+inline bool loader_checks_metadata(Scheme scheme) { return scheme_info(scheme).loader != loader::LoaderVariant::Plain; }
 Result<Scheme> parse_scheme(std::uint32_t raw);
 // A scheme by its name; an unknown name is a usage error listing the names.
 Result<Scheme> scheme_from_name(std::string_view name);
-
-// An array map's value area as the kernel hashes it: round_up(size, 8)
-// bytes per element, padding zeroed. The metadata maps hold one element.
-std::vector<std::uint8_t> value_area(Bytes value);
-// The zero bytes value_area() appends to `value` (0 to 7), for hashing the
-// area in parts without building it.
-Bytes value_area_padding(Bytes value);
+// Every scheme's name, joined by `separator` (for help texts and completion).
+std::string scheme_names(std::string_view separator);
 
 // The hash chain's links: what a verifier, an LSM or the kernel model
 // checks one by one without holding the contents.

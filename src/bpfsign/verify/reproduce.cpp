@@ -4,7 +4,6 @@
 
 #include "bpfsign/isa/decode.hpp"
 #include "bpfsign/isa/disasm.hpp"
-#include "bpfsign/isa/encode.hpp"
 #include "bpfsign/loader/manifest.hpp"
 #include "bpfsign/loader/metadata_check.hpp"
 #include "bpfsign/object/elf_file.hpp"
@@ -97,14 +96,14 @@ Result<ReproduceReport> reproduce(Bytes object, const std::string& name, const b
   report.checks.push_back(compare_bytes("manifest", "manifest", loader::serialize_manifest(g), b.manifest, {}));
   report.checks.push_back(compare_bytes("metadata", "metadata (the blob)", g.blob, b.metadata, g.blob_regions));
   report.checks.push_back(compare_code("loader_plain", "loader (kernel-chained, hash-chain)", g.code, b.loader_plain, g.code_regions));
-  for (auto [id, code, exclusive] : {std::tuple{"loader_checked", &b.loader_checked, true},
-                                      std::tuple{"loader_checked_hash_only", &b.loader_checked_hash_only, false}}) {
-    if (code->empty()) continue;
-    const auto check = loader::metadata_check(loader::metadata_map_hash(g.blob), exclusive);
-    std::size_t check_slots = 0;
-    for (const auto& i : check) check_slots += isa::slot_count(i);
-    const auto expected = isa::encode_program(loader::with_metadata_check(g, exclusive));
-    report.checks.push_back(compare_code(id, exclusive ? "loader (loader-checked)" : "loader (loader-checked-hash-only)", expected, *code,
+  for (loader::LoaderVariant variant : {loader::LoaderVariant::LoaderChecked, loader::LoaderVariant::LoaderCheckedHashOnly}) {
+    const std::vector<std::uint8_t>& code = b.loader(variant);
+    if (code.empty()) continue;
+    const std::string variant_name = loader::variant_name(variant);
+    std::string id = variant_name;  // "loader_checked", "loader_checked_hash_only"
+    std::replace(id.begin(), id.end(), '-', '_');
+    const std::size_t check_slots = loader::metadata_check_bytes(variant) / 8;
+    report.checks.push_back(compare_code(id, fmt::format("loader ({})", variant_name), loader::encode_loader(g, variant), code,
                                          with_check_regions(g.code_regions, check_slots)));
   }
   return report;
