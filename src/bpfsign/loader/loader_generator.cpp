@@ -96,8 +96,7 @@ class Generator {
     close_everything();
     auto insns = e_.finish();
     if (!insns) return insns.error();
-    out_.insns = std::move(insns).value();
-    out_.code = isa::encode_program(out_.insns);
+    out_.code = isa::encode_program(*insns);
     for (const auto& m : model_.maps) {
       out_.maps.push_back(m.name);
       out_.map_summaries.push_back({m.name, m.def.value_size, (m.def.flags & object::kMapFlagMmapable) != 0, m.frozen_after_init()});

@@ -68,8 +68,10 @@ struct Region {
 const std::string& region_at(const std::vector<Region>& regions, std::uint64_t offset);
 
 struct LoaderProgram {
-  std::vector<isa::Instruction> insns;  // the loader, readable
-  std::vector<std::uint8_t> code;       // the same, encoded
+  // The loader's instructions, encoded: what the kernel loads, bundles
+  // carry and signatures cover; the one form whether generated here or read
+  // from a bundle (isa::decode_program reads it back).
+  std::vector<std::uint8_t> code;
   std::vector<std::uint8_t> blob;       // the metadata map's value
   ContextLayout context;
   std::vector<LoaderStep> steps;
