@@ -11,6 +11,7 @@
 
 #include <filesystem>
 
+#include "bpfsign/abi/bpf_attr.hpp"
 #include "bpfsign/bundle/sign_object.hpp"
 #include "bpfsign/load/load_plan.hpp"
 #include "bpfsign/common/file_io.hpp"
@@ -88,7 +89,7 @@ TEST(SignedLoad, LoaderCheckedLoadersOfTheCorpusLoadWithTheirMetadata) {
     ASSERT_TRUE(plan.ok()) << plan.error().message;
     auto loaded = execute_plan(*plan);
     ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-    for (const auto& fd : loaded->object.programs) EXPECT_TRUE(std::holds_alternative<kernel::ProgInfo>(kernel::prog_info(fd.get())));
+    for (const auto& fd : loaded->object.programs) EXPECT_TRUE(std::holds_alternative<abi::ProgInfo>(kernel::prog_info(fd.get())));
     EXPECT_FALSE(loaded->object.programs.empty());
   }
 }

@@ -31,6 +31,8 @@
 #include <fmt/core.h>
 #include <openssl/x509.h>
 
+#include "bpfsign/abi/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/bundle/bundle_builder.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/common/sha256.hpp"
@@ -287,7 +289,7 @@ void effects(const fs::path& dir, const std::string& stem, sign::Scheme scheme, 
   for (std::size_t i = 0; i < live->loaded.programs.size(); ++i) {
     const int fd = live->loaded.programs[i].get();
     const auto info = kernel::prog_info(fd);
-    const std::uint32_t type = std::holds_alternative<kernel::ProgInfo>(info) ? std::get<kernel::ProgInfo>(info).type : 0;
+    const std::uint32_t type = std::holds_alternative<abi::ProgInfo>(info) ? std::get<abi::ProgInfo>(info).type : 0;
     if (type == 1) socket_filters.push_back(fd);  // BPF_PROG_TYPE_SOCKET_FILTER
     if (type == 3 && !live->attached(live->loader.programs[i])) {
       // SEC("tc") names no hook; attach to lo's ingress through tcx.
@@ -313,12 +315,12 @@ void effects(const fs::path& dir, const std::string& stem, sign::Scheme scheme, 
       continue;
     }
     auto info = kernel::prog_info(fd);
-    if (!std::holds_alternative<kernel::ProgInfo>(info)) {
+    if (!std::holds_alternative<abi::ProgInfo>(info)) {
       row("run", stem + ":" + name, false, "no program info", "");
       continue;
     }
-    const auto& pi = std::get<kernel::ProgInfo>(info);
-    if (pi.type == kernel::kProgTypeSyscall) {
+    const auto& pi = std::get<abi::ProgInfo>(info);
+    if (pi.type == abi::prog_type::kSyscall) {
       std::vector<std::uint8_t> ctx(64, 0);
       auto run = kernel::prog_test_run(fd, ctx);
       const bool ok = std::holds_alternative<kernel::TestRunResult>(run);

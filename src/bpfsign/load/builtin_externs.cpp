@@ -5,8 +5,9 @@
 #include <charconv>
 #include <fstream>
 
+#include "bpfsign/abi/bpf_enums.hpp"
+#include "bpfsign/abi/helper_ids.hpp"
 #include "bpfsign/isa/encode.hpp"
-#include "bpfsign/kernel/bpf_attr.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 
 namespace bpfsign::load {
@@ -78,9 +79,9 @@ std::uint32_t running_kernel_version() {
 
 bool running_kernel_has_bpf_cookie() {
   const std::vector<std::uint8_t> insns =
-      isa::encode_program({isa::Call{isa::CallKind::Helper, kernel::kHelperGetAttachCookie, 0}, isa::Exit{}});
+      isa::encode_program({isa::Call{isa::CallKind::Helper, abi::kHelperGetAttachCookie, 0}, isa::Exit{}});
   kernel::ProgLoadRequest req;
-  req.prog_type = kernel::kProgTypeTracepoint;
+  req.prog_type = abi::prog_type::kTracepoint;
   req.insns = insns;
   req.name = "bpfsign_cookie";
   return std::holds_alternative<UniqueFd>(kernel::prog_load(req));

@@ -1,12 +1,14 @@
 #include "bpfsign/load/scheme_probe.hpp"
 
+#include "bpfsign/abi/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_map_layout.hpp"
 #include "bpfsign/btf/btf.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/kernel/probe.hpp"
 #include "bpfsign/isa/encode.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/keyring.hpp"
-#include "bpfsign/loader/metadata_check.hpp"
 #include "bpfsign/sign/keys.hpp"
 #include "bpfsign/sign/pkcs7.hpp"
 
@@ -27,10 +29,10 @@ Result<std::pair<std::optional<sign::Scheme>, std::string>> loader_check_from_bt
   }
   if (!sha) return std::pair{std::optional<sign::Scheme>{}, std::string("struct bpf_map has no sha[]: kernel predates map hashes")};
   const std::uint32_t sha_type = b.skip_modifiers_and_typedefs(sha->type);
-  const bool sha_ok = (sha->offset & 0xffffff) == 8u * static_cast<std::uint32_t>(loader::kMapShaOffset) &&
-                      b.kind(sha_type) == btf::Kind::Array && b.array(sha_type).nelems == 32;
+  const bool sha_ok = (sha->offset & 0xffffff) == 8u * static_cast<std::uint32_t>(abi::bpf_map::kShaOffset) &&
+                      b.kind(sha_type) == btf::Kind::Array && b.array(sha_type).nelems == abi::bpf_map::kShaSize;
   if (!sha_ok) return std::pair{std::optional<sign::Scheme>{}, std::string("struct bpf_map's sha[] is not u8[32] at offset 0")};
-  if (excl && excl->offset == 8u * static_cast<std::uint32_t>(loader::kMapExclOffset)) {
+  if (excl && excl->offset == 8u * static_cast<std::uint32_t>(abi::bpf_map::kExclOffset)) {
     return std::pair{std::optional<sign::Scheme>{sign::Scheme::LoaderChecked}, std::string("struct bpf_map: sha[32] at 0, excl at 32")};
   }
   return std::pair{std::optional<sign::Scheme>{sign::Scheme::LoaderCheckedHashOnly},
@@ -51,8 +53,8 @@ int try_signed_probe(sign::Scheme scheme, const sign::PrivateKey& key, const sig
   const auto code = probe_loader();
   const Sha256 digest = sha256(code);
   const std::vector<std::uint8_t> value(8, 0x5a);
-  kernel::MapCreateAttr attr;
-  attr.map_type = kernel::kMapTypeArray;
+  abi::MapCreateAttr attr;
+  attr.map_type = abi::map_type::kArray;
   attr.key_size = 4;
   attr.value_size = static_cast<std::uint32_t>(value.size());
   attr.max_entries = 1;
@@ -62,7 +64,7 @@ int try_signed_probe(sign::Scheme scheme, const sign::PrivateKey& key, const sig
   if (auto* e = std::get_if<kernel::KernelError>(&map)) return e->err;
   const int fd = std::get<UniqueFd>(map).get();
   const std::uint32_t k = 0;
-  std::array<std::uint8_t, kernel::kSha256Size> hash{};
+  std::array<std::uint8_t, abi::kSha256Size> hash{};
   if (auto r = kernel::map_update(fd, &k, value.data()); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
   if (auto r = kernel::map_freeze(fd); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
   if (auto r = kernel::map_info(fd, &hash); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
@@ -70,8 +72,8 @@ int try_signed_probe(sign::Scheme scheme, const sign::PrivateKey& key, const sig
   auto sig = sign::sign_detached(key, cert, sign::signed_payload(scheme, code, maps));
   if (!sig) return EINVAL;
   kernel::ProgLoadRequest req;
-  req.prog_type = kernel::kProgTypeSyscall;
-  req.prog_flags = kernel::kProgFlagSleepable;
+  req.prog_type = abi::prog_type::kSyscall;
+  req.prog_flags = abi::kProgFlagSleepable;
   req.insns = code;
   req.name = "bpfsign_probe";
   const int fd_array[] = {fd};
