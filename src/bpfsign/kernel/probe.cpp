@@ -1,7 +1,5 @@
 #include "bpfsign/kernel/probe.hpp"
 
-#include <sys/utsname.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +9,7 @@
 #include "bpfsign/common/sha256.hpp"
 #include "bpfsign/isa/encode.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
+#include "bpfsign/kernel/release.hpp"
 
 namespace bpfsign::kernel {
 
@@ -174,7 +173,7 @@ ProbeItem probe_signature(bool& checks) {
   }
 }
 
-std::string summarize(const KernelProbe& p) {
+std::string summarize(const FeatureProbe& p) {
   auto yes = [&](const char* id) {
     const ProbeItem* i = p.find(id);
     return i != nullptr && i->state == Support::Yes;
@@ -204,17 +203,16 @@ const char* to_string(Support s) {
   return "unknown";
 }
 
-const ProbeItem* KernelProbe::find(const std::string& id) const {
+const ProbeItem* FeatureProbe::find(const std::string& id) const {
   for (const auto& i : items) {
     if (i.id == id) return &i;
   }
   return nullptr;
 }
 
-KernelProbe probe_kernel() {
-  KernelProbe p;
-  struct utsname u {};
-  if (::uname(&u) == 0) p.release = u.release;
+FeatureProbe probe_features() {
+  FeatureProbe p;
+  p.release = running_release().release;
   p.items.push_back(probe_syscall());
   p.items.push_back(probe_btf());
   if (p.items.front().state == Support::Yes) {

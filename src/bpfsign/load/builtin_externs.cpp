@@ -1,7 +1,5 @@
 #include "bpfsign/load/builtin_externs.hpp"
 
-#include <sys/utsname.h>
-
 #include <charconv>
 #include <fstream>
 
@@ -9,6 +7,7 @@
 #include "bpfsign/abi/helper_ids.hpp"
 #include "bpfsign/isa/encode.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
+#include "bpfsign/kernel/release.hpp"
 
 namespace bpfsign::load {
 
@@ -72,8 +71,8 @@ std::uint32_t kernel_version_code(const std::string& version_signature, const st
 std::uint32_t running_kernel_version() {
   std::string signature;
   if (std::ifstream f("/proc/version_signature"); f) std::getline(f, signature);
-  utsname u{};
-  if (::uname(&u) != 0) return 0;
+  const kernel::KernelRelease& u = kernel::running_release();
+  if (!u.known) return 0;
   return kernel_version_code(signature, u.version, u.release);
 }
 

@@ -1,11 +1,10 @@
-#include "bpfsign/load/scheme_probe.hpp"
+#include "bpfsign/load/kernel_probe.hpp"
 
 #include "bpfsign/abi/bpf_attr.hpp"
 #include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/abi/bpf_map_layout.hpp"
 #include "bpfsign/btf/btf.hpp"
 #include "bpfsign/common/file_io.hpp"
-#include "bpfsign/kernel/probe.hpp"
 #include "bpfsign/isa/encode.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/keyring.hpp"
@@ -105,22 +104,23 @@ std::string bpf_map_layout(Bytes data, std::size_t count) {
   return out;
 }
 
-Result<SchemeProbe> probe_scheme(const std::string& vmlinux_btf) {
-  SchemeProbe p;
-  const kernel::KernelProbe k = kernel::probe_kernel();
-  p.checks_signatures = k.checks_signatures;
-  if (const auto* item = k.find("signature_verification")) p.signature_evidence = item->detail;
+namespace {
+
+// The scheme `p.features` leaves open, into `p`: from the kernel BTF at
+// `vmlinux_btf` and, on a kernel that checks signatures, signed probes.
+Status find_scheme(KernelProbe& p, const std::string& vmlinux_btf) {
   auto bytes = read_file(vmlinux_btf);
   if (!bytes) return bytes.error();
+  p.map_layout = bpf_map_layout(*bytes);
   auto check = loader_check_from_btf(*bytes);
   if (!check) return check.error();
   const std::string layout = "struct bpf_map: " + bpf_map_layout(*bytes, 3);
-  if (!p.checks_signatures) {
+  if (!p.checks_signatures()) {
     // Nothing to sign against: the loader-checked variant this kernel's
     // map layout allows is what runs (unsigned, after offline verification).
     p.scheme = check->first;
     p.scheme_evidence = "no signed probe possible (the kernel checks no signature); " + check->second;
-    return p;
+    return Ok{};
   }
   auto key = sign::PrivateKey::generate(sign::KeyAlgorithm::EcdsaP256);
   if (!key) return key.error();
@@ -144,18 +144,40 @@ Result<SchemeProbe> probe_scheme(const std::string& vmlinux_btf) {
     p.scheme = sign::Scheme::KernelChained;
     p.scheme_evidence = fmt::format("the kernel accepted a probe signed over instructions and map contents (kernel-chained){}; {}",
                                     lsm_note(chained), layout);
-    return p;
+    return Ok{};
   }
   const int insns_only = try_signed_probe(sign::Scheme::LoaderChecked, *key, *cert, *keyring);
   if (accepted(insns_only)) {
     p.scheme = check->first;
     p.scheme_evidence = fmt::format("the kernel accepted a probe signed over instructions only (loader-checked; the chained probe got errno {}){}; {}",
                                     chained, lsm_note(insns_only), check->second);
-    return p;
+    return Ok{};
   }
   p.scheme_evidence = fmt::format("the kernel refused both signed probes (chained: errno {}, instructions only: errno {}); {}", chained,
                                   insns_only, layout);
+  return Ok{};
+}
+
+}  // namespace
+
+std::string KernelProbe::signature_evidence() const {
+  const kernel::ProbeItem* item = features.find("signature_verification");
+  return item != nullptr ? item->detail : std::string();
+}
+
+KernelProbe probe_kernel(const std::string& vmlinux_btf) {
+  KernelProbe p;
+  p.features = kernel::probe_features();
+  if (auto found = find_scheme(p, vmlinux_btf); !found) {
+    p.scheme.reset();
+    p.scheme_error = found.error();
+  }
   return p;
+}
+
+const KernelProbe& running_kernel() {
+  static const KernelProbe probe = probe_kernel();  // probed once, thread-safe
+  return probe;
 }
 
 }  // namespace bpfsign::load
