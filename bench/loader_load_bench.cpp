@@ -9,6 +9,8 @@
 #include <regex>
 #include <string>
 
+#include "bpfsign/abi/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
 #include "bpfsign/loader/loader_program.hpp"
@@ -25,16 +27,16 @@ int main(int argc, char** argv) {
     if (!loader) return std::fprintf(stderr, "%s\n", loader.error().message.c_str()), 1;
     // The verifier's count for the loader itself (log level: statistics).
     kernel::ProgLoadRequest req;
-    req.prog_type = kernel::kProgTypeSyscall;
-    req.prog_flags = kernel::kProgFlagSleepable;
+    req.prog_type = abi::prog_type::kSyscall;
+    req.prog_flags = abi::kProgFlagSleepable;
     req.insns = loader->code;
     req.name = "bpfsign_loader";
     req.log_level = 4;  // BPF_LOG_STATS
     std::string log;
     req.log = &log;
     // The metadata map must exist for the loader's map references.
-    kernel::MapCreateAttr meta;
-    meta.map_type = kernel::kMapTypeArray;
+    abi::MapCreateAttr meta;
+    meta.map_type = abi::map_type::kArray;
     meta.key_size = 4;
     meta.value_size = static_cast<std::uint32_t>(loader->blob.size());
     meta.max_entries = 1;

@@ -15,7 +15,7 @@
 #include "bpfsign/gate/dry_run.hpp"
 #include "bpfsign/gate/gate.hpp"
 #include "bpfsign/gate/policy.hpp"
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "output.hpp"
@@ -42,7 +42,7 @@ nlohmann::json config_json(const gate::GateConfig& c) {
     nlohmann::json list = nlohmann::json::array();
     if (mask == ~std::uint64_t{0}) return nlohmann::json("all");
     for (std::uint32_t t = 0; t < 64; ++t) {
-      if ((mask >> t) & 1) list.push_back(program ? object::prog_type_name(t) : object::map_type_name(t));
+      if ((mask >> t) & 1) list.push_back(program ? abi::prog_type_name(t) : abi::map_type_name(t));
     }
     return list;
   };
@@ -149,7 +149,7 @@ int run_log(const GateOptions& opt) {
                      {"cgroup_id", e.cgroup_id},
                      {"kind", gate::kind_name(e.kind)},
                      {"name", fixed_string(e.name)},
-                     {"type", program ? object::prog_type_name(e.type) : object::map_type_name(e.type)},
+                     {"type", program ? abi::prog_type_name(e.type) : abi::map_type_name(e.type)},
                      {"inner", e.inner != 0},
                      {"signature_given", e.signature_given != 0},
                      {"verdict", e.verdict == gate::kVerdictNone ? "no-verdict-field"

@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "bpfsign/abi/bpf_attr.hpp"
 #include "bpfsign/bundle/bundle.hpp"
 #include "bpfsign/load/load_bundle.hpp"
 #include "bpfsign/common/file_io.hpp"
@@ -94,11 +95,11 @@ Result<load::LoadPlan> plan_object(const LoadOptions& opt) {
 
 std::uint32_t prog_id(int fd) {
   auto info = kernel::prog_info(fd);
-  return std::holds_alternative<kernel::ProgInfo>(info) ? std::get<kernel::ProgInfo>(info).id : 0;
+  return std::holds_alternative<abi::ProgInfo>(info) ? std::get<abi::ProgInfo>(info).id : 0;
 }
 std::uint32_t map_id(int fd) {
   auto info = kernel::map_info(fd);
-  return std::holds_alternative<kernel::MapInfo>(info) ? std::get<kernel::MapInfo>(info).id : 0;
+  return std::holds_alternative<abi::MapInfo>(info) ? std::get<abi::MapInfo>(info).id : 0;
 }
 
 // The values given, as given, and for map sizes what the kernel made of
@@ -107,7 +108,7 @@ std::uint32_t map_size(const load::LoadedObject& loaded, const std::string& map)
   for (std::size_t i = 0; i < loaded.map_names.size(); ++i) {
     if (loaded.map_names[i] != map) continue;
     auto info = kernel::map_info(loaded.maps[i].get());
-    if (auto* mi = std::get_if<kernel::MapInfo>(&info)) return mi->max_entries;
+    if (auto* mi = std::get_if<abi::MapInfo>(&info)) return mi->max_entries;
   }
   return 0;
 }

@@ -45,8 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto b = bundle::parse_bundle(input, "fuzz input");
   if (!b) return 0;
   for (sign::Scheme s : sign::kAllSchemes) {
-    load::SchemeProbe kernel;
-    kernel.checks_signatures = true;
+    load::KernelProbe kernel;
+    kernel.features.checks_signatures = true;
     kernel.scheme = s;
     load::TrustOptions trust;
     trust.keyring = 1;

@@ -14,7 +14,7 @@ namespace bpfsign::test {
 // Skips the calling test, saying why, when loader programs cannot run here.
 #define BPFSIGN_REQUIRE_LOADERS()                                                                               \
   do {                                                                                                           \
-    static const ::bpfsign::kernel::KernelProbe probe_ = ::bpfsign::kernel::probe_kernel();                      \
+    static const ::bpfsign::kernel::FeatureProbe probe_ = ::bpfsign::kernel::probe_features();                      \
     const ::bpfsign::kernel::ProbeItem* item_ = probe_.find("loader_program");                                   \
     if (item_ == nullptr || item_->state != ::bpfsign::kernel::Support::Yes) {                                   \
       GTEST_SKIP() << "needs bpf(2) and loader programs (root); kernel said: " << (item_ ? item_->detail : "nothing"); \

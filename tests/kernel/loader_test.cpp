@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bpfsign/abi/bpf_attr.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/probe.hpp"
 #include "bpfsign/load/builtin_externs.hpp"
@@ -26,7 +27,7 @@
 #include "bpfsign/load/possible_cpus.hpp"
 #include "bpfsign/loader/context_layout.hpp"
 #include "bpfsign/loader/loader_program.hpp"
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/object/object_reader.hpp"
 
 namespace bpfsign::load {
@@ -48,16 +49,16 @@ void expect_loads(const std::filesystem::path& path) {
   for (std::size_t i = 0; i < model->programs.size(); ++i) {
     const auto& p = model->programs[i];
     auto info = kernel::prog_info(loaded->programs[i].get());
-    ASSERT_TRUE(std::holds_alternative<kernel::ProgInfo>(info)) << p.name;
-    const auto& pi = std::get<kernel::ProgInfo>(info);
+    ASSERT_TRUE(std::holds_alternative<abi::ProgInfo>(info)) << p.name;
+    const auto& pi = std::get<abi::ProgInfo>(info);
     EXPECT_EQ(pi.type, p.kind.prog_type) << p.name;
     EXPECT_EQ(std::string(pi.name), p.name.substr(0, 15)) << p.name;
   }
   for (std::size_t i = 0; i < model->maps.size(); ++i) {
     const auto& m = model->maps[i];
     auto info = kernel::map_info(loaded->maps[i].get());
-    ASSERT_TRUE(std::holds_alternative<kernel::MapInfo>(info)) << m.name;
-    const auto& mi = std::get<kernel::MapInfo>(info);
+    ASSERT_TRUE(std::holds_alternative<abi::MapInfo>(info)) << m.name;
+    const auto& mi = std::get<abi::MapInfo>(info);
     EXPECT_EQ(mi.type, m.def.type) << m.name;
     EXPECT_EQ(mi.key_size, m.def.key_size) << m.name;
     EXPECT_EQ(mi.value_size, m.def.value_size) << m.name;
@@ -130,12 +131,12 @@ TEST(Loader, FillsProgArrayAndMapInMapSlots) {
       std::uint32_t id = 0;
       auto r = kernel::map_lookup(fd_of(loaded->map_names, loaded->maps, m.name), &slot.index, &id);
       ASSERT_TRUE(std::holds_alternative<Ok>(r)) << m.name << "[" << slot.index << "]";
-      const bool prog_array = m.def.type == object::map_type::kProgArray;
+      const bool prog_array = m.def.type == abi::map_type::kProgArray;
       std::uint32_t want = 0;
       if (prog_array) {
-        want = std::get<kernel::ProgInfo>(kernel::prog_info(fd_of(loaded->program_names, loaded->programs, slot.target))).id;
+        want = std::get<abi::ProgInfo>(kernel::prog_info(fd_of(loaded->program_names, loaded->programs, slot.target))).id;
       } else {
-        want = std::get<kernel::MapInfo>(kernel::map_info(fd_of(loaded->map_names, loaded->maps, slot.target))).id;
+        want = std::get<abi::MapInfo>(kernel::map_info(fd_of(loaded->map_names, loaded->maps, slot.target))).id;
       }
       EXPECT_EQ(id, want) << m.name << "[" << slot.index << "] = " << slot.target;
       ++checked;
@@ -257,7 +258,7 @@ TEST(Loader, SameProgramTagsAndMapsAsBpftoolLightSkeletons) {
     ASSERT_TRUE(loaded.ok()) << loaded.error().message;
     ASSERT_EQ(theirs["programs"].size(), loaded->programs.size());
     for (const auto& fd : loaded->programs) {
-      const auto ours = std::get<kernel::ProgInfo>(kernel::prog_info(fd.get()));
+      const auto ours = std::get<abi::ProgInfo>(kernel::prog_info(fd.get()));
       std::string tag;
       for (auto b : ours.tag) tag += fmt::format("{:02x}", b);
       bool found = false;
@@ -272,7 +273,7 @@ TEST(Loader, SameProgramTagsAndMapsAsBpftoolLightSkeletons) {
     }
     ASSERT_EQ(theirs["maps"].size(), loaded->maps.size());
     for (const auto& fd : loaded->maps) {
-      const auto ours = std::get<kernel::MapInfo>(kernel::map_info(fd.get()));
+      const auto ours = std::get<abi::MapInfo>(kernel::map_info(fd.get()));
       bool found = false;
       for (const auto& m : theirs["maps"]) {
         if (m["name"].get<std::string>() != ours.name) continue;
@@ -297,7 +298,7 @@ TEST(Loader, RoundsRingBufferSizesToTheKernelsPages) {
   ASSERT_TRUE(model.ok());
   std::size_t ringbuf = model->maps.size();
   for (std::size_t i = 0; i < model->maps.size(); ++i) {
-    if (model->maps[i].def.type == object::map_type::kRingbuf) ringbuf = i;
+    if (model->maps[i].def.type == abi::map_type::kRingbuf) ringbuf = i;
   }
   ASSERT_LT(ringbuf, model->maps.size());
   const auto page = static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE));
@@ -306,7 +307,7 @@ TEST(Loader, RoundsRingBufferSizesToTheKernelsPages) {
   ASSERT_TRUE(loader.ok()) << loader.error().message;
   auto loaded = run_loader(*loader);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-  const auto info = std::get<kernel::MapInfo>(kernel::map_info(loaded->maps[ringbuf].get()));
+  const auto info = std::get<abi::MapInfo>(kernel::map_info(loaded->maps[ringbuf].get()));
   EXPECT_EQ(info.max_entries, 2 * page);
 }
 
@@ -332,7 +333,7 @@ TEST(Loader, SizesPerfBuffersByPossibleCpusAndAnswersLibbpfBuiltins) {
   }
   const auto cpus = possible_cpus();
   ASSERT_TRUE(cpus.ok()) << cpus.error().message;
-  EXPECT_EQ(std::get<kernel::MapInfo>(kernel::map_info(loaded->maps[events].get())).max_entries, *cpus);
+  EXPECT_EQ(std::get<abi::MapInfo>(kernel::map_info(loaded->maps[events].get())).max_entries, *cpus);
   std::vector<std::uint8_t> no_ctx;
   ASSERT_TRUE(std::holds_alternative<kernel::TestRunResult>(kernel::prog_test_run(loaded->programs[report].get(), no_ctx)));
   std::uint64_t seen[4] = {};

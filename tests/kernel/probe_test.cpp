@@ -9,8 +9,8 @@
 namespace bpfsign::kernel {
 namespace {
 
-const KernelProbe& probe() {
-  static const KernelProbe p = probe_kernel();
+const FeatureProbe& probe() {
+  static const FeatureProbe p = probe_features();
   return p;
 }
 
@@ -23,7 +23,7 @@ const KernelProbe& probe() {
     }                                                                                                    \
   } while (0)
 
-TEST(KernelProbe, EveryFeatureGetsAnAnswer) {
+TEST(FeatureProbe, EveryFeatureGetsAnAnswer) {
   REQUIRE_BPF();
   for (const char* id : {"bpf_syscall", "kernel_btf", "loader_program", "exclusive_map", "map_hash",
                          "signature_verification"}) {
@@ -37,7 +37,7 @@ TEST(KernelProbe, EveryFeatureGetsAnAnswer) {
 
 // Every kernel this project targets (>= 6.18) runs loaders and has
 // exclusive maps and frozen-map hashes (docs/kernels.md).
-TEST(KernelProbe, LoaderGenerationFeaturesArePresent) {
+TEST(FeatureProbe, LoaderGenerationFeaturesArePresent) {
   REQUIRE_BPF();
   for (const char* id : {"loader_program", "exclusive_map", "map_hash"}) {
     const ProbeItem* item = probe().find(id);
@@ -48,7 +48,7 @@ TEST(KernelProbe, LoaderGenerationFeaturesArePresent) {
 
 // The map hash covers the value area padded to 8 bytes, and is refused
 // while the map is not frozen (CVE-2026-45927 fixed).
-TEST(KernelProbe, MapHashIsOverThePaddedFrozenValue) {
+TEST(FeatureProbe, MapHashIsOverThePaddedFrozenValue) {
   REQUIRE_BPF();
   const ProbeItem* item = probe().find("map_hash");
   ASSERT_NE(item, nullptr);
@@ -56,7 +56,7 @@ TEST(KernelProbe, MapHashIsOverThePaddedFrozenValue) {
   EXPECT_NE(item->detail.find("unfrozen map refused"), std::string::npos) << item->detail;
 }
 
-TEST(KernelProbe, SignatureAnswerIsConsistent) {
+TEST(FeatureProbe, SignatureAnswerIsConsistent) {
   REQUIRE_BPF();
   const ProbeItem* item = probe().find("signature_verification");
   ASSERT_NE(item, nullptr);

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "bpfsign/abi/bpf_attr.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/load/attach.hpp"
 #include "bpfsign/load/load_plan.hpp"
@@ -85,7 +86,7 @@ TEST(Settings, ValuesReachTheProgramsAndSkipsHappenAsDeclared) {
       EXPECT_NE(s.reason().find("bpfsign_renamed_ksys_sync"), std::string::npos) << s.reason();
     }
   }
-  const auto counts = std::get<kernel::MapInfo>(kernel::map_info(loaded.maps[index_of(g.loader.maps, "counts")].get()));
+  const auto counts = std::get<abi::MapInfo>(kernel::map_info(loaded.maps[index_of(g.loader.maps, "counts")].get()));
   EXPECT_EQ(counts.max_entries, 4096u);
 
   // Only count_chdir is attached: the behaviour under test is its own.

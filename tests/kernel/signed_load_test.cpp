@@ -11,13 +11,14 @@
 
 #include <filesystem>
 
+#include "bpfsign/abi/bpf_attr.hpp"
 #include "bpfsign/bundle/sign_object.hpp"
 #include "bpfsign/load/load_plan.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/probe.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
-#include "bpfsign/load/scheme_probe.hpp"
+#include "bpfsign/load/kernel_probe.hpp"
 
 namespace bpfsign::load {
 namespace {
@@ -44,8 +45,8 @@ bundle::Bundle make_bundle(const std::string& stem) {
 // The plan this kernel (which checks no signature) makes for `scheme` when
 // the user vouches through offline verification; signed by make_bundle's key.
 Result<LoadPlan> plan_for(const bundle::Bundle& b, sign::Scheme scheme) {
-  SchemeProbe kernel;
-  kernel.checks_signatures = false;
+  KernelProbe kernel;
+  kernel.features.checks_signatures = false;
   kernel.scheme = scheme;
   TrustOptions trust;
   trust.offline_verified = true;
@@ -66,16 +67,17 @@ Result<LoadedObject> run_in_kernel(const LoadPlan& plan, const LoadPlan& manifes
   return run_loaded(*in_kernel, *l, options);
 }
 
-TEST(SchemeProbe, ThisKernelIsLoaderCheckedAndChecksNoSignature) {
+TEST(KernelProbe, ThisKernelIsLoaderCheckedAndChecksNoSignature) {
   BPFSIGN_REQUIRE_LOADERS();
-  auto p = probe_scheme();
-  ASSERT_TRUE(p.ok()) << p.error().message;
-  ASSERT_TRUE(p->scheme.has_value()) << p->scheme_evidence;
+  const KernelProbe& p = running_kernel();
+  ASSERT_FALSE(p.scheme_error) << p.scheme_error->message;
+  ASSERT_TRUE(p.scheme.has_value()) << p.scheme_evidence;
   // Measured on 6.18.44 (docs/kernels.md); another kernel reports what it is.
-  if (*p->scheme != sign::Scheme::LoaderChecked) GTEST_SKIP() << "kernel of another generation: " << p->scheme_evidence;
-  EXPECT_NE(p->scheme_evidence.find("excl at 32"), std::string::npos) << p->scheme_evidence;
-  if (p->checks_signatures) GTEST_SKIP() << "this kernel checks signatures: the qemu matrix covers it";
-  EXPECT_NE(p->signature_evidence.find("EOPNOTSUPP"), std::string::npos) << p->signature_evidence;
+  if (*p.scheme != sign::Scheme::LoaderChecked) GTEST_SKIP() << "kernel of another generation: " << p.scheme_evidence;
+  EXPECT_NE(p.scheme_evidence.find("excl at 32"), std::string::npos) << p.scheme_evidence;
+  EXPECT_NE(p.map_layout.find("excl@32"), std::string::npos) << p.map_layout;
+  if (p.checks_signatures()) GTEST_SKIP() << "this kernel checks signatures: the qemu matrix covers it";
+  EXPECT_NE(p.signature_evidence().find("EOPNOTSUPP"), std::string::npos) << p.signature_evidence();
 }
 
 TEST(SignedLoad, LoaderCheckedLoadersOfTheCorpusLoadWithTheirMetadata) {
@@ -88,7 +90,7 @@ TEST(SignedLoad, LoaderCheckedLoadersOfTheCorpusLoadWithTheirMetadata) {
     ASSERT_TRUE(plan.ok()) << plan.error().message;
     auto loaded = execute_plan(*plan);
     ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-    for (const auto& fd : loaded->object.programs) EXPECT_TRUE(std::holds_alternative<kernel::ProgInfo>(kernel::prog_info(fd.get())));
+    for (const auto& fd : loaded->object.programs) EXPECT_TRUE(std::holds_alternative<abi::ProgInfo>(kernel::prog_info(fd.get())));
     EXPECT_FALSE(loaded->object.programs.empty());
   }
 }
@@ -169,9 +171,9 @@ TEST(SignedLoad, MetadataMapThatIsNotFrozenHasNoHashAndIsRefused) {
 
 TEST(SignedLoad, SignedLoadIsRefusedByAKernelThatCannotCheckIt) {
   BPFSIGN_REQUIRE_LOADERS();
-  auto p = probe_scheme();
-  ASSERT_TRUE(p.ok());
-  if (p->checks_signatures) GTEST_SKIP() << "this kernel checks signatures: the qemu matrix covers it";
+  const KernelProbe& p = running_kernel();
+  ASSERT_FALSE(p.scheme_error);
+  if (p.checks_signatures()) GTEST_SKIP() << "this kernel checks signatures: the qemu matrix covers it";
   const auto b = make_bundle("subprogs");
   auto plan = plan_for(b, sign::Scheme::LoaderChecked);
   ASSERT_TRUE(plan.ok()) << plan.error().message;

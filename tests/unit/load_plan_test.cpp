@@ -139,10 +139,11 @@ class LoadPlanTable : public ::testing::TestWithParam<Case> {};
 
 TEST_P(LoadPlanTable, DecidesAsTheTableSays) {
   const Case& c = GetParam();
-  SchemeProbe kernel;
-  kernel.checks_signatures = c.kernel_checks;
+  KernelProbe kernel;
+  kernel.features.checks_signatures = c.kernel_checks;
   kernel.scheme = c.kernel_scheme;
-  kernel.signature_evidence = "test kernel";
+  kernel.features.items.push_back({"signature_verification", "signature verification",
+                                   c.kernel_checks ? kernel::Support::Yes : kernel::Support::No, "test kernel"});
   TrustOptions trust;
   trust.offline_verified = c.offline_flag;
   if (c.cert == Cert::Signer) trust.trust.certificates.push_back(signer().cert);
@@ -191,8 +192,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, LoadPlanTable, ::testing::ValuesIn(cases()), [](
 // The plan owns every byte it hands the kernel: the bundle it came from can
 // be gone (the CLI's bundle is, by the time the loader loads).
 TEST(LoadPlan, OwnsItsBytesAfterTheBundleIsGone) {
-  SchemeProbe kernel;
-  kernel.checks_signatures = true;
+  KernelProbe kernel;
+  kernel.features.checks_signatures = true;
   kernel.scheme = Scheme::KernelChained;
   TrustOptions trust;
   trust.keyring = 7;
@@ -213,8 +214,8 @@ TEST(LoadPlan, OwnsItsBytesAfterTheBundleIsGone) {
 // What the runtime reads (the manifest) is parsed only when authenticated;
 // altered metadata is refused before, whatever the plan said.
 TEST(LoadPlan, AuthenticatedLoaderRefusesBytesChangedAfterTheDecision) {
-  SchemeProbe kernel;
-  kernel.checks_signatures = true;
+  KernelProbe kernel;
+  kernel.features.checks_signatures = true;
   kernel.scheme = Scheme::LoaderChecked;
   TrustOptions trust;
   trust.keyring = 7;
@@ -266,8 +267,8 @@ namespace {
 // Options that shape the offline verification are never dropped: without
 // --cert or --ca there is no offline verification for them to shape.
 TEST(LoadPlan, RevokedOrChainWithoutACertificateIsAUsageError) {
-  SchemeProbe kernel;
-  kernel.checks_signatures = true;
+  KernelProbe kernel;
+  kernel.features.checks_signatures = true;
   kernel.scheme = Scheme::KernelChained;
   for (int which = 0; which < 3; ++which) {
     TrustOptions trust;

@@ -11,7 +11,7 @@
 
 #include "bpfsign/isa/decode.hpp"
 #include "bpfsign/load/possible_cpus.hpp"
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/object/object_reader.hpp"
 #include "test_support.hpp"
 
@@ -86,8 +86,8 @@ std::vector<Mask> load_time_fields(const ObjectModel& m, const Program& p) {
 // libbpf sizes ring buffers in pages of this machine at open time.
 std::uint32_t as_libbpf_sizes(const MapDefinition& d) {
   // An unsized perf event array: one entry per possible CPU.
-  if (d.type == map_type::kPerfEventArray && d.max_entries == 0) return *load::possible_cpus();
-  if (d.type != map_type::kRingbuf && d.type != map_type::kUserRingbuf) return d.max_entries;
+  if (d.type == abi::map_type::kPerfEventArray && d.max_entries == 0) return *load::possible_cpus();
+  if (d.type != abi::map_type::kRingbuf && d.type != abi::map_type::kUserRingbuf) return d.max_entries;
   const std::uint32_t page = static_cast<std::uint32_t>(sysconf(_SC_PAGESIZE));
   if (d.max_entries == 0 || (d.max_entries % page == 0 && ((d.max_entries / page) & (d.max_entries / page - 1)) == 0)) return d.max_entries;
   std::uint64_t size = page;

@@ -2,7 +2,7 @@
 // must appear in the model (the libbpf differential test covers the rest).
 #include <gtest/gtest.h>
 
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/object/model_dump.hpp"
 #include "bpfsign/object/object_reader.hpp"
 #include "test_support.hpp"
@@ -31,25 +31,25 @@ struct SectionCase {
 
 TEST(SectionDefs, FollowLibbpfConventions) {
   const SectionCase cases[] = {
-      {"socket", prog_type::kSocketFilter, 0, 0, ""},
-      {"kprobe/do_unlinkat", prog_type::kKprobe, 0, 0, "do_unlinkat"},
-      {"kprobe.multi/vfs_*", prog_type::kKprobe, 42, 0, "vfs_*"},
-      {"tp/syscalls/sys_enter_getppid", prog_type::kTracepoint, 0, 0, "syscalls/sys_enter_getppid"},
-      {"raw_tp.w/sys_enter", prog_type::kRawTracepointWritable, 0, 0, "sys_enter"},
-      {"fentry/__x64_sys_getpgid", prog_type::kTracing, 24, 0, "__x64_sys_getpgid"},
-      {"fexit.s/do_exit", prog_type::kTracing, 25, kProgFlagSleepable, "do_exit"},
-      {"lsm.s/bpf", prog_type::kLsm, 27, kProgFlagSleepable, "bpf"},
-      {"iter/task", prog_type::kTracing, 28, 0, "task"},
-      {"xdp", prog_type::kXdp, 37, 0, ""},
-      {"xdp.frags", prog_type::kXdp, 37, kProgFlagXdpHasFrags, ""},
-      {"xdp/devmap", prog_type::kXdp, 33, 0, ""},
-      {"tc", prog_type::kSchedCls, 0, 0, ""},
-      {"tcx/ingress", prog_type::kSchedCls, 46, 0, ""},
-      {"cgroup_skb/egress", prog_type::kCgroupSkb, 1, 0, ""},
-      {"cgroup/sock_create", prog_type::kCgroupSock, 2, 0, ""},
-      {"syscall", prog_type::kSyscall, 0, kProgFlagSleepable, ""},
-      {"struct_ops.s/init", prog_type::kStructOps, 0, kProgFlagSleepable, "init"},
-      {"netfilter", prog_type::kNetfilter, 45, 0, ""},
+      {"socket", abi::prog_type::kSocketFilter, 0, 0, ""},
+      {"kprobe/do_unlinkat", abi::prog_type::kKprobe, 0, 0, "do_unlinkat"},
+      {"kprobe.multi/vfs_*", abi::prog_type::kKprobe, 42, 0, "vfs_*"},
+      {"tp/syscalls/sys_enter_getppid", abi::prog_type::kTracepoint, 0, 0, "syscalls/sys_enter_getppid"},
+      {"raw_tp.w/sys_enter", abi::prog_type::kRawTracepointWritable, 0, 0, "sys_enter"},
+      {"fentry/__x64_sys_getpgid", abi::prog_type::kTracing, 24, 0, "__x64_sys_getpgid"},
+      {"fexit.s/do_exit", abi::prog_type::kTracing, 25, abi::kProgFlagSleepable, "do_exit"},
+      {"lsm.s/bpf", abi::prog_type::kLsm, 27, abi::kProgFlagSleepable, "bpf"},
+      {"iter/task", abi::prog_type::kTracing, 28, 0, "task"},
+      {"xdp", abi::prog_type::kXdp, 37, 0, ""},
+      {"xdp.frags", abi::prog_type::kXdp, 37, abi::kProgFlagXdpHasFrags, ""},
+      {"xdp/devmap", abi::prog_type::kXdp, 33, 0, ""},
+      {"tc", abi::prog_type::kSchedCls, 0, 0, ""},
+      {"tcx/ingress", abi::prog_type::kSchedCls, 46, 0, ""},
+      {"cgroup_skb/egress", abi::prog_type::kCgroupSkb, 1, 0, ""},
+      {"cgroup/sock_create", abi::prog_type::kCgroupSock, 2, 0, ""},
+      {"syscall", abi::prog_type::kSyscall, 0, abi::kProgFlagSleepable, ""},
+      {"struct_ops.s/init", abi::prog_type::kStructOps, 0, abi::kProgFlagSleepable, "init"},
+      {"netfilter", abi::prog_type::kNetfilter, 45, 0, ""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.section);
@@ -90,7 +90,7 @@ TEST(ObjectModel, ReadsLegacyMapDefinitions) {
   ASSERT_EQ(m.maps.size(), 2u);
   EXPECT_EQ(m.maps[0].name, "legacy_counts");
   EXPECT_EQ(m.maps[0].origin, MapOrigin::Legacy);
-  EXPECT_EQ(m.maps[0].def.type, map_type::kArray);
+  EXPECT_EQ(m.maps[0].def.type, abi::map_type::kArray);
   EXPECT_EQ(m.maps[0].def.value_size, 8u);
   EXPECT_EQ(m.maps[0].def.max_entries, 8u);
   EXPECT_EQ(m.maps[1].name, "legacy_hash");
@@ -128,7 +128,7 @@ TEST(ObjectModel, ReadsGlobalDataAndKconfig) {
   ASSERT_NE(rodata, nullptr);
   EXPECT_TRUE(rodata->frozen_after_init());
   EXPECT_EQ(rodata->kernel_name, "global_d.rodata");
-  EXPECT_EQ(rodata->def.flags, kMapFlagRdonlyProg | kMapFlagMmapable);
+  EXPECT_EQ(rodata->def.flags, abi::kMapFlagRdonlyProg | abi::kMapFlagMmapable);
   const Map* custom = m.find_map(".data.custom");
   ASSERT_NE(custom, nullptr);
   EXPECT_EQ(custom->kernel_name, ".data.custom");

@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include <sys/utsname.h>
 
 #include <fmt/core.h>
 #include <openssl/cms.h>
@@ -25,7 +24,7 @@
 #include "bpfsign/kernel/keyring.hpp"
 #include "bpfsign/load/load_plan.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
-#include "bpfsign/load/scheme_probe.hpp"
+#include "bpfsign/load/kernel_probe.hpp"
 #include "bpfsign/sign/keys.hpp"
 #include "bpfsign/sign/pkcs7.hpp"
 #include "bpfsign/sign/scheme.hpp"
@@ -80,15 +79,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path dir = argv[1];
-  utsname u{};
-  uname(&u);
-  auto probe = load::probe_scheme();
-  if (!probe || !probe->scheme) {
-    fmt::print("KERNEL {} scheme=none\n", u.release);
+  const load::KernelProbe& probe = load::running_kernel();
+  if (probe.scheme_error || !probe.scheme) {
+    fmt::print("KERNEL {} scheme=none\n", probe.features.release);
     return 1;
   }
-  const sign::Scheme scheme = *probe->scheme;
-  fmt::print("KERNEL {} scheme={}\n", u.release, sign::scheme_name(scheme));
+  const sign::Scheme scheme = *probe.scheme;
+  fmt::print("KERNEL {} scheme={}\n", probe.features.release, sign::scheme_name(scheme));
 
   auto key = sign::PrivateKey::generate(sign::KeyAlgorithm::Rsa2048);
   if (!key) return 1;
@@ -109,8 +106,8 @@ int main(int argc, char** argv) {
     fmt::print("SIGN failed | {}\n", b.error().message);
     return 1;
   }
-  load::SchemeProbe kernel;
-  kernel.checks_signatures = true;
+  load::KernelProbe kernel;
+  kernel.features.checks_signatures = true;
   kernel.scheme = scheme;
   load::TrustOptions trust;
   trust.keyring = *keyring;

@@ -25,12 +25,13 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
 #include <openssl/x509.h>
 
+#include "bpfsign/abi/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/bundle/bundle_builder.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/common/sha256.hpp"
@@ -42,7 +43,7 @@
 #include "bpfsign/load/load_plan.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
 #include "bpfsign/object/object_reader.hpp"
-#include "bpfsign/load/scheme_probe.hpp"
+#include "bpfsign/load/kernel_probe.hpp"
 #include "bpfsign/sign/keys.hpp"
 
 namespace fs = std::filesystem;
@@ -78,8 +79,8 @@ struct Attempt {
 
 // The plan a kernel that checks signatures with `scheme` makes for `b`.
 Result<load::LoadPlan> plan_for(const bundle::Bundle& b, sign::Scheme scheme, std::int32_t keyring) {
-  load::SchemeProbe kernel;
-  kernel.checks_signatures = true;
+  load::KernelProbe kernel;
+  kernel.features.checks_signatures = true;
   kernel.scheme = scheme;
   load::TrustOptions trust;
   trust.keyring = keyring;
@@ -287,7 +288,7 @@ void effects(const fs::path& dir, const std::string& stem, sign::Scheme scheme, 
   for (std::size_t i = 0; i < live->loaded.programs.size(); ++i) {
     const int fd = live->loaded.programs[i].get();
     const auto info = kernel::prog_info(fd);
-    const std::uint32_t type = std::holds_alternative<kernel::ProgInfo>(info) ? std::get<kernel::ProgInfo>(info).type : 0;
+    const std::uint32_t type = std::holds_alternative<abi::ProgInfo>(info) ? std::get<abi::ProgInfo>(info).type : 0;
     if (type == 1) socket_filters.push_back(fd);  // BPF_PROG_TYPE_SOCKET_FILTER
     if (type == 3 && !live->attached(live->loader.programs[i])) {
       // SEC("tc") names no hook; attach to lo's ingress through tcx.
@@ -313,12 +314,12 @@ void effects(const fs::path& dir, const std::string& stem, sign::Scheme scheme, 
       continue;
     }
     auto info = kernel::prog_info(fd);
-    if (!std::holds_alternative<kernel::ProgInfo>(info)) {
+    if (!std::holds_alternative<abi::ProgInfo>(info)) {
       row("run", stem + ":" + name, false, "no program info", "");
       continue;
     }
-    const auto& pi = std::get<kernel::ProgInfo>(info);
-    if (pi.type == kernel::kProgTypeSyscall) {
+    const auto& pi = std::get<abi::ProgInfo>(info);
+    if (pi.type == abi::prog_type::kSyscall) {
       std::vector<std::uint8_t> ctx(64, 0);
       auto run = kernel::prog_test_run(fd, ctx);
       const bool ok = std::holds_alternative<kernel::TestRunResult>(run);
@@ -385,10 +386,10 @@ void measure_blacklist(const sign::Certificate& cert) {
 int after_loader(const fs::path& dir, std::int32_t keyring) {
   auto bytes = read_file(dir / "subprogs.rsa.bundle");
   auto b = bytes ? bundle::parse_bundle(*bytes, "subprogs") : Result<bundle::Bundle>(bytes.error());
-  auto probe = load::probe_scheme();
+  const load::KernelProbe& probe = load::running_kernel();
   std::string signed_outcome = "not-loaded";
-  if (b && probe && probe->scheme) {
-    auto plan = plan_for(*b, *probe->scheme, keyring);
+  if (b && !probe.scheme_error && probe.scheme) {
+    auto plan = plan_for(*b, *probe.scheme, keyring);
     auto done = plan ? load::execute_plan(*plan) : Result<load::LoadedPlan>(plan.error());
     signed_outcome = done ? "loaded" : "refused:" + done.error().message;
   }
@@ -410,19 +411,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path dir = argv[1];
-  utsname u{};
-  uname(&u);
-  auto probe = load::probe_scheme();
-  if (!probe || !probe->scheme) {
-    fmt::print("KERNEL {} scheme=none\n", u.release);
-    row("probe", "-", false, "no scheme", probe ? probe->scheme_evidence : probe.error().message);
+  const load::KernelProbe& probe = load::running_kernel();
+  const std::string& release = probe.features.release;
+  if (probe.scheme_error || !probe.scheme) {
+    fmt::print("KERNEL {} scheme=none\n", release);
+    row("probe", "-", false, "no scheme", probe.scheme_error ? probe.scheme_error->message : probe.scheme_evidence);
     return 1;
   }
-  const sign::Scheme scheme = *probe->scheme;
-  fmt::print("KERNEL {} scheme={} checks_signatures={}\n", u.release, sign::scheme_name(scheme), probe->checks_signatures ? "yes" : "no");
-  fmt::print("EVIDENCE {} ; {}\n", probe->scheme_evidence, probe->signature_evidence);
-  if (auto btf = read_file("/sys/kernel/btf/vmlinux")) fmt::print("LAYOUT struct bpf_map: {}\n", load::bpf_map_layout(*btf));
-  row("probe", "-", probe->checks_signatures, probe->checks_signatures ? "checks signatures" : "checks NO signatures", probe->signature_evidence);
+  const sign::Scheme scheme = *probe.scheme;
+  fmt::print("KERNEL {} scheme={} checks_signatures={}\n", release, sign::scheme_name(scheme), probe.checks_signatures() ? "yes" : "no");
+  fmt::print("EVIDENCE {} ; {}\n", probe.scheme_evidence, probe.signature_evidence());
+  if (!probe.map_layout.empty()) fmt::print("LAYOUT struct bpf_map: {}\n", probe.map_layout);
+  row("probe", "-", probe.checks_signatures(), probe.checks_signatures() ? "checks signatures" : "checks NO signatures", probe.signature_evidence());
 
   // Keyrings: "bpfsign" holds the RSA and ECDSA test certificates; "empty" holds nothing.
   auto keyring = kernel::resolve_keyring("bpfsign", true);

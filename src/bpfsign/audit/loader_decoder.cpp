@@ -11,7 +11,7 @@
 #include "bpfsign/common/stable_sort.hpp"
 #include "bpfsign/isa/decode.hpp"
 #include "bpfsign/isa/disasm.hpp"
-#include "bpfsign/kernel/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_attr.hpp"
 #include "bpfsign/loader/context_layout.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "bpfsign/audit/loader_decoder.hpp"
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/verify/bundle_verifier.hpp"
 
 namespace bpfsign::gate {
@@ -97,13 +97,13 @@ Result<DryRun> dry_run(const Policy& policy, const bundle::Bundle& b, const std:
       if (c.kind == "PROG_LOAD") {
         const std::uint32_t t = number(audit::command_field(c, "type"));
         d.name = audit::command_field(c, "name");
-        d.type = object::prog_type_name(t);
+        d.type = abi::prog_type_name(t);
         if (!admitted_type(programs, t)) d.rule = Rule::TypeNotAdmitted;
       } else if (c.kind == "MAP_CREATE") {
         const std::uint32_t t = number(audit::command_field(c, "type"));
         d.kind = Kind::Map;
         d.name = audit::command_field(c, "name");
-        d.type = object::map_type_name(t);
+        d.type = abi::map_type_name(t);
         if (!admitted_type(maps, t)) d.rule = Rule::TypeNotAdmitted;
       } else if (c.kind == "BTF_LOAD") {
         d.kind = Kind::Btf;

@@ -7,7 +7,7 @@
  * Self-contained: no kernel or libbpf header. The kernel structures it
  * reads are declared here with only the fields it needs and relocated
  * against the running kernel's BTF (CO-RE); union bpf_attr is read at its
- * UAPI offsets (src/bpfsign/kernel/bpf_attr.hpp), which never move. */
+ * UAPI offsets (src/bpfsign/abi/bpf_attr.hpp), which never move. */
 
 typedef unsigned char __u8;
 typedef unsigned short __u16;

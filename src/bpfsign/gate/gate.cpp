@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "bpfsign/abi/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/common/admin_path.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/load/attach.hpp"
@@ -32,7 +34,7 @@ fs::path config_pin(const fs::path& dir) { return dir / "maps" / "gate_config"; 
 fs::path log_pin(const fs::path& dir) { return dir / "maps" / "gate_log"; }
 
 Result<GateConfig> read_config(const fs::path& dir) {
-  auto fd = kernel::obj_get(config_pin(dir), kernel::kObjGetReadOnly);
+  auto fd = kernel::obj_get(config_pin(dir), abi::kObjGetReadOnly);
   if (auto* e = std::get_if<kernel::KernelError>(&fd)) return kernel_error(*e);
   GateConfig c;
   const std::uint32_t key = 0;
@@ -146,7 +148,7 @@ Result<StartResult> start_gate(const GateConfig& config, const fs::path& pin_dir
   for (std::size_t i = 0; i < loaded->object.programs.size(); ++i) {
     auto info = kernel::prog_info(loaded->object.programs[i].get());
     if (auto* e = std::get_if<kernel::KernelError>(&info)) return kernel_error(*e);
-    written_config.own_prog_ids[i] = std::get<kernel::ProgInfo>(info).id;
+    written_config.own_prog_ids[i] = std::get<abi::ProgInfo>(info).id;
   }
   const std::uint32_t key = 0;
   const int config_fd = loaded->object.maps[config_map].get();
@@ -241,7 +243,7 @@ Status read_log(const fs::path& pin_dir, bool follow, const std::function<void(c
   const UniqueFd fd = std::move(std::get<UniqueFd>(fd_or));
   auto info = kernel::map_info(fd.get());
   if (auto* e = std::get_if<kernel::KernelError>(&info)) return kernel_error(*e);
-  const std::uint64_t size = std::get<kernel::MapInfo>(info).max_entries;
+  const std::uint64_t size = std::get<abi::MapInfo>(info).max_entries;
   const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   if (size == 0 || (size & (size - 1)) != 0 || size > (1u << 30)) return bad_input("the gate's log: a ring buffer of {} bytes", size);
   // The consumer position (written by us), then the producer position and

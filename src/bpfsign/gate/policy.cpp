@@ -12,7 +12,7 @@
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/common/strict_json.hpp"
 #include "bpfsign/kernel/keyring.hpp"
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 
 namespace bpfsign::gate {
 
@@ -24,7 +24,7 @@ constexpr long kCgroup2Magic = 0x63677270;
 // A type name as bpftool prints it ("tracepoint", "hash"), to its number.
 Result<std::uint32_t> type_number(const std::string& name, bool program, const std::string& where) {
   for (std::uint32_t t = 1; t < 64; ++t) {
-    const std::string known = program ? object::prog_type_name(t) : object::map_type_name(t);
+    const std::string known = program ? abi::prog_type_name(t) : abi::map_type_name(t);
     if (known == name) return t;
   }
   return bad_input("{}: '{}' is not a {} type bpfsign knows (names as bpftool prints them)", where, name, program ? "program" : "map");

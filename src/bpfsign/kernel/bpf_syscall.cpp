@@ -1,4 +1,5 @@
 #include "bpfsign/kernel/bpf_syscall.hpp"
+#include "bpfsign/abi/bpf_attr.hpp"
 
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
@@ -14,7 +15,7 @@ namespace {
 std::uint64_t ptr(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
 template <typename Attr>
-long sys_bpf(BpfCmd cmd, Attr& attr) {
+long sys_bpf(abi::BpfCmd cmd, Attr& attr) {
   return ::syscall(__NR_bpf, static_cast<int>(cmd), &attr, sizeof(Attr));
 }
 
@@ -28,20 +29,20 @@ Error KernelError::to_error() const {
   return Error{ErrorKind::Kernel, msg};
 }
 
-KernelResult<UniqueFd> map_create(const MapCreateAttr& attr) {
-  MapCreateAttr a = attr;
-  long fd = sys_bpf(BpfCmd::MapCreate, a);
+KernelResult<UniqueFd> map_create(const abi::MapCreateAttr& attr) {
+  abi::MapCreateAttr a = attr;
+  long fd = sys_bpf(abi::BpfCmd::MapCreate, a);
   if (fd < 0) return fail("BPF_MAP_CREATE");
   return UniqueFd(static_cast<int>(fd));
 }
 
 KernelResult<Ok> map_update(int map_fd, const void* key, const void* value, std::uint64_t flags) {
-  MapElemAttr a;
+  abi::MapElemAttr a;
   a.map_fd = static_cast<std::uint32_t>(map_fd);
   a.key = ptr(key);
   a.value = ptr(value);
   a.flags = flags;
-  if (sys_bpf(BpfCmd::MapUpdateElem, a) < 0) return fail("BPF_MAP_UPDATE_ELEM");
+  if (sys_bpf(abi::BpfCmd::MapUpdateElem, a) < 0) return fail("BPF_MAP_UPDATE_ELEM");
   return Ok{};
 }
 
@@ -61,42 +62,42 @@ std::string verifier_reason(std::string_view text) {
 }
 
 KernelResult<Ok> map_lookup(int map_fd, const void* key, void* value) {
-  MapElemAttr a;
+  abi::MapElemAttr a;
   a.map_fd = static_cast<std::uint32_t>(map_fd);
   a.key = ptr(key);
   a.value = ptr(value);
-  if (sys_bpf(BpfCmd::MapLookupElem, a) < 0) return fail("BPF_MAP_LOOKUP_ELEM");
+  if (sys_bpf(abi::BpfCmd::MapLookupElem, a) < 0) return fail("BPF_MAP_LOOKUP_ELEM");
   return Ok{};
 }
 
 KernelResult<Ok> map_freeze(int map_fd) {
-  MapElemAttr a;
+  abi::MapElemAttr a;
   a.map_fd = static_cast<std::uint32_t>(map_fd);
-  if (sys_bpf(BpfCmd::MapFreeze, a) < 0) return fail("BPF_MAP_FREEZE");
+  if (sys_bpf(abi::BpfCmd::MapFreeze, a) < 0) return fail("BPF_MAP_FREEZE");
   return Ok{};
 }
 
-KernelResult<MapInfo> map_info(int map_fd, std::array<std::uint8_t, kSha256Size>* hash) {
-  MapInfo info;
+KernelResult<abi::MapInfo> map_info(int map_fd, std::array<std::uint8_t, abi::kSha256Size>* hash) {
+  abi::MapInfo info;
   if (hash != nullptr) {
     info.hash = ptr(hash->data());
     info.hash_size = static_cast<std::uint32_t>(hash->size());
   }
-  ObjInfoAttr a;
+  abi::ObjInfoAttr a;
   a.bpf_fd = static_cast<std::uint32_t>(map_fd);
   a.info_len = sizeof info;
   a.info = ptr(&info);
-  if (sys_bpf(BpfCmd::ObjGetInfoByFd, a) < 0) return fail("BPF_OBJ_GET_INFO_BY_FD (map)");
+  if (sys_bpf(abi::BpfCmd::ObjGetInfoByFd, a) < 0) return fail("BPF_OBJ_GET_INFO_BY_FD (map)");
   return info;
 }
 
-KernelResult<ProgInfo> prog_info(int prog_fd) {
-  ProgInfo info;
-  ObjInfoAttr a;
+KernelResult<abi::ProgInfo> prog_info(int prog_fd) {
+  abi::ProgInfo info;
+  abi::ObjInfoAttr a;
   a.bpf_fd = static_cast<std::uint32_t>(prog_fd);
   a.info_len = sizeof info;
   a.info = ptr(&info);
-  if (sys_bpf(BpfCmd::ObjGetInfoByFd, a) < 0) return fail("BPF_OBJ_GET_INFO_BY_FD (program)");
+  if (sys_bpf(abi::BpfCmd::ObjGetInfoByFd, a) < 0) return fail("BPF_OBJ_GET_INFO_BY_FD (program)");
   return info;
 }
 
@@ -107,11 +108,11 @@ KernelResult<std::uint32_t> link_id(int link_fd) {
     std::uint32_t prog_id = 0;
     std::uint32_t pad = 0;
   } info;  // the head of struct bpf_link_info: the kernel fills what fits
-  ObjInfoAttr a;
+  abi::ObjInfoAttr a;
   a.bpf_fd = static_cast<std::uint32_t>(link_fd);
   a.info_len = sizeof info;
   a.info = ptr(&info);
-  if (sys_bpf(BpfCmd::ObjGetInfoByFd, a) < 0) return fail("BPF_OBJ_GET_INFO_BY_FD (link)");
+  if (sys_bpf(abi::BpfCmd::ObjGetInfoByFd, a) < 0) return fail("BPF_OBJ_GET_INFO_BY_FD (link)");
   return info.id;
 }
 
@@ -120,24 +121,24 @@ KernelResult<UniqueFd> enable_run_stats() {
     std::uint32_t type = 0;  // BPF_STATS_RUN_TIME
     std::uint32_t pad[15] = {};
   } a;
-  const long fd = sys_bpf(BpfCmd::EnableStats, a);
+  const long fd = sys_bpf(abi::BpfCmd::EnableStats, a);
   if (fd < 0) return fail("BPF_ENABLE_STATS");
   return UniqueFd(static_cast<int>(fd));
 }
 
 KernelResult<Ok> obj_pin(int fd, const std::string& path) {
-  ObjPinAttr a;
+  abi::ObjPinAttr a;
   a.pathname = ptr(path.c_str());
   a.bpf_fd = static_cast<std::uint32_t>(fd);
-  if (sys_bpf(BpfCmd::ObjPin, a) < 0) return fail("BPF_OBJ_PIN");
+  if (sys_bpf(abi::BpfCmd::ObjPin, a) < 0) return fail("BPF_OBJ_PIN");
   return Ok{};
 }
 
 KernelResult<UniqueFd> obj_get(const std::string& path, std::uint32_t flags) {
-  ObjPinAttr a;  // BPF_OBJ_GET reads the same fields: pathname, bpf_fd (0), file_flags
+  abi::ObjPinAttr a;  // BPF_OBJ_GET reads the same fields: pathname, bpf_fd (0), file_flags
   a.pathname = ptr(path.c_str());
   a.file_flags = flags;
-  const long fd = sys_bpf(BpfCmd::ObjGet, a);
+  const long fd = sys_bpf(abi::BpfCmd::ObjGet, a);
   if (fd < 0) return KernelError{errno, "BPF_OBJ_GET " + path, {}};
   return UniqueFd(static_cast<int>(fd));
 }
@@ -146,7 +147,7 @@ namespace {
 
 // BPF_PROG_GET_FD_BY_ID and BPF_LINK_GET_FD_BY_ID share one layout: the id,
 // then next_id and open_flags.
-KernelResult<UniqueFd> fd_by_id(BpfCmd cmd, const char* name, std::uint32_t id) {
+KernelResult<UniqueFd> fd_by_id(abi::BpfCmd cmd, const char* name, std::uint32_t id) {
   struct {
     std::uint32_t id = 0;
     std::uint32_t next_id = 0;
@@ -161,24 +162,24 @@ KernelResult<UniqueFd> fd_by_id(BpfCmd cmd, const char* name, std::uint32_t id) 
 
 }  // namespace
 
-KernelResult<UniqueFd> prog_get_fd_by_id(std::uint32_t id) { return fd_by_id(BpfCmd::ProgGetFdById, "BPF_PROG_GET_FD_BY_ID", id); }
-KernelResult<UniqueFd> link_get_fd_by_id(std::uint32_t id) { return fd_by_id(BpfCmd::LinkGetFdById, "BPF_LINK_GET_FD_BY_ID", id); }
+KernelResult<UniqueFd> prog_get_fd_by_id(std::uint32_t id) { return fd_by_id(abi::BpfCmd::ProgGetFdById, "BPF_PROG_GET_FD_BY_ID", id); }
+KernelResult<UniqueFd> link_get_fd_by_id(std::uint32_t id) { return fd_by_id(abi::BpfCmd::LinkGetFdById, "BPF_LINK_GET_FD_BY_ID", id); }
 
 KernelResult<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type) {
-  LinkCreateAttr a;
+  abi::LinkCreateAttr a;
   a.prog_fd = static_cast<std::uint32_t>(prog_fd);
   a.target_fd = static_cast<std::uint32_t>(target_fd);
   a.attach_type = attach_type;
-  const long fd = sys_bpf(BpfCmd::LinkCreate, a);
+  const long fd = sys_bpf(abi::BpfCmd::LinkCreate, a);
   if (fd < 0) return fail("BPF_LINK_CREATE");
   return UniqueFd(static_cast<int>(fd));
 }
 
 KernelResult<UniqueFd> raw_tracepoint_open(int prog_fd, const std::string& name) {
-  RawTracepointOpenAttr a;
+  abi::RawTracepointOpenAttr a;
   a.name = name.empty() ? 0 : ptr(name.c_str());
   a.prog_fd = static_cast<std::uint32_t>(prog_fd);
-  const long fd = sys_bpf(BpfCmd::RawTracepointOpen, a);
+  const long fd = sys_bpf(abi::BpfCmd::RawTracepointOpen, a);
   if (fd < 0) return fail("BPF_RAW_TRACEPOINT_OPEN");
   return UniqueFd(static_cast<int>(fd));
 }
@@ -215,7 +216,7 @@ KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
   // fails an otherwise good load with ENOSPC. Only a failed load is
   // repeated with a log (16 MiB; the kernel keeps its tail) to say why.
   std::vector<char> log;
-  ProgLoadAttr a;
+  abi::ProgLoadAttr a;
   a.prog_type = req.prog_type;
   a.prog_flags = req.prog_flags;
   a.insn_cnt = static_cast<std::uint32_t>(req.insns.size() / 8);
@@ -237,7 +238,7 @@ KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
     a.log_size = static_cast<std::uint32_t>(log.size());
     a.log_buf = ptr(log.data());
   }
-  long fd = sys_bpf(BpfCmd::ProgLoad, a);
+  long fd = sys_bpf(abi::BpfCmd::ProgLoad, a);
   if (fd >= 0 && req.log != nullptr) *req.log = std::string(log.data(), strnlen(log.data(), log.size()));
   if (fd < 0) {
     KernelError e = fail("BPF_PROG_LOAD");
@@ -245,7 +246,7 @@ KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
     a.log_level = 1;
     a.log_size = static_cast<std::uint32_t>(log.size());
     a.log_buf = ptr(log.data());
-    const long again = sys_bpf(BpfCmd::ProgLoad, a);
+    const long again = sys_bpf(abi::BpfCmd::ProgLoad, a);
     if (again >= 0) ::close(static_cast<int>(again));  // a load that fails only once is reported as failed
     log.back() = '\0';
     e.verifier_log = verifier_reason(log.data());
@@ -255,11 +256,11 @@ KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
 }
 
 KernelResult<TestRunResult> prog_test_run(int prog_fd, std::span<std::uint8_t> ctx) {
-  TestRunAttr a;
+  abi::TestRunAttr a;
   a.prog_fd = static_cast<std::uint32_t>(prog_fd);
   a.ctx_in = ptr(ctx.data());
   a.ctx_size_in = static_cast<std::uint32_t>(ctx.size());
-  if (sys_bpf(BpfCmd::ProgTestRun, a) < 0) return fail("BPF_PROG_TEST_RUN");
+  if (sys_bpf(abi::BpfCmd::ProgTestRun, a) < 0) return fail("BPF_PROG_TEST_RUN");
   return TestRunResult{a.retval};
 }
 

@@ -12,7 +12,7 @@
 
 #include "bpfsign/common/error.hpp"
 #include "bpfsign/common/unique_fd.hpp"
-#include "bpfsign/kernel/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_attr.hpp"
 
 namespace bpfsign::kernel {
 
@@ -31,13 +31,13 @@ using KernelResult = std::variant<T, KernelError>;
 // statistics lines it appends ("processed N insns ...", ...).
 std::string verifier_reason(std::string_view log);
 
-KernelResult<UniqueFd> map_create(const MapCreateAttr& attr);
+KernelResult<UniqueFd> map_create(const abi::MapCreateAttr& attr);
 KernelResult<Ok> map_update(int map_fd, const void* key, const void* value, std::uint64_t flags = 0);
 KernelResult<Ok> map_freeze(int map_fd);
 KernelResult<Ok> map_lookup(int map_fd, const void* key, void* value);
-KernelResult<MapInfo> map_info(int map_fd, std::array<std::uint8_t, kSha256Size>* hash = nullptr);
+KernelResult<abi::MapInfo> map_info(int map_fd, std::array<std::uint8_t, abi::kSha256Size>* hash = nullptr);
 
-KernelResult<ProgInfo> prog_info(int prog_fd);
+KernelResult<abi::ProgInfo> prog_info(int prog_fd);
 // The kernel id of a BPF link.
 KernelResult<std::uint32_t> link_id(int link_fd);
 // BPF_ENABLE_STATS (run time and run count of every program) while the
@@ -45,10 +45,9 @@ KernelResult<std::uint32_t> link_id(int link_fd);
 KernelResult<UniqueFd> enable_run_stats();
 
 KernelResult<Ok> obj_pin(int fd, const std::string& path);
-// An fd for the object pinned at `path`; `flags` 0, or BPF_F_RDONLY (1 << 3)
+// An fd for the object pinned at `path`; `flags` 0, or abi::kObjGetReadOnly
 // for a read-only map fd.
 KernelResult<UniqueFd> obj_get(const std::string& path, std::uint32_t flags = 0);
-inline constexpr std::uint32_t kObjGetReadOnly = 1u << 3;
 // An fd for the program with kernel id `id` (ENOENT once it is freed).
 KernelResult<UniqueFd> prog_get_fd_by_id(std::uint32_t id);
 KernelResult<UniqueFd> link_get_fd_by_id(std::uint32_t id);

@@ -1,14 +1,15 @@
 #include "bpfsign/kernel/probe.hpp"
 
-#include <sys/utsname.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
+#include "bpfsign/abi/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/common/sha256.hpp"
 #include "bpfsign/isa/encode.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
+#include "bpfsign/kernel/release.hpp"
 
 namespace bpfsign::kernel {
 
@@ -42,16 +43,16 @@ std::vector<std::uint8_t> return_zero() {
 // What a loader is: a sleepable BPF_PROG_TYPE_SYSCALL program.
 ProgLoadRequest loader_request(std::span<const std::uint8_t> insns) {
   ProgLoadRequest req;
-  req.prog_type = kProgTypeSyscall;
-  req.prog_flags = kProgFlagSleepable;
+  req.prog_type = abi::prog_type::kSyscall;
+  req.prog_flags = abi::kProgFlagSleepable;
   req.insns = insns;
   req.name = "bpfsign_probe";
   return req;
 }
 
 ProbeItem probe_syscall() {
-  MapCreateAttr attr;
-  attr.map_type = kMapTypeArray;
+  abi::MapCreateAttr attr;
+  attr.map_type = abi::map_type::kArray;
   attr.key_size = 4;
   attr.value_size = 8;
   attr.max_entries = 1;
@@ -87,8 +88,8 @@ ProbeItem probe_loader_program() {
 // Exclusive maps (6.18): only the program whose SHA-256 is excl_prog_hash may use the map.
 ProbeItem probe_exclusive_map() {
   const Sha256 some_program = sha256(return_zero());
-  MapCreateAttr attr;
-  attr.map_type = kMapTypeArray;
+  abi::MapCreateAttr attr;
+  attr.map_type = abi::map_type::kArray;
   attr.key_size = 4;
   attr.value_size = 8;
   attr.max_entries = 1;
@@ -108,8 +109,8 @@ ProbeItem probe_map_hash() {
   const char* id = "map_hash";
   const char* what = "frozen-map SHA-256 (bpf_map_info.hash)";
   constexpr std::uint32_t kValueSize = 12;  // not a multiple of 8: shows whether padding is hashed
-  MapCreateAttr attr;
-  attr.map_type = kMapTypeArray;
+  abi::MapCreateAttr attr;
+  attr.map_type = abi::map_type::kArray;
   attr.key_size = 4;
   attr.value_size = kValueSize;
   attr.max_entries = 1;
@@ -122,7 +123,7 @@ ProbeItem probe_map_hash() {
   if (auto r = map_update(map_fd, &key, value.data()); std::holds_alternative<KernelError>(r)) {
     return {id, what, Support::Unknown, describe(std::get<KernelError>(r))};
   }
-  std::array<std::uint8_t, kSha256Size> hash{};
+  std::array<std::uint8_t, abi::kSha256Size> hash{};
   auto before = map_info(map_fd, &hash);
   std::string unfrozen;
   if (auto* e = std::get_if<KernelError>(&before)) {
@@ -172,7 +173,7 @@ ProbeItem probe_signature(bool& checks) {
   }
 }
 
-std::string summarize(const KernelProbe& p) {
+std::string summarize(const FeatureProbe& p) {
   auto yes = [&](const char* id) {
     const ProbeItem* i = p.find(id);
     return i != nullptr && i->state == Support::Yes;
@@ -202,17 +203,16 @@ const char* to_string(Support s) {
   return "unknown";
 }
 
-const ProbeItem* KernelProbe::find(const std::string& id) const {
+const ProbeItem* FeatureProbe::find(const std::string& id) const {
   for (const auto& i : items) {
     if (i.id == id) return &i;
   }
   return nullptr;
 }
 
-KernelProbe probe_kernel() {
-  KernelProbe p;
-  struct utsname u {};
-  if (::uname(&u) == 0) p.release = u.release;
+FeatureProbe probe_features() {
+  FeatureProbe p;
+  p.release = running_release().release;
   p.items.push_back(probe_syscall());
   p.items.push_back(probe_btf());
   if (p.items.front().state == Support::Yes) {

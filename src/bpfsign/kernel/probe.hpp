@@ -1,5 +1,7 @@
 // What the running kernel supports for signed BPF loading, found by trying
-// each feature (never from the version string): probe once, report.
+// each feature (never from the version string). These are the low-level
+// facts; load/kernel_probe.hpp adds the signature scheme and runs the whole
+// probe once per process.
 #pragma once
 
 #include <string>
@@ -16,8 +18,8 @@ struct ProbeItem {
   std::string detail;  // what the kernel answered (errno, values seen)
 };
 
-struct KernelProbe {
-  std::string release;  // uname -r, for the record only
+struct FeatureProbe {
+  std::string release;  // uname -r (kernel/release.hpp), for the record only
   std::vector<ProbeItem> items;
   bool checks_signatures = false;
   std::string summary;  // what this kernel will and will not check, in plain words
@@ -25,7 +27,7 @@ struct KernelProbe {
   const ProbeItem* find(const std::string& id) const;
 };
 
-KernelProbe probe_kernel();
+FeatureProbe probe_features();
 
 const char* to_string(Support s);
 

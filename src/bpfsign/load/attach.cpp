@@ -7,14 +7,13 @@
 #include <optional>
 
 #include "bpfsign/kernel/bpf_syscall.hpp"
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 
 namespace bpfsign::load {
 
 namespace {
 
 using object::AttachMethod;
-constexpr std::uint32_t kAttachPerfEvent = 41;  // BPF_PERF_EVENT
 
 Result<UniqueFd> kernel_result(kernel::KernelResult<UniqueFd> r, const std::string& what) {
   if (auto* e = std::get_if<kernel::KernelError>(&r)) return e->to_error().with_context(what);
@@ -31,7 +30,7 @@ Result<UniqueFd> attach_tracepoint(int prog_fd, const std::string& target, const
   }
   auto event = kernel_result(kernel::tracepoint_perf_event(id), fmt::format("tracepoint '{}'", target));
   if (!event) return event.error();
-  auto link = kernel_result(kernel::link_create(prog_fd, event->get(), kAttachPerfEvent), fmt::format("tracepoint '{}'", target));
+  auto link = kernel_result(kernel::link_create(prog_fd, event->get(), abi::attach_type::kPerfEvent), fmt::format("tracepoint '{}'", target));
   return link;  // the link holds the perf event; our fd to it may close
 }
 
@@ -63,7 +62,7 @@ Result<UniqueFd> attach_kprobe(int prog_fd, const std::string& target, bool retp
   const std::string what = fmt::format("{} '{}'", retprobe ? "kretprobe" : "kprobe", target);
   auto event = kernel_result(kernel::kprobe_perf_event(pmu, symbol, offset, retprobe, bit), what);
   if (!event) return event.error();
-  return kernel_result(kernel::link_create(prog_fd, event->get(), kAttachPerfEvent), what);
+  return kernel_result(kernel::link_create(prog_fd, event->get(), abi::attach_type::kPerfEvent), what);
 }
 
 }  // namespace
@@ -104,8 +103,8 @@ Result<std::vector<Attachment>> attach_programs(const std::vector<loader::Progra
       case AttachMethod::Lsm:
       case AttachMethod::Iter:
         link = kernel_result(kernel::link_create(fd, 0, p.expected_attach_type),
-                             fmt::format("{} '{}'", object::attach_type_name(p.expected_attach_type), target));
-        a.how = object::attach_type_name(p.expected_attach_type) + " " + target;
+                             fmt::format("{} '{}'", abi::attach_type_name(p.expected_attach_type), target));
+        a.how = abi::attach_type_name(p.expected_attach_type) + " " + target;
         break;
       case AttachMethod::Xdp:
       case AttachMethod::Tcx: {
@@ -116,8 +115,8 @@ Result<std::vector<Attachment>> attach_programs(const std::vector<loader::Progra
         const unsigned ifindex = if_nametoindex(options.iface.c_str());
         if (ifindex == 0) return usage_error("--iface: interface '{}' does not exist", options.iface);
         link = kernel_result(kernel::link_create(fd, static_cast<int>(ifindex), p.expected_attach_type),
-                             fmt::format("{} on {}", object::attach_type_name(p.expected_attach_type), options.iface));
-        a.how = object::attach_type_name(p.expected_attach_type) + " on " + options.iface;
+                             fmt::format("{} on {}", abi::attach_type_name(p.expected_attach_type), options.iface));
+        a.how = abi::attach_type_name(p.expected_attach_type) + " on " + options.iface;
         break;
       }
       case AttachMethod::Cgroup: {
@@ -128,8 +127,8 @@ Result<std::vector<Attachment>> attach_programs(const std::vector<loader::Progra
         UniqueFd cg(::open(options.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!cg) return io_error("cgroup '{}': cannot open", options.cgroup);
         link = kernel_result(kernel::link_create(fd, cg.get(), p.expected_attach_type),
-                             fmt::format("{} on {}", object::attach_type_name(p.expected_attach_type), options.cgroup));
-        a.how = object::attach_type_name(p.expected_attach_type) + " on " + options.cgroup;
+                             fmt::format("{} on {}", abi::attach_type_name(p.expected_attach_type), options.cgroup));
+        a.how = abi::attach_type_name(p.expected_attach_type) + " on " + options.cgroup;
         break;
       }
       case AttachMethod::None:

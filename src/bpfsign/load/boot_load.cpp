@@ -16,7 +16,7 @@
 #include "bpfsign/load/attach.hpp"
 #include "bpfsign/load/load_bundle.hpp"
 #include "bpfsign/load/pin.hpp"
-#include "bpfsign/load/scheme_probe.hpp"
+#include "bpfsign/load/kernel_probe.hpp"
 #include "bpfsign/sign/keys.hpp"
 #include "bpfsign/sign/scheme.hpp"
 
@@ -168,7 +168,7 @@ Status enrol_all(const std::vector<std::filesystem::path>& files, BootReport& re
   return Ok{};
 }
 
-BootBundle load_one(const std::filesystem::path& file, const BootOptions& options, const SchemeProbe& probe, const TrustOptions& trust) {
+BootBundle load_one(const std::filesystem::path& file, const BootOptions& options, const KernelProbe& probe, const TrustOptions& trust) {
   BootBundle b;
   b.file = file.string();
   b.name = file.stem().string();
@@ -252,13 +252,13 @@ Result<BootReport> boot_load(const BootOptions& options, const BootProgress& pro
   if (bundle_files->empty()) return report;  // nothing configured: nothing to do
   // A kernel that checks no signature is named once, before anything is
   // enrolled or loaded, not once per bundle.
-  auto probe = probe_scheme();
-  if (!probe) return probe.error();
-  if (!probe->checks_signatures && !options.offline_verified) {
+  const KernelProbe& probe = running_kernel();
+  if (probe.scheme_error) return *probe.scheme_error;
+  if (!probe.checks_signatures() && !options.offline_verified) {
     return Error{ErrorKind::Kernel, fmt::format("this kernel checks no BPF signatures ({}); nothing was loaded. 'bpfsign boot "
                                                 "--offline-verified' loads after bpfsign's own verification against the enrolled "
                                                 "certificates instead",
-                                                probe->signature_evidence)};
+                                                probe.signature_evidence())};
   }
   TrustOptions trust;
   if (auto ok = enrol_all(*cert_files, report, trust.trust.certificates, progress); !ok) return ok.error();
@@ -280,7 +280,7 @@ Result<BootReport> boot_load(const BootOptions& options, const BootProgress& pro
   if (!lock) return lock.error();
   if (auto ok = remove_partial_pins(options.pin_root); !ok) return ok.error();
   for (const auto& f : *bundle_files) {
-    report.bundles.push_back(load_one(f, options, *probe, trust));
+    report.bundles.push_back(load_one(f, options, probe, trust));
     if (progress.bundle) progress.bundle(report.bundles.back());
   }
   return report;

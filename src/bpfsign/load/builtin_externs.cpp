@@ -1,13 +1,13 @@
 #include "bpfsign/load/builtin_externs.hpp"
 
-#include <sys/utsname.h>
-
 #include <charconv>
 #include <fstream>
 
+#include "bpfsign/abi/bpf_enums.hpp"
+#include "bpfsign/abi/helper_ids.hpp"
 #include "bpfsign/isa/encode.hpp"
-#include "bpfsign/kernel/bpf_attr.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
+#include "bpfsign/kernel/release.hpp"
 
 namespace bpfsign::load {
 
@@ -71,16 +71,16 @@ std::uint32_t kernel_version_code(const std::string& version_signature, const st
 std::uint32_t running_kernel_version() {
   std::string signature;
   if (std::ifstream f("/proc/version_signature"); f) std::getline(f, signature);
-  utsname u{};
-  if (::uname(&u) != 0) return 0;
+  const kernel::KernelRelease& u = kernel::running_release();
+  if (!u.known) return 0;
   return kernel_version_code(signature, u.version, u.release);
 }
 
 bool running_kernel_has_bpf_cookie() {
   const std::vector<std::uint8_t> insns =
-      isa::encode_program({isa::Call{isa::CallKind::Helper, kernel::kHelperGetAttachCookie, 0}, isa::Exit{}});
+      isa::encode_program({isa::Call{isa::CallKind::Helper, abi::kHelperGetAttachCookie, 0}, isa::Exit{}});
   kernel::ProgLoadRequest req;
-  req.prog_type = kernel::kProgTypeTracepoint;
+  req.prog_type = abi::prog_type::kTracepoint;
   req.insns = insns;
   req.name = "bpfsign_cookie";
   return std::holds_alternative<UniqueFd>(kernel::prog_load(req));

@@ -1,8 +1,8 @@
 #include "bpfsign/load/kernel_config.hpp"
 
+#include "bpfsign/kernel/release.hpp"
 #include "bpfsign/load/builtin_externs.hpp"
 
-#include <sys/utsname.h>
 #include <zlib.h>
 
 #include <charconv>
@@ -120,12 +120,11 @@ Result<KernelConfig> read_kernel_config() {
 }
 
 Result<KernelConfig> read_kernel_config_uncached() {
-  utsname u{};
-  uname(&u);
+  const kernel::KernelRelease& u = kernel::running_release();
   // libbpf's order (gzopen reads plain files too), then the kernel's module
   // directory, where Debian 13 and newer install the configuration.
-  const std::string boot = std::string("/boot/config-") + u.release;
-  const std::string modules = std::string("/usr/lib/modules/") + u.release + "/config";
+  const std::string boot = "/boot/config-" + u.release;
+  const std::string modules = "/usr/lib/modules/" + u.release + "/config";
   for (const std::string& path : {boot, std::string("/proc/config.gz"), modules}) {
     if (auto text = read_gzip(path.c_str()); text) return parse_kernel_config(*text);
   }

@@ -8,7 +8,7 @@ namespace bpfsign::load {
 
 namespace {
 
-Result<LoadedBundle> load_parsed(const bundle::Bundle& b, const std::string& what, const SchemeProbe& kernel, const TrustOptions& trust,
+Result<LoadedBundle> load_parsed(const bundle::Bundle& b, const std::string& what, const KernelProbe& kernel, const TrustOptions& trust,
                                  const RunOptions& options) {
   auto plan = plan_bundle_load(b, what, kernel, trust);
   if (!plan) return plan.error();
@@ -28,12 +28,12 @@ Result<LoadedBundle> load_parsed(const bundle::Bundle& b, const std::string& wha
 Result<LoadedBundle> load_bundle(Bytes bytes, const std::string& what, const TrustOptions& trust, const RunOptions& options) {
   auto b = bundle::parse_bundle(bytes, what);
   if (!b) return b.error();
-  auto probe = probe_scheme();
-  if (!probe) return probe.error();
-  return load_parsed(*b, what, *probe, trust, options);
+  const KernelProbe& kernel = running_kernel();
+  if (kernel.scheme_error) return *kernel.scheme_error;
+  return load_parsed(*b, what, kernel, trust, options);
 }
 
-Result<LoadedBundle> load_bundle(Bytes bytes, const std::string& what, const SchemeProbe& kernel, const TrustOptions& trust,
+Result<LoadedBundle> load_bundle(Bytes bytes, const std::string& what, const KernelProbe& kernel, const TrustOptions& trust,
                                  const RunOptions& options) {
   auto b = bundle::parse_bundle(bytes, what);
   if (!b) return b.error();

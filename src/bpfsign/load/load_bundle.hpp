@@ -10,7 +10,7 @@
 #include "bpfsign/common/error.hpp"
 #include "bpfsign/load/load_plan.hpp"
 #include "bpfsign/load/loader_runtime.hpp"
-#include "bpfsign/load/scheme_probe.hpp"
+#include "bpfsign/load/kernel_probe.hpp"
 
 namespace bpfsign::load {
 
@@ -23,7 +23,7 @@ struct LoadedBundle {
 // `what` names the bundle in messages (a file name).
 Result<LoadedBundle> load_bundle(Bytes bundle, const std::string& what, const TrustOptions& trust, const RunOptions& options = {});
 // The same with the running kernel probed once for many bundles.
-Result<LoadedBundle> load_bundle(Bytes bundle, const std::string& what, const SchemeProbe& kernel, const TrustOptions& trust,
+Result<LoadedBundle> load_bundle(Bytes bundle, const std::string& what, const KernelProbe& kernel, const TrustOptions& trust,
                                  const RunOptions& options = {});
 
 }  // namespace bpfsign::load

@@ -39,7 +39,7 @@ bool trust_given(const TrustOptions& t) { return !t.trust.certificates.empty() |
 
 }  // namespace
 
-Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& what, const SchemeProbe& kernel, const TrustOptions& trust) {
+Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& what, const KernelProbe& kernel, const TrustOptions& trust) {
   if (!kernel.scheme) {
     return Error{ErrorKind::Kernel, fmt::format("this kernel has no signed-loader scheme bpfsign knows: {}", kernel.scheme_evidence)};
   }
@@ -56,12 +56,12 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
   const bool offline = trust_given(trust);
   if (trust.offline_verified && !offline) return usage_error("--offline-verified needs --cert or --ca");
   if (auto fit = verify::check_trust_options(verify::shape_of(trust.trust)); !fit) return fit.error();
-  if (!kernel.checks_signatures && !trust.offline_verified) {
+  if (!kernel.checks_signatures() && !trust.offline_verified) {
     return Error{ErrorKind::Kernel, fmt::format("this kernel does not check signatures ({}); refusing to load a signed bundle unchecked. "
                                                 "Pass --offline-verified with --cert or --ca to rely on bpfsign's offline check instead",
-                                                kernel.signature_evidence)};
+                                                kernel.signature_evidence())};
   }
-  if (kernel.checks_signatures && !trust.keyring) {
+  if (kernel.checks_signatures() && !trust.keyring) {
     return usage_error("this kernel checks signatures: name the keyring holding the signer's certificate (--keyring)");
   }
 
@@ -91,7 +91,7 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
   if (!signer) return signer.error();
   if (auto rules = sign::check_kernel_rules(sig->der, *signer); !rules) return rules.error().with_context(what);
 
-  if (kernel.checks_signatures) {
+  if (kernel.checks_signatures()) {
     if (trust.offline_verified) {
       p.notes.push_back("--offline-verified is not needed: this kernel checks the signature itself (the offline check ran because "
                         "--cert/--ca were given)");
@@ -103,7 +103,7 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
                         fmt::format("the {} signature over {}, with keyring {}, before the loader exists", name, sign::scheme_info(scheme).covers,
                                     *trust.keyring)});
   } else {
-    p.notes.push_back(fmt::format("this kernel checks no signature ({}): the load carries none", kernel.signature_evidence));
+    p.notes.push_back(fmt::format("this kernel checks no signature ({}): the load carries none", kernel.signature_evidence()));
     if (trust.keyring) p.notes.push_back("--keyring is not used: this kernel checks no signature");
   }
 

@@ -27,7 +27,7 @@
 #include "bpfsign/bundle/bundle.hpp"
 #include "bpfsign/common/error.hpp"
 #include "bpfsign/common/sha256.hpp"
-#include "bpfsign/load/scheme_probe.hpp"
+#include "bpfsign/load/kernel_probe.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 #include "bpfsign/verify/bundle_verifier.hpp"
 
@@ -81,7 +81,7 @@ struct LoadPlan {
 };
 
 // `what` names the bundle in refusals (its file name).
-Result<LoadPlan> plan_bundle_load(const bundle::Bundle& bundle, const std::string& what, const SchemeProbe& kernel,
+Result<LoadPlan> plan_bundle_load(const bundle::Bundle& bundle, const std::string& what, const KernelProbe& kernel,
                                   const TrustOptions& trust);
 LoadPlan plan_object_load(loader::LoaderProgram loader);
 

@@ -7,6 +7,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "bpfsign/abi/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/load/kernel_config.hpp"
 #include "bpfsign/load/possible_cpus.hpp"
@@ -71,8 +73,8 @@ Result<KernelLoader> load_loader(const LoadPlan& plan, const RunOptions& options
   if (plan.metadata.empty() || plan.metadata.size() > bundle::kMaxMetadata) {
     return bad_input("metadata of {} bytes: a metadata map holds 1 to {} bytes", plan.metadata.size(), bundle::kMaxMetadata);
   }
-  kernel::MapCreateAttr attr;
-  attr.map_type = kernel::kMapTypeArray;
+  abi::MapCreateAttr attr;
+  attr.map_type = abi::map_type::kArray;
   attr.key_size = 4;
   attr.value_size = static_cast<std::uint32_t>(plan.metadata.size());
   attr.max_entries = 1;
@@ -98,14 +100,14 @@ Result<KernelLoader> load_loader(const LoadPlan& plan, const RunOptions& options
     // Asking for the frozen map's info makes the kernel compute and keep
     // its SHA-256, which the loader-checked loader compares (the kernel
     // refuses to hash a map that is not frozen).
-    std::array<std::uint8_t, kernel::kSha256Size> hash{};
+    std::array<std::uint8_t, abi::kSha256Size> hash{};
     auto info = kernel::map_info(meta_fd, &hash);
     if (auto* e = std::get_if<kernel::KernelError>(&info)) return kernel_failure(*e, "hashing the metadata map");
   }
 
   kernel::ProgLoadRequest req;
-  req.prog_type = kernel::kProgTypeSyscall;
-  req.prog_flags = kernel::kProgFlagSleepable;
+  req.prog_type = abi::prog_type::kSyscall;
+  req.prog_flags = abi::kProgFlagSleepable;
   req.insns = plan.loader_code;
   req.name = "bpfsign_loader";
   const int fd_array[] = {meta_fd};

@@ -11,13 +11,13 @@
 #include <optional>
 
 #include "bpfsign/isa/encode.hpp"
-#include "bpfsign/kernel/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_attr.hpp"
 #include "bpfsign/loader/blob_builder.hpp"
 #include "bpfsign/loader/emitter.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 #include "bpfsign/loader/manifest.hpp"
 #include "bpfsign/common/sha256.hpp"
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 
 namespace bpfsign::loader {
 
@@ -52,9 +52,9 @@ bool map_takes_no_btf(std::uint32_t type) {
 // The BTF name of the kernel object a program attaches to, and its kind.
 std::pair<std::string, btf::Kind> attach_btf_name(const object::SectionKind& k) {
   using namespace object;
-  if (k.prog_type == prog_type::kLsm) return {"bpf_lsm_" + k.attach_target, btf::Kind::Func};
-  if (k.expected_attach_type == 28) return {"bpf_iter_" + k.attach_target, btf::Kind::Func};    // BPF_TRACE_ITER
-  if (k.expected_attach_type == 23) return {"btf_trace_" + k.attach_target, btf::Kind::Typedef};  // BPF_TRACE_RAW_TP
+  if (k.prog_type == abi::prog_type::kLsm) return {"bpf_lsm_" + k.attach_target, btf::Kind::Func};
+  if (k.expected_attach_type == abi::attach_type::kTraceIter) return {"bpf_iter_" + k.attach_target, btf::Kind::Func};
+  if (k.expected_attach_type == abi::attach_type::kTraceRawTp) return {"btf_trace_" + k.attach_target, btf::Kind::Typedef};
   return {k.attach_target, btf::Kind::Func};
 }
 
@@ -99,7 +99,7 @@ class Generator {
     out_.code = isa::encode_program(*insns);
     for (const auto& m : model_.maps) {
       out_.maps.push_back(m.name);
-      out_.map_summaries.push_back({m.name, m.def.value_size, (m.def.flags & object::kMapFlagMmapable) != 0, m.frozen_after_init()});
+      out_.map_summaries.push_back({m.name, m.def.value_size, (m.def.flags & abi::kMapFlagMmapable) != 0, m.frozen_after_init()});
     }
     for (const auto& p : model_.programs) {
       out_.programs.push_back(p.name);
@@ -193,7 +193,7 @@ class Generator {
     e_.emit(isa::Call{isa::CallKind::Helper, kHelperKallsymsLookupName, 0});
   }
   // r0 = bpf(cmd, blob + attr, size)
-  void sys_bpf(kernel::BpfCmd cmd, std::uint32_t attr, std::uint32_t size) {
+  void sys_bpf(abi::BpfCmd cmd, std::uint32_t attr, std::uint32_t size) {
     e_.emit(Alu{AluOp::Mov, true, r1, Imm{static_cast<std::int32_t>(cmd)}});
     blob_address(r2, attr);
     e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(size)}});
@@ -237,18 +237,18 @@ class Generator {
   void load_btf() {
     part("load BTF");
     const auto bytes = model_.btf->serialize();
-    kernel::BtfLoadAttr attr;
+    abi::BtfLoadAttr attr;
     attr.btf_size = static_cast<std::uint32_t>(bytes.size());
     const std::uint32_t data = blob_.add(bytes);
     const std::uint32_t at = blob_.add_struct(attr);
-    store_blob_pointer(at + offsetof(kernel::BtfLoadAttr, btf), data);
-    sys_bpf(kernel::BpfCmd::BtfLoad, at, sizeof attr);
+    store_blob_pointer(at + offsetof(abi::BtfLoadAttr, btf), data);
+    sys_bpf(abi::BpfCmd::BtfLoad, at, sizeof attr);
     fail_if_negative({LoaderStep::Kind::BtfLoad, ""});
     store_result_fd(ContextLayout::kBtfFd);
   }
 
-  kernel::MapCreateAttr map_attr(const object::MapDefinition& def, const std::string& kernel_name) const {
-    kernel::MapCreateAttr attr;
+  abi::MapCreateAttr map_attr(const object::MapDefinition& def, const std::string& kernel_name) const {
+    abi::MapCreateAttr attr;
     attr.map_type = def.type;
     attr.key_size = def.key_size;
     attr.value_size = def.value_size;
@@ -349,9 +349,9 @@ class Generator {
   // A map-in-map is created from a template of its inner maps: create the
   // template, hand its fd to the outer map's creation, then close it.
   void create_inner_template(const Map& m) {
-    const kernel::MapCreateAttr attr = map_attr(*m.inner, (m.kernel_name + ".inner").substr(0, 15));
+    const abi::MapCreateAttr attr = map_attr(*m.inner, (m.kernel_name + ".inner").substr(0, 15));
     const std::uint32_t at = blob_.add_struct(attr);
-    sys_bpf(kernel::BpfCmd::MapCreate, at, sizeof attr);
+    sys_bpf(abi::BpfCmd::MapCreate, at, sizeof attr);
     fail_if_negative({LoaderStep::Kind::InnerMapCreate, m.name});
     store_result_fd(static_cast<std::uint32_t>(ContextLayout::kScratchFd));
   }
@@ -366,7 +366,7 @@ class Generator {
     part(fmt::format("create map '{}'", model_.maps[i].name));
     const Map& m = model_.maps[i];
     if (m.inner) create_inner_template(m);
-    kernel::MapCreateAttr attr = map_attr(m.def, m.kernel_name);
+    abi::MapCreateAttr attr = map_attr(m.def, m.kernel_name);
     // The kernel takes BTF ids only with a value type (a key type alone is
     // refused with EINVAL; libbpf then retries without BTF).
     const bool with_btf = model_.btf && !map_takes_no_btf(m.def.type) && m.def.btf_value_type_id != 0;
@@ -376,16 +376,16 @@ class Generator {
     }
     const std::uint32_t at = blob_.add_struct(attr);
     const auto size_setting = setting_for(Setting::Kind::MaxEntries, i);
-    if (size_setting) apply_setting(*size_setting, at + offsetof(kernel::MapCreateAttr, max_entries));
-    if ((m.def.type == object::map_type::kRingbuf || m.def.type == object::map_type::kUserRingbuf) && m.def.max_entries != 0) {
-      round_to_pages(m.def.max_entries, at + offsetof(kernel::MapCreateAttr, max_entries), size_setting.has_value());
+    if (size_setting) apply_setting(*size_setting, at + offsetof(abi::MapCreateAttr, max_entries));
+    if ((m.def.type == abi::map_type::kRingbuf || m.def.type == abi::map_type::kUserRingbuf) && m.def.max_entries != 0) {
+      round_to_pages(m.def.max_entries, at + offsetof(abi::MapCreateAttr, max_entries), size_setting.has_value());
     }
-    if (m.def.type == object::map_type::kPerfEventArray && m.def.max_entries == 0) {
-      size_by_possible_cpus(m, at + offsetof(kernel::MapCreateAttr, max_entries));
+    if (m.def.type == abi::map_type::kPerfEventArray && m.def.max_entries == 0) {
+      size_by_possible_cpus(m, at + offsetof(abi::MapCreateAttr, max_entries));
     }
-    if (with_btf) copy_from_context(ContextLayout::kBtfFd, at + offsetof(kernel::MapCreateAttr, btf_fd), MemSize::W);
-    if (m.inner) copy_from_context(ContextLayout::kScratchFd, at + offsetof(kernel::MapCreateAttr, inner_map_fd), MemSize::W);
-    sys_bpf(kernel::BpfCmd::MapCreate, at, sizeof attr);
+    if (with_btf) copy_from_context(ContextLayout::kBtfFd, at + offsetof(abi::MapCreateAttr, btf_fd), MemSize::W);
+    if (m.inner) copy_from_context(ContextLayout::kScratchFd, at + offsetof(abi::MapCreateAttr, inner_map_fd), MemSize::W);
+    sys_bpf(abi::BpfCmd::MapCreate, at, sizeof attr);
     fail_if_negative({LoaderStep::Kind::MapCreate, m.name});
     store_result_fd(out_.context.map_fd(i));
     if (m.inner) close_inner_template();
@@ -398,19 +398,19 @@ class Generator {
     const Map& m = model_.maps[i];
     for (const object::InitialSlot& slot : m.slots) {
       std::uint32_t source = 0;
-      if (m.def.type == object::map_type::kProgArray) {
+      if (m.def.type == abi::map_type::kProgArray) {
         source = out_.context.prog_fd(index_of_program(slot.target));
       } else {
         source = out_.context.map_fd(index_of_map(slot.target));
       }
       const std::uint32_t key = blob_.add_struct(slot.index);
       const std::uint32_t value = blob_.add_zeros(4);
-      const std::uint32_t at = blob_.add_struct(kernel::MapElemAttr{});
+      const std::uint32_t at = blob_.add_struct(abi::MapElemAttr{});
       copy_from_context(static_cast<std::int16_t>(source), value, MemSize::W);
-      copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), at + offsetof(kernel::MapElemAttr, map_fd), MemSize::W);
-      store_blob_pointer(at + offsetof(kernel::MapElemAttr, key), key);
-      store_blob_pointer(at + offsetof(kernel::MapElemAttr, value), value);
-      sys_bpf(kernel::BpfCmd::MapUpdateElem, at, sizeof(kernel::MapElemAttr));
+      copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), at + offsetof(abi::MapElemAttr, map_fd), MemSize::W);
+      store_blob_pointer(at + offsetof(abi::MapElemAttr, key), key);
+      store_blob_pointer(at + offsetof(abi::MapElemAttr, value), value);
+      sys_bpf(abi::BpfCmd::MapUpdateElem, at, sizeof(abi::MapElemAttr));
       fail_if_negative({LoaderStep::Kind::SlotUpdate, fmt::format("{}[{}] = {}", m.name, slot.index, slot.target)});
     }
   }
@@ -525,7 +525,7 @@ class Generator {
     const bool has_setting = setting_for(Setting::Kind::Variable, i).has_value();
     // .bss starts zeroed in the kernel: written only when a setting may change it.
     if (m.origin != MapOrigin::Data && m.origin != MapOrigin::Rodata && m.origin != MapOrigin::Kconfig && !has_setting) return;
-    kernel::MapElemAttr update;
+    abi::MapElemAttr update;
     const std::uint32_t key = blob_.add_zeros(4);
     std::uint32_t value = 0;
     if (m.origin == MapOrigin::Kconfig) {
@@ -543,16 +543,16 @@ class Generator {
       if (s.kind == Setting::Kind::Variable && s.target == i) apply_setting(k, value + s.offset);
     }
     const std::uint32_t at = blob_.add_struct(update);
-    copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), at + offsetof(kernel::MapElemAttr, map_fd), MemSize::W);
-    store_blob_pointer(at + offsetof(kernel::MapElemAttr, key), key);
-    store_blob_pointer(at + offsetof(kernel::MapElemAttr, value), value);
-    sys_bpf(kernel::BpfCmd::MapUpdateElem, at, sizeof update);
+    copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), at + offsetof(abi::MapElemAttr, map_fd), MemSize::W);
+    store_blob_pointer(at + offsetof(abi::MapElemAttr, key), key);
+    store_blob_pointer(at + offsetof(abi::MapElemAttr, value), value);
+    sys_bpf(abi::BpfCmd::MapUpdateElem, at, sizeof update);
     fail_if_negative({LoaderStep::Kind::MapUpdate, m.name});
     if (!m.frozen_after_init()) return;
-    kernel::MapElemAttr freeze;
+    abi::MapElemAttr freeze;
     const std::uint32_t fat = blob_.add_struct(freeze);
-    copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), fat + offsetof(kernel::MapElemAttr, map_fd), MemSize::W);
-    sys_bpf(kernel::BpfCmd::MapFreeze, fat, sizeof freeze);
+    copy_from_context(static_cast<std::int16_t>(out_.context.map_fd(i)), fat + offsetof(abi::MapElemAttr, map_fd), MemSize::W);
+    sys_bpf(abi::BpfCmd::MapFreeze, fat, sizeof freeze);
     fail_if_negative({LoaderStep::Kind::MapFreeze, m.name});
   }
 
@@ -616,7 +616,7 @@ class Generator {
     for (const auto& r : p.relocations) {
       if (r.kind == RelocKind::KfuncCall || r.kind == RelocKind::KsymAddr) resolve_extern(p, r, insns);
     }
-    kernel::ProgLoadAttr attr;
+    abi::ProgLoadAttr attr;
     attr.prog_type = p.kind.prog_type;
     attr.insn_cnt = static_cast<std::uint32_t>(p.insns.size());
     attr.prog_flags = p.kind.prog_flags;
@@ -648,16 +648,16 @@ class Generator {
     }
     const std::uint32_t at = blob_.add_struct(attr);
     auto field = [at](std::size_t off) { return at + static_cast<std::uint32_t>(off); };
-    store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, insns)), insns);
-    store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, license)), license);
-    store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, fd_array)), fd_array_);
-    if (attr.func_info_cnt) store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, func_info)), func_info);
-    if (attr.line_info_cnt) store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, line_info)), line_info);
-    if (attr.core_relo_cnt) store_blob_pointer(field(offsetof(kernel::ProgLoadAttr, core_relos)), core_relos);
-    if (model_.btf) copy_from_context(ContextLayout::kBtfFd, field(offsetof(kernel::ProgLoadAttr, prog_btf_fd)), MemSize::W);
-    copy_from_context(ContextLayout::kLogLevel, field(offsetof(kernel::ProgLoadAttr, log_level)), MemSize::W);
-    copy_from_context(ContextLayout::kLogSize, field(offsetof(kernel::ProgLoadAttr, log_size)), MemSize::W);
-    copy_from_context(ContextLayout::kLogBuf, field(offsetof(kernel::ProgLoadAttr, log_buf)), MemSize::DW);
+    store_blob_pointer(field(offsetof(abi::ProgLoadAttr, insns)), insns);
+    store_blob_pointer(field(offsetof(abi::ProgLoadAttr, license)), license);
+    store_blob_pointer(field(offsetof(abi::ProgLoadAttr, fd_array)), fd_array_);
+    if (attr.func_info_cnt) store_blob_pointer(field(offsetof(abi::ProgLoadAttr, func_info)), func_info);
+    if (attr.line_info_cnt) store_blob_pointer(field(offsetof(abi::ProgLoadAttr, line_info)), line_info);
+    if (attr.core_relo_cnt) store_blob_pointer(field(offsetof(abi::ProgLoadAttr, core_relos)), core_relos);
+    if (model_.btf) copy_from_context(ContextLayout::kBtfFd, field(offsetof(abi::ProgLoadAttr, prog_btf_fd)), MemSize::W);
+    copy_from_context(ContextLayout::kLogLevel, field(offsetof(abi::ProgLoadAttr, log_level)), MemSize::W);
+    copy_from_context(ContextLayout::kLogSize, field(offsetof(abi::ProgLoadAttr, log_size)), MemSize::W);
+    copy_from_context(ContextLayout::kLogBuf, field(offsetof(abi::ProgLoadAttr, log_buf)), MemSize::DW);
     if (p.kind.attach_by_btf_id) {
       // r0 = bpf_btf_find_by_name_kind(name, size, kind, 0): the running
       // kernel's BTF id of the attach target (vmlinux; modules: not yet).
@@ -671,10 +671,10 @@ class Generator {
       } else {
         fail_if_negative({LoaderStep::Kind::FindAttachTarget, p.name});
       }
-      blob_address(r1, field(offsetof(kernel::ProgLoadAttr, attach_btf_id)));
+      blob_address(r1, field(offsetof(abi::ProgLoadAttr, attach_btf_id)));
       e_.emit(Store{MemSize::W, r1, 0, r0});
     }
-    sys_bpf(kernel::BpfCmd::ProgLoad, at, sizeof attr);
+    sys_bpf(abi::BpfCmd::ProgLoad, at, sizeof attr);
     fail_if_negative({LoaderStep::Kind::ProgLoad, p.name});
     store_result_fd(out_.context.prog_fd(i));
     if (optional) record_skips(i, *optional, skips);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bpfsign/abi/helper_ids.hpp"
 #include "bpfsign/common/error.hpp"
 #include "bpfsign/isa/instruction.hpp"
 #include "bpfsign/loader/context_layout.hpp"
@@ -86,11 +87,12 @@ struct LoaderProgram {
   std::vector<Region> blob_regions;  // bytes of `blob`
 };
 
-// BPF helpers a loader calls (enum bpf_func_id).
-inline constexpr std::int32_t kHelperSysBpf = 166;
-inline constexpr std::int32_t kHelperBtfFindByNameKind = 167;
-inline constexpr std::int32_t kHelperSysClose = 168;
-inline constexpr std::int32_t kHelperKallsymsLookupName = 179;
+// The BPF helpers a loader calls, by the names the generator and the
+// decoder (audit/) use; their ids are in abi/helper_ids.hpp.
+using abi::kHelperBtfFindByNameKind;
+using abi::kHelperKallsymsLookupName;
+using abi::kHelperSysBpf;
+using abi::kHelperSysClose;
 
 // `settings`: what the loading side may change (empty: nothing).
 Result<LoaderProgram> generate_loader(const object::ObjectModel& model, const SettingsDeclaration& settings = {});

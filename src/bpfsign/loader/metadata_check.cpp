@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "bpfsign/abi/bpf_map_layout.hpp"
 #include "bpfsign/common/value_area.hpp"
 #include "bpfsign/isa/encode.hpp"
 #include "bpfsign/loader/context_layout.hpp"
@@ -37,14 +38,14 @@ std::vector<isa::Instruction> metadata_check(const Sha256& expected, LoaderVaria
   // r2 = the metadata map itself (struct bpf_map *, read-only to us).
   e.emit(isa::LoadImm64{r2, isa::PseudoSrc::MapIdx, 0, 0});
   if (check_exclusive) {
-    e.emit(Load{MemSize::W, false, r3, r2, kMapExclOffset});
+    e.emit(Load{MemSize::W, false, r3, r2, abi::bpf_map::kExclOffset});
     e.jump_if(JmpOp::Eq, r3, Imm{0}, not_exclusive);
   }
   for (int i = 0; i < 4; ++i) {
     std::uint32_t lo = 0, hi = 0;
     std::memcpy(&lo, expected.data() + 8 * i, 4);
     std::memcpy(&hi, expected.data() + 8 * i + 4, 4);
-    e.emit(Load{MemSize::DW, false, r3, r2, static_cast<std::int16_t>(kMapShaOffset + 8 * i)});
+    e.emit(Load{MemSize::DW, false, r3, r2, static_cast<std::int16_t>(abi::bpf_map::kShaOffset + 8 * i)});
     e.emit(isa::LoadImm64{r4, isa::PseudoSrc::Imm, static_cast<std::int32_t>(lo), static_cast<std::int32_t>(hi)});
     e.jump_if(JmpOp::Ne, r3, r4, mismatch);
   }

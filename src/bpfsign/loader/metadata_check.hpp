@@ -17,13 +17,10 @@
 
 namespace bpfsign::loader {
 
-// Where the loader reads the map's hash and exclusivity: struct bpf_map
-// begins with `u8 sha[32]`; some kernels follow it with `u32 excl` (7.1.13,
-// 7.2.x, 6.18.44), others do not (6.18.15, 6.19, 7.0, 7.1.3; docs/kernels.md).
-// The runtime reads the running kernel's BTF and picks the loader whose check
-// fits it (loader-checked, or loader-checked-hash-only).
-inline constexpr std::int16_t kMapShaOffset = 0;
-inline constexpr std::int16_t kMapExclOffset = 32;
+// The check reads the map's hash and exclusivity inside the kernel's struct
+// bpf_map, at the offsets in abi/bpf_map_layout.hpp. The runtime reads the
+// running kernel's BTF and picks the loader whose check fits it
+// (loader-checked, or loader-checked-hash-only).
 
 // Which loader a scheme signs, named after the scheme that signs it (one
 // name per concept, sign/scheme.hpp): the plain loader, or the plain loader

@@ -8,7 +8,7 @@
 #include "bpfsign/btf/btf.hpp"
 #include "bpfsign/common/file_io.hpp"
 #include "bpfsign/common/strict_json.hpp"
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/object/object_model.hpp"
 
 namespace bpfsign::loader {
@@ -194,7 +194,7 @@ Result<Setting> resolve_max_entries(const object::ObjectModel& model, const std:
   if (m->origin != object::MapOrigin::BtfDefined && m->origin != object::MapOrigin::Legacy) {
     return bad_input("{}: '{}' is global data; its size is its section's", where, name);
   }
-  if (m->def.type == object::map_type::kPerfEventArray && m->def.max_entries == 0) {
+  if (m->def.type == abi::map_type::kPerfEventArray && m->def.max_entries == 0) {
     return bad_input("{}: '{}' is sized by the machine's possible CPUs", where, name);
   }
   for (const auto& outer : model.maps) {
@@ -221,7 +221,7 @@ Result<std::uint32_t> program_index(const object::ObjectModel& model, const std:
   const object::Program* p = model.find_program(name);
   if (p == nullptr) return bad_input("{}: the object has no program '{}'", where, name);
   for (const auto& m : model.maps) {
-    if (m.def.type != object::map_type::kProgArray) continue;
+    if (m.def.type != abi::map_type::kProgArray) continue;
     for (const auto& slot : m.slots) {
       if (slot.target == name) return bad_input("{}: '{}' fills slot {} of '{}', so it cannot be skipped", where, name, slot.index, m.name);
     }

@@ -7,7 +7,7 @@
 #include <cctype>
 #include <cstring>
 
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/common/stable_sort.hpp"
 #include "bpfsign/object/reader_context.hpp"
 
@@ -18,7 +18,7 @@ namespace {
 using btf::Kind;
 constexpr std::size_t kObjNameLen = 16;  // BPF_OBJ_NAME_LEN, including the NUL
 
-bool is_map_in_map(std::uint32_t type) { return type == map_type::kArrayOfMaps || type == map_type::kHashOfMaps; }
+bool is_map_in_map(std::uint32_t type) { return type == abi::map_type::kArrayOfMaps || type == abi::map_type::kHashOfMaps; }
 
 // `int (*name)[N]` encodes N: a pointer to an array of N elements.
 Result<std::uint32_t> int_attribute(const btf::Btf& b, const btf::Member& m) {
@@ -90,7 +90,7 @@ Status parse_map_definition(const btf::Btf& b, std::uint32_t def_struct, MapDefi
     } else if (name == "values") {
       if (inner == nullptr) return fail(bad_input("inner maps cannot have inner maps"));
       if (i + 1 != members.size()) return fail(bad_input("must be the last field"));
-      const bool prog_array = def.type == map_type::kProgArray;
+      const bool prog_array = def.type == abi::map_type::kProgArray;
       if (!prog_array && !is_map_in_map(def.type)) return fail(bad_input("only prog_array and map-in-map maps have initial values"));
       if (auto s = set_size(def.value_size, 4, "value size"); !s) return fail(s.error());
       if (b.kind(m.type) != Kind::Array || b.array(m.type).nelems != 0) return fail(bad_input("expected a zero-length ARRAY"));
@@ -207,11 +207,11 @@ void add_internal_map(ReaderContext& ctx, MapOrigin origin, std::string_view sec
   map.kernel_name = internal_map_name(ctx.object_name, section);
   map.origin = origin;
   map.section = section;
-  map.def.type = map_type::kArray;
+  map.def.type = abi::map_type::kArray;
   map.def.key_size = 4;
   map.def.value_size = static_cast<std::uint32_t>(size);
   map.def.max_entries = 1;
-  if (origin == MapOrigin::Rodata || origin == MapOrigin::Kconfig) map.def.flags |= kMapFlagRdonlyProg;
+  if (origin == MapOrigin::Rodata || origin == MapOrigin::Kconfig) map.def.flags |= abi::kMapFlagRdonlyProg;
   map.initial_value.assign(data.begin(), data.end());
   if (ctx.model.btf) {
     const btf::Btf& b = *ctx.model.btf;
@@ -222,7 +222,7 @@ void add_internal_map(ReaderContext& ctx, MapOrigin origin, std::string_view sec
       if (b.kind(*id) == Kind::Datasec) {
         for (const auto& v : b.datasec_vars(*id)) {
           if (b.kind(v.type) == Kind::Var && b.var_linkage(v.type) != btf::VarLinkage::Static) {
-            map.def.flags |= kMapFlagMmapable;
+            map.def.flags |= abi::kMapFlagMmapable;
             break;
           }
         }
@@ -277,7 +277,7 @@ Status collect_map_slots(ReaderContext& ctx) {
       });
       if (var == ctx.btf_map_vars.end()) return bad_input("{}: lies in no map definition", where());
       Map& map = ctx.model.maps[var->map];
-      const bool prog_array = map.def.type == map_type::kProgArray;
+      const bool prog_array = map.def.type == abi::map_type::kProgArray;
       if (!prog_array && !is_map_in_map(map.def.type)) return bad_input("{}: map '{}' takes no initial values", where(), map.name);
       if (prog_array) {
         auto f = std::find_if(ctx.functions.begin(), ctx.functions.end(), [&](const Function& fn) {
@@ -288,7 +288,7 @@ Status collect_map_slots(ReaderContext& ctx) {
         if (!ctx.btf_maps_section || sym.section != *ctx.btf_maps_section || ctx.model.find_map(sym.name) == nullptr) {
           return bad_input("{}: '{}' is not a BTF-defined map", where(), sym.name);
         }
-        if (map.def.type == map_type::kHashOfMaps && map.def.key_size != 4) {
+        if (map.def.type == abi::map_type::kHashOfMaps && map.def.key_size != 4) {
           return bad_input("{}: hash-of-maps '{}' must have 4-byte keys", where(), map.name);
         }
       }

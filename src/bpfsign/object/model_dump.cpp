@@ -6,7 +6,7 @@
 
 #include "bpfsign/common/printable.hpp"
 
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 
 namespace bpfsign::object {
 
@@ -31,7 +31,7 @@ std::string target_name(const ObjectModel& m, const Program& p, const Relocation
 }
 
 json map_def_json(const MapDefinition& d) {
-  return json{{"type", map_type_name(d.type)},   {"type_id", d.type},          {"key_size", d.key_size},
+  return json{{"type", abi::map_type_name(d.type)},   {"type_id", d.type},          {"key_size", d.key_size},
               {"value_size", d.value_size},      {"max_entries", d.max_entries}, {"flags", d.flags},
               {"numa_node", d.numa_node},        {"map_extra", d.map_extra},   {"btf_key_type_id", d.btf_key_type_id},
               {"btf_value_type_id", d.btf_value_type_id}, {"pin_by_name", d.pin_by_name}};
@@ -85,17 +85,17 @@ json program_json(const ObjectModel& m, const Program& p) {
   return json{{"name", p.name},
               {"section", p.section},
               {"section_offset", p.section_offset},
-              {"type", prog_type_name(p.kind.prog_type)},
+              {"type", abi::prog_type_name(p.kind.prog_type)},
               {"type_id", p.kind.prog_type},
-              {"expected_attach_type", p.kind.expected_attach_type == 0 && p.kind.prog_type != prog_type::kCgroupSkb
+              {"expected_attach_type", p.kind.expected_attach_type == 0 && p.kind.prog_type != abi::prog_type::kCgroupSkb
                                            ? json(nullptr)
-                                           : json(attach_type_name(p.kind.expected_attach_type))},
+                                           : json(abi::attach_type_name(p.kind.expected_attach_type))},
               {"expected_attach_type_id", p.kind.expected_attach_type},
               {"attach_target", p.kind.attach_target},
               {"attach_by_btf_id", p.kind.attach_by_btf_id},
               {"attach", attach_method_name(p.kind.attach)},
-              {"sleepable", (p.kind.prog_flags & kProgFlagSleepable) != 0},
-              {"xdp_has_frags", (p.kind.prog_flags & kProgFlagXdpHasFrags) != 0},
+              {"sleepable", (p.kind.prog_flags & abi::kProgFlagSleepable) != 0},
+              {"xdp_has_frags", (p.kind.prog_flags & abi::kProgFlagXdpHasFrags) != 0},
               {"insns", p.insns.size()},
               {"functions", std::move(functions)},
               {"func_info", p.func_info.size()},
@@ -162,10 +162,10 @@ std::string dump_text(const ObjectModel& m) {
   append_line(out, "programs ({}):", m.programs.size());
   for (const auto& p : m.programs) {
     std::string flags;
-    if (p.kind.prog_flags & kProgFlagSleepable) flags += " sleepable";
-    if (p.kind.prog_flags & kProgFlagXdpHasFrags) flags += " xdp_frags";
-    append_line(out, "  {} [{}] type {} attach {}{}{}", p.name, p.section, prog_type_name(p.kind.prog_type),
-         p.kind.expected_attach_type != 0 ? attach_type_name(p.kind.expected_attach_type) : "-",
+    if (p.kind.prog_flags & abi::kProgFlagSleepable) flags += " sleepable";
+    if (p.kind.prog_flags & abi::kProgFlagXdpHasFrags) flags += " xdp_frags";
+    append_line(out, "  {} [{}] type {} attach {}{}{}", p.name, p.section, abi::prog_type_name(p.kind.prog_type),
+         p.kind.expected_attach_type != 0 ? abi::attach_type_name(p.kind.expected_attach_type) : "-",
          p.kind.attach_target.empty() ? "" : fmt::format(" target '{}'", p.kind.attach_target), flags);
     std::string funcs;
     for (const auto& f : p.functions) funcs += fmt::format("{}{}@{}", funcs.empty() ? "" : ", ", f.name, f.start);
@@ -180,10 +180,10 @@ std::string dump_text(const ObjectModel& m) {
   append_line(out, "maps ({}):", m.maps.size());
   for (const auto& map : m.maps) {
     append_line(out, "  {} ({}; kernel name '{}'): {} key {} value {} max_entries {} flags 0x{:x}{}{}", map.name, map_origin_name(map.origin),
-         map.kernel_name, map_type_name(map.def.type), map.def.key_size, map.def.value_size, map.def.max_entries, map.def.flags,
+         map.kernel_name, abi::map_type_name(map.def.type), map.def.key_size, map.def.value_size, map.def.max_entries, map.def.flags,
          map.def.pin_by_name ? " pinned by name" : "", map.frozen_after_init() ? " frozen" : "");
     if (map.inner) {
-      append_line(out, "    inner: {} key {} value {} max_entries {}", map_type_name(map.inner->type), map.inner->key_size,
+      append_line(out, "    inner: {} key {} value {} max_entries {}", abi::map_type_name(map.inner->type), map.inner->key_size,
            map.inner->value_size, map.inner->max_entries);
     }
     for (const auto& s : map.slots) append_line(out, "    slot {} = {}", s.index, s.target);

@@ -1,30 +1,15 @@
 #include "bpfsign/object/section_defs.hpp"
 
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 
 namespace bpfsign::object {
 
 namespace {
 
-namespace P = prog_type;  // qualified: some names are both a program and an attach type
+namespace P = abi::prog_type;  // qualified: some names are both a program and an attach type
 
-// enum bpf_attach_type values (include/uapi/linux/bpf.h).
-enum Attach : std::uint32_t {
-  kNone = 0,
-  kCgroupInetIngress = 0, kCgroupInetEgress = 1, kCgroupInetSockCreate = 2, kCgroupSockOps = 3,
-  kSkSkbStreamParser = 4, kSkSkbStreamVerdict = 5, kCgroupDevice = 6, kSkMsgVerdict = 7,
-  kCgroupInet4Bind = 8, kCgroupInet6Bind = 9, kCgroupInet4Connect = 10, kCgroupInet6Connect = 11,
-  kCgroupInet4PostBind = 12, kCgroupInet6PostBind = 13, kCgroupUdp4Sendmsg = 14, kCgroupUdp6Sendmsg = 15,
-  kLircMode2 = 16, kFlowDissector = 17, kCgroupSysctl = 18, kCgroupUdp4Recvmsg = 19, kCgroupUdp6Recvmsg = 20,
-  kCgroupGetsockopt = 21, kCgroupSetsockopt = 22, kTraceRawTp = 23, kTraceFentry = 24, kTraceFexit = 25,
-  kModifyReturn = 26, kLsmMac = 27, kTraceIter = 28, kCgroupInet4Getpeername = 29,
-  kCgroupInet6Getpeername = 30, kCgroupInet4Getsockname = 31, kCgroupInet6Getsockname = 32, kXdpDevmap = 33,
-  kCgroupInetSockRelease = 34, kXdpCpumap = 35, kSkLookup = 36, kXdp = 37, kSkSkbVerdict = 38,
-  kSkReuseportSelect = 39, kSkReuseportSelectOrMigrate = 40, kTraceKprobeMulti = 42, kLsmCgroup = 43,
-  kNetfilter = 45, kTcxIngress = 46, kTcxEgress = 47, kTraceUprobeMulti = 48, kCgroupUnixConnect = 49,
-  kCgroupUnixSendmsg = 50, kCgroupUnixRecvmsg = 51, kCgroupUnixGetpeername = 52, kCgroupUnixGetsockname = 53,
-  kNetkitPrimary = 54, kNetkitPeer = 55, kTraceKprobeSession = 56, kTraceUprobeSession = 57,
-};
+using namespace abi::attach_type;
+constexpr std::uint32_t kNone = 0;  // no expected attach type
 
 enum Flags : std::uint8_t { kPlain = 0, kBtf = 1, kSleepable = 2, kFrags = 4 };
 
@@ -205,8 +190,8 @@ std::optional<SectionKind> classify_section(std::string_view section_name) {
     SectionKind kind;
     kind.prog_type = rule.prog_type;
     kind.expected_attach_type = rule.attach_type;
-    if (rule.flags & kSleepable) kind.prog_flags |= kProgFlagSleepable;
-    if (rule.flags & kFrags) kind.prog_flags |= kProgFlagXdpHasFrags;
+    if (rule.flags & kSleepable) kind.prog_flags |= abi::kProgFlagSleepable;
+    if (rule.flags & kFrags) kind.prog_flags |= abi::kProgFlagXdpHasFrags;
     kind.attach_by_btf_id = (rule.flags & kBtf) != 0;
     kind.attach = rule.attach;
     kind.attach_target = std::string(*target);

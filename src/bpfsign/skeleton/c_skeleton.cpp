@@ -5,7 +5,7 @@
 
 #include "bpfsign/btf/btf.hpp"
 #include "bpfsign/common/sha256.hpp"
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/skeleton/cpp_skeleton.hpp"
 
 namespace bpfsign::skeleton {
@@ -180,7 +180,7 @@ Result<std::string> c_skeleton(const object::ObjectModel& model, const loader::L
   line(out, "static inline long {}__bpf(int cmd, void *attr, unsigned int size)\n{{", n);
   line(out, "\treturn syscall(__NR_bpf, cmd, attr, size);\n}}\n");
   const bool sized_by_cpus = std::any_of(model.maps.begin(), model.maps.end(), [](const object::Map& m) {
-    return m.def.type == object::map_type::kPerfEventArray && m.def.max_entries == 0;
+    return m.def.type == abi::map_type::kPerfEventArray && m.def.max_entries == 0;
   });
   if (sized_by_cpus) {
     // As libbpf counts them; 0 (refused by the loader) if unreadable.

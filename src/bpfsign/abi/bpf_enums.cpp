@@ -1,11 +1,11 @@
-#include "bpfsign/object/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
 
 #include <fmt/core.h>
 
 #include <iterator>
 #include <string_view>
 
-namespace bpfsign::object {
+namespace bpfsign::abi {
 
 namespace {
 
@@ -50,4 +50,4 @@ std::string prog_type_name(std::uint32_t type) { return lookup(kProgTypes, type,
 std::string attach_type_name(std::uint32_t type) { return lookup(kAttachTypes, type, "attach_type"); }
 std::string map_type_name(std::uint32_t type) { return lookup(kMapTypes, type, "map_type"); }
 
-}  // namespace bpfsign::object
+}  // namespace bpfsign::abi

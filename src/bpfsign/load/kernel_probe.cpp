@@ -1,12 +1,13 @@
-#include "bpfsign/load/scheme_probe.hpp"
+#include "bpfsign/load/kernel_probe.hpp"
 
+#include "bpfsign/abi/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_enums.hpp"
+#include "bpfsign/abi/bpf_map_layout.hpp"
 #include "bpfsign/btf/btf.hpp"
 #include "bpfsign/common/file_io.hpp"
-#include "bpfsign/kernel/probe.hpp"
 #include "bpfsign/isa/encode.hpp"
 #include "bpfsign/kernel/bpf_syscall.hpp"
 #include "bpfsign/kernel/keyring.hpp"
-#include "bpfsign/loader/metadata_check.hpp"
 #include "bpfsign/sign/keys.hpp"
 #include "bpfsign/sign/pkcs7.hpp"
 
@@ -27,10 +28,10 @@ Result<std::pair<std::optional<sign::Scheme>, std::string>> loader_check_from_bt
   }
   if (!sha) return std::pair{std::optional<sign::Scheme>{}, std::string("struct bpf_map has no sha[]: kernel predates map hashes")};
   const std::uint32_t sha_type = b.skip_modifiers_and_typedefs(sha->type);
-  const bool sha_ok = (sha->offset & 0xffffff) == 8u * static_cast<std::uint32_t>(loader::kMapShaOffset) &&
-                      b.kind(sha_type) == btf::Kind::Array && b.array(sha_type).nelems == 32;
+  const bool sha_ok = (sha->offset & 0xffffff) == 8u * static_cast<std::uint32_t>(abi::bpf_map::kShaOffset) &&
+                      b.kind(sha_type) == btf::Kind::Array && b.array(sha_type).nelems == abi::bpf_map::kShaSize;
   if (!sha_ok) return std::pair{std::optional<sign::Scheme>{}, std::string("struct bpf_map's sha[] is not u8[32] at offset 0")};
-  if (excl && excl->offset == 8u * static_cast<std::uint32_t>(loader::kMapExclOffset)) {
+  if (excl && excl->offset == 8u * static_cast<std::uint32_t>(abi::bpf_map::kExclOffset)) {
     return std::pair{std::optional<sign::Scheme>{sign::Scheme::LoaderChecked}, std::string("struct bpf_map: sha[32] at 0, excl at 32")};
   }
   return std::pair{std::optional<sign::Scheme>{sign::Scheme::LoaderCheckedHashOnly},
@@ -51,8 +52,8 @@ int try_signed_probe(sign::Scheme scheme, const sign::PrivateKey& key, const sig
   const auto code = probe_loader();
   const Sha256 digest = sha256(code);
   const std::vector<std::uint8_t> value(8, 0x5a);
-  kernel::MapCreateAttr attr;
-  attr.map_type = kernel::kMapTypeArray;
+  abi::MapCreateAttr attr;
+  attr.map_type = abi::map_type::kArray;
   attr.key_size = 4;
   attr.value_size = static_cast<std::uint32_t>(value.size());
   attr.max_entries = 1;
@@ -62,7 +63,7 @@ int try_signed_probe(sign::Scheme scheme, const sign::PrivateKey& key, const sig
   if (auto* e = std::get_if<kernel::KernelError>(&map)) return e->err;
   const int fd = std::get<UniqueFd>(map).get();
   const std::uint32_t k = 0;
-  std::array<std::uint8_t, kernel::kSha256Size> hash{};
+  std::array<std::uint8_t, abi::kSha256Size> hash{};
   if (auto r = kernel::map_update(fd, &k, value.data()); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
   if (auto r = kernel::map_freeze(fd); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
   if (auto r = kernel::map_info(fd, &hash); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
@@ -70,8 +71,8 @@ int try_signed_probe(sign::Scheme scheme, const sign::PrivateKey& key, const sig
   auto sig = sign::sign_detached(key, cert, sign::signed_payload(scheme, code, maps));
   if (!sig) return EINVAL;
   kernel::ProgLoadRequest req;
-  req.prog_type = kernel::kProgTypeSyscall;
-  req.prog_flags = kernel::kProgFlagSleepable;
+  req.prog_type = abi::prog_type::kSyscall;
+  req.prog_flags = abi::kProgFlagSleepable;
   req.insns = code;
   req.name = "bpfsign_probe";
   const int fd_array[] = {fd};
@@ -103,22 +104,23 @@ std::string bpf_map_layout(Bytes data, std::size_t count) {
   return out;
 }
 
-Result<SchemeProbe> probe_scheme(const std::string& vmlinux_btf) {
-  SchemeProbe p;
-  const kernel::KernelProbe k = kernel::probe_kernel();
-  p.checks_signatures = k.checks_signatures;
-  if (const auto* item = k.find("signature_verification")) p.signature_evidence = item->detail;
+namespace {
+
+// The scheme `p.features` leaves open, into `p`: from the kernel BTF at
+// `vmlinux_btf` and, on a kernel that checks signatures, signed probes.
+Status find_scheme(KernelProbe& p, const std::string& vmlinux_btf) {
   auto bytes = read_file(vmlinux_btf);
   if (!bytes) return bytes.error();
+  p.map_layout = bpf_map_layout(*bytes);
   auto check = loader_check_from_btf(*bytes);
   if (!check) return check.error();
   const std::string layout = "struct bpf_map: " + bpf_map_layout(*bytes, 3);
-  if (!p.checks_signatures) {
+  if (!p.checks_signatures()) {
     // Nothing to sign against: the loader-checked variant this kernel's
     // map layout allows is what runs (unsigned, after offline verification).
     p.scheme = check->first;
     p.scheme_evidence = "no signed probe possible (the kernel checks no signature); " + check->second;
-    return p;
+    return Ok{};
   }
   auto key = sign::PrivateKey::generate(sign::KeyAlgorithm::EcdsaP256);
   if (!key) return key.error();
@@ -142,18 +144,40 @@ Result<SchemeProbe> probe_scheme(const std::string& vmlinux_btf) {
     p.scheme = sign::Scheme::KernelChained;
     p.scheme_evidence = fmt::format("the kernel accepted a probe signed over instructions and map contents (kernel-chained){}; {}",
                                     lsm_note(chained), layout);
-    return p;
+    return Ok{};
   }
   const int insns_only = try_signed_probe(sign::Scheme::LoaderChecked, *key, *cert, *keyring);
   if (accepted(insns_only)) {
     p.scheme = check->first;
     p.scheme_evidence = fmt::format("the kernel accepted a probe signed over instructions only (loader-checked; the chained probe got errno {}){}; {}",
                                     chained, lsm_note(insns_only), check->second);
-    return p;
+    return Ok{};
   }
   p.scheme_evidence = fmt::format("the kernel refused both signed probes (chained: errno {}, instructions only: errno {}); {}", chained,
                                   insns_only, layout);
+  return Ok{};
+}
+
+}  // namespace
+
+std::string KernelProbe::signature_evidence() const {
+  const kernel::ProbeItem* item = features.find("signature_verification");
+  return item != nullptr ? item->detail : std::string();
+}
+
+KernelProbe probe_kernel(const std::string& vmlinux_btf) {
+  KernelProbe p;
+  p.features = kernel::probe_features();
+  if (auto found = find_scheme(p, vmlinux_btf); !found) {
+    p.scheme.reset();
+    p.scheme_error = found.error();
+  }
   return p;
+}
+
+const KernelProbe& running_kernel() {
+  static const KernelProbe probe = probe_kernel();  // probed once, thread-safe
+  return probe;
 }
 
 }  // namespace bpfsign::load

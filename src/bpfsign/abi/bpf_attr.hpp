@@ -1,5 +1,5 @@
-// Our own definitions of the bpf(2) attribute layouts we use, including the
-// 6.18+ fields (signature, keyring_id, excl_prog_hash, map hash) that Debian
+// Our own definitions of the bpf(2) attribute layouts we use (the kernel
+// ABI layer: layouts only, no system call), including the 6.18+ fields (signature, keyring_id, excl_prog_hash, map hash) that Debian
 // 12's <linux/bpf.h> predates. Offsets are checked against the kernel's BTF
 // (union bpf_attr, struct bpf_map_info on 6.18.44; docs/kernels.md)
 // and pinned by the static_asserts below.
@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace bpfsign::kernel {
+namespace bpfsign::abi {
 
 enum class BpfCmd : int {
   MapCreate = 0,
@@ -28,13 +28,9 @@ enum class BpfCmd : int {
   LinkGetFdById = 30,
 };
 
-inline constexpr std::uint32_t kProgTypeSocketFilter = 1;
-inline constexpr std::uint32_t kProgTypeTracepoint = 5;
-inline constexpr std::uint32_t kProgTypeSyscall = 31;
-inline constexpr std::uint32_t kMapTypeArray = 2;
-inline constexpr std::uint32_t kProgFlagSleepable = 1u << 4;  // BPF_F_SLEEPABLE
+// The size of the SHA-256 the kernel writes at bpf_map_info.hash and reads
+// at excl_prog_hash.
 inline constexpr std::size_t kSha256Size = 32;
-inline constexpr std::int32_t kHelperGetAttachCookie = 174;  // BPF_FUNC_get_attach_cookie
 
 struct MapCreateAttr {
   std::uint32_t map_type = 0;
@@ -246,4 +242,14 @@ static_assert(offsetof(MapInfo, hash) == 88);
 static_assert(offsetof(MapInfo, hash_size) == 96);
 static_assert(sizeof(MapInfo) == 104);
 
+}  // namespace bpfsign::abi
+
+// Transitional: audit/loader_decoder.cpp, being restructured on another
+// branch, still names these layouts kernel::. Remove once it says abi::.
+namespace bpfsign::kernel {
+using abi::BpfCmd;
+using abi::BtfLoadAttr;
+using abi::MapCreateAttr;
+using abi::MapElemAttr;
+using abi::ProgLoadAttr;
 }  // namespace bpfsign::kernel
