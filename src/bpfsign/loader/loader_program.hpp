@@ -89,6 +89,13 @@ inline constexpr std::int32_t kHelperSysBpf = 166;
 inline constexpr std::int32_t kHelperBtfFindByNameKind = 167;
 inline constexpr std::int32_t kHelperSysClose = 168;
 inline constexpr std::int32_t kHelperKallsymsLookupName = 179;
+// Helpers libbpf's loaders also call (bpftool light skeletons), which
+// bpfsign inspect reads: to zero the stack or copy from kernel memory, and
+// to copy from user memory.
+inline constexpr std::int32_t kHelperProbeReadKernel = 113;
+inline constexpr std::int32_t kHelperCopyFromUser = 148;
+// bpf_btf_find_by_name_kind returns btf_obj_fd << kBtfObjFdShift | btf_id.
+inline constexpr std::int32_t kBtfObjFdShift = 32;
 
 // `settings`: what the loading side may change (empty: nothing).
 Result<LoaderProgram> generate_loader(const object::ObjectModel& model, const SettingsDeclaration& settings = {});
