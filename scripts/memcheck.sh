@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The object reader hands libelf a partial image of the file (only the
-# headers, section names and loaded sections are read into it), so it must
-# never read a byte it did not fill. Valgrind's memcheck tracks that through
-# libelf, which no sanitizer build instruments: this runs the reader on
-# every built object (file path) and the damaged-object unit tests
-# (in-memory path) under memcheck, and fails on any error it reports.
+# The object reader under valgrind's memcheck, which also follows libelf
+# (no sanitizer build instruments it): invalid reads and writes and uses of
+# uninitialised values by the reader and libelf (leaks are not counted), on
+# every built object (read from its file) and on the damaged-object unit
+# tests (read from memory). The reader hands libelf the whole file, every
+# byte read from it, so this is a general check: no property of the reader
+# depends on it.
 # Usage: scripts/memcheck.sh BUILD_DIR (a g++ build, not a sanitizer one)
 set -euo pipefail
 build=${1:?usage: memcheck.sh BUILD_DIR}

@@ -22,7 +22,7 @@ CXXFLAGS="$(dpkg-buildflags --get CXXFLAGS) $(dpkg-buildflags --get CPPFLAGS)" C
   LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
   build_tree "$repo_root/build/release" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc -DBPFSIGN_BUILD_BENCH=OFF
 
-echo "== memcheck: the reader reads no byte of its partial file image that it did not fill"
+echo "== memcheck: the object reader and libelf under valgrind (built and damaged objects)"
 "$repo_root/scripts/memcheck.sh" "$repo_root/build/gcc"
 
 echo "== clang-19 with ASan and UBSan: build and test"

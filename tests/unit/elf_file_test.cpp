@@ -60,14 +60,11 @@ TEST(ElfFile, ReadsEveryCorpusObject) {
   }
 }
 
-// The reader fills a partial image of the file: the first 4 KiB with the
-// header, the 4 KiB before the header table with the table, then the name
-// table and the loaded sections wherever they are. clang's layout puts code
-// and names inside those windows; these variants move everything away from
-// them (padding after the ELF header, padding before the header table), so
-// that every section must be read on its own. Each variant, read from a
-// file, must give the same sections, bytes and symbols as the original read
-// from memory.
+// Sections are found by their offsets wherever they lie: these variants
+// move everything away from clang's layout (padding after the ELF header,
+// padding before the header table). Each variant, read from a file, must
+// give the same sections, bytes and symbols as the original read from
+// memory.
 std::vector<std::uint8_t> with_padding(const std::vector<std::uint8_t>& b, std::size_t after_header, std::size_t before_table) {
   auto h = header_of(b);
   if (h.e_shoff + std::uint64_t{h.e_shnum} * sizeof(Elf64_Shdr) != b.size()) return {};  // table not last: not clang's layout

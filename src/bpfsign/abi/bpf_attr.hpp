@@ -243,13 +243,3 @@ static_assert(offsetof(MapInfo, hash_size) == 96);
 static_assert(sizeof(MapInfo) == 104);
 
 }  // namespace bpfsign::abi
-
-// Transitional: audit/loader_decoder.cpp, being restructured on another
-// branch, still names these layouts kernel::. Remove once it says abi::.
-namespace bpfsign::kernel {
-using abi::BpfCmd;
-using abi::BtfLoadAttr;
-using abi::MapCreateAttr;
-using abi::MapElemAttr;
-using abi::ProgLoadAttr;
-}  // namespace bpfsign::kernel

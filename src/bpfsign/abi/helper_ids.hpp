@@ -14,6 +14,15 @@ inline constexpr std::int32_t kHelperBtfFindByNameKind = 167;   // BPF_FUNC_btf_
 inline constexpr std::int32_t kHelperSysClose = 168;            // BPF_FUNC_sys_close
 inline constexpr std::int32_t kHelperKallsymsLookupName = 179;  // BPF_FUNC_kallsyms_lookup_name
 
+// bpf_btf_find_by_name_kind returns btf_obj_fd << kBtfObjFdShift | btf_id.
+inline constexpr std::int32_t kBtfObjFdShift = 32;
+
+// Helpers libbpf's loaders also call (bpftool light skeletons), which
+// bpfsign inspect reads: to zero the stack or copy from kernel memory, and
+// to copy from user memory.
+inline constexpr std::int32_t kHelperProbeReadKernel = 113;  // BPF_FUNC_probe_read_kernel
+inline constexpr std::int32_t kHelperCopyFromUser = 148;     // BPF_FUNC_copy_from_user
+
 // What the bpf_cookie probe calls (load/builtin_externs.cpp).
 inline constexpr std::int32_t kHelperGetAttachCookie = 174;  // BPF_FUNC_get_attach_cookie
 

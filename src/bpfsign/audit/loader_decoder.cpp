@@ -12,6 +12,9 @@
 #include "bpfsign/isa/decode.hpp"
 #include "bpfsign/isa/disasm.hpp"
 #include "bpfsign/abi/bpf_attr.hpp"
+#include "bpfsign/abi/bpf_map_layout.hpp"
+#include "bpfsign/abi/helper_ids.hpp"
+#include "bpfsign/isa/opcodes.hpp"
 #include "bpfsign/loader/context_layout.hpp"
 #include "bpfsign/loader/loader_program.hpp"
 
@@ -19,10 +22,17 @@ namespace bpfsign::audit {
 
 namespace {
 
-constexpr std::int32_t kHelperProbeReadKernel = 113;
 // Context inputs past the fixed header (fds, .kconfig values, runtime settings).
 constexpr std::int64_t kSettingsStart = sizeof(loader::ContextHeader);
-constexpr std::int32_t kHelperCopyFromUser = 148;
+// The metadata check compares the map's SHA-256 (struct bpf_map's sha[32])
+// one 64-bit word at a time.
+constexpr std::int64_t kShaWordSize = sizeof(std::uint64_t);
+constexpr int kShaWords = static_cast<int>(abi::kSha256Size / kShaWordSize);
+constexpr std::int64_t kMapShaEnd = abi::bpf_map::kShaOffset + static_cast<std::int64_t>(abi::kSha256Size);
+// A loader's maps are updated as arrays: u32 keys.
+constexpr std::uint32_t kArrayKeySize = sizeof(std::uint32_t);
+// A program's fd_array holds one s32 fd per entry.
+constexpr std::uint32_t kFdArrayEntrySize = sizeof(std::int32_t);
 
 // What a register holds, as far as the decoder can tell.
 // What the branches taken so far on a path prove of an input's value.
@@ -80,7 +90,7 @@ class Decoder {
         unexplained(p.pc, "reached by no path the decoder explains (dead or hidden code)");
       }
     }
-    if (check_.expected_found == 4) out_.metadata_check = MetadataCheckFound{check_.expected, check_.exclusive};
+    if (check_.expected_found == kShaWords) out_.metadata_check = MetadataCheckFound{check_.expected, check_.exclusive};
     // Values that a copy from user or kernel memory (found on any path) may replace.
     for (const auto& [index, off, len, key] : update_values_) {
       for (const auto& [from, n, src] : input_regions_) {
@@ -210,7 +220,9 @@ class Decoder {
       const auto* l = std::get_if<isa::LoadImm64>(&p.insn);
       if (l == nullptr || (l->src != isa::PseudoSrc::MapIdx && l->src != isa::PseudoSrc::MapIdxValue)) continue;
       std::string target = fmt::format("fd_array[{}]", l->imm);
-      if (fd_array.is(Val::Kind::BlobPtr) && l->imm >= 0) target = describe(load_blob(fd_array.v + 4 * static_cast<std::int64_t>(l->imm), 4));
+      if (fd_array.is(Val::Kind::BlobPtr) && l->imm >= 0) {
+        target = describe(load_blob(fd_array.v + kFdArrayEntrySize * static_cast<std::int64_t>(l->imm), kFdArrayEntrySize));
+      }
       if (target.rfind("fd of ", 0) == 0) target = target.substr(6);
       const std::string what = l->src == isa::PseudoSrc::MapIdx ? target : fmt::format("{} value + {}", target, l->next_imm);
       commands_.push_back({pc, "RELOCATION", fmt::format("program '{}' instruction {}: {}", program, p.pc, what),
@@ -221,153 +233,181 @@ class Decoder {
   Val result(std::string desc) { return Val{Val::Kind::Result, next_result_++, std::move(desc)}; }
 
   // --- one bpf(2) command, decoded from its attr in the blob ---
+  static void add_field(Command& c, const char* key, std::string value) { c.fields.emplace_back(key, std::move(value)); }
+  // A fixed-size name field of an attr (map_name, prog_name), up to its NUL.
+  std::string attr_name(std::int64_t attr, std::size_t offset, std::size_t size) const {
+    std::string name;
+    for (std::uint8_t ch : blob_bytes(attr + static_cast<std::int64_t>(offset), size)) {
+      if (ch == 0) break;
+      name += static_cast<char>(ch);
+    }
+    return name;
+  }
+
+  // bpf_sys_bpf(cmd, &blob[attr], size): the command is decoded from the
+  // attr as the kernel would read it, each by a step of its own. Only
+  // constant commands and attrs in the blob can be followed.
   Val sys_bpf(std::size_t pc, const Regs& r) {
     if (!r[1].is(Val::Kind::Const) || !r[2].is(Val::Kind::BlobPtr) || !r[3].is(Val::Kind::Const)) {
       unexplained(pc, "bpf_sys_bpf with a command or attr the decoder cannot follow");
       return Val{};
     }
-    const std::int64_t a = r[2].v;
-    consumed_.emplace_back(a, r[3].v);  // (sys_bpf is decoded on the main path only)
+    const std::int64_t attr = r[2].v;
+    consumed_.emplace_back(attr, r[3].v);  // (sys_bpf is decoded on the main path only)
     Command c;
     c.pc = pc;
-    auto add = [&](const char* k, std::string v) { c.fields.emplace_back(k, std::move(v)); };
-    switch (static_cast<kernel::BpfCmd>(r[1].v)) {
-      case kernel::BpfCmd::BtfLoad: {
-        c.kind = "BTF_LOAD";
-        const Val data = at(a, offsetof(kernel::BtfLoadAttr, btf), 8);
-        const Val size = at(a, offsetof(kernel::BtfLoadAttr, btf_size), 4);
-        std::string types = "?";
-        if (data.is(Val::Kind::BlobPtr) && size.is(Val::Kind::Const)) {
-          auto parsed = btf::Btf::parse(blob_bytes(data.v, static_cast<std::uint64_t>(size.v)));
-          types = parsed ? std::to_string(parsed->type_count()) : "unparseable: " + parsed.error().message;
-          consumed_.emplace_back(data.v, size.v);
-        }
-        add("size", describe(size));
-        add("types", types);
-        c.summary = fmt::format("load BTF: {} bytes, {} types", describe(size), types);
-        commands_.push_back(std::move(c));
-        return result("fd of the BTF");
-      }
-      case kernel::BpfCmd::MapCreate: {
-        c.kind = "MAP_CREATE";
-        const auto name_bytes = blob_bytes(a + static_cast<std::int64_t>(offsetof(kernel::MapCreateAttr, map_name)), 16);
-        std::string name;
-        for (std::uint8_t ch : name_bytes) {
-          if (ch == 0) break;
-          name += static_cast<char>(ch);
-        }
-        add("name", name);
-        add("type", field(a, offsetof(kernel::MapCreateAttr, map_type), 4));
-        add("key_size", field(a, offsetof(kernel::MapCreateAttr, key_size), 4));
-        add("value_size", field(a, offsetof(kernel::MapCreateAttr, value_size), 4));
-        add("max_entries", field(a, offsetof(kernel::MapCreateAttr, max_entries), 4));
-        add("flags", field(a, offsetof(kernel::MapCreateAttr, map_flags), 4));
-        add("btf_fd", field(a, offsetof(kernel::MapCreateAttr, btf_fd), 4));
-        add("btf_key_type_id", field(a, offsetof(kernel::MapCreateAttr, btf_key_type_id), 4));
-        add("btf_value_type_id", field(a, offsetof(kernel::MapCreateAttr, btf_value_type_id), 4));
-        add("inner_map_fd", field(a, offsetof(kernel::MapCreateAttr, inner_map_fd), 4));
-        add("map_extra", field(a, offsetof(kernel::MapCreateAttr, map_extra), 8));
-        c.summary = fmt::format("create map '{}': type {}, key {}, value {}, max_entries {}, flags {}", name, c.fields[1].second,
-                                c.fields[2].second, c.fields[3].second, c.fields[4].second, c.fields[5].second);
-        const auto vs = at(a, offsetof(kernel::MapCreateAttr, value_size), 4);
-        update_values_.emplace_back(commands_.size(), a + static_cast<std::int64_t>(offsetof(kernel::MapCreateAttr, max_entries)), 4,
-                                    "max_entries");
-        commands_.push_back(std::move(c));
-        Val fd = result(fmt::format("fd of map '{}'", name));
-        map_attrs_.emplace_back(a + static_cast<std::int64_t>(offsetof(kernel::MapCreateAttr, max_entries)), fd.v);
-        value_size_[fd.v] = vs.is(Val::Kind::Const) ? static_cast<std::uint32_t>(vs.v) : 0;
-        return fd;
-      }
-      case kernel::BpfCmd::MapUpdateElem: {
-        c.kind = "MAP_UPDATE_ELEM";
-        const Val map = at(a, offsetof(kernel::MapElemAttr, map_fd), 4);
-        const Val key = at(a, offsetof(kernel::MapElemAttr, key), 8);
-        const Val value = at(a, offsetof(kernel::MapElemAttr, value), 8);
-        add("map", describe(map));
-        const Val k = key.is(Val::Kind::BlobPtr) ? load_blob(key.v, 4) : Val{};
-        add("key", describe(k));
-        std::string what = "?";
-        if (value.is(Val::Kind::BlobPtr)) {
-          const auto at = overlay_.find(value.v);
-          const auto vs = map.is(Val::Kind::Result) && value_size_.count(map.v) ? value_size_.at(map.v) : 0u;
-          if (at != overlay_.end()) {
-            what = describe(at->second.val);
-          } else if (vs != 0) {
-            what = fmt::format("{} bytes, SHA-256 {}", vs, to_hex(sha256(blob_bytes(value.v, vs))));
-            update_values_.emplace_back(commands_.size(), value.v, vs, "value");
-            if (map.is(Val::Kind::Result)) update_regions_.emplace_back(value.v, static_cast<std::int64_t>(vs), map.v);
-            consumed_.emplace_back(value.v, vs);
-          }
-        }
-        add("value", what);
-        c.summary = fmt::format("update {} key {}: {}", describe(map), describe(k), what);
-        commands_.push_back(std::move(c));
-        return result("update result");
-      }
-      case kernel::BpfCmd::MapFreeze: {
-        c.kind = "MAP_FREEZE";
-        const Val map = load_blob(a, 4);
-        add("map", describe(map));
-        c.summary = "freeze " + describe(map);
-        commands_.push_back(std::move(c));
-        return result("freeze result");
-      }
-      case kernel::BpfCmd::ProgLoad: {
-        c.kind = "PROG_LOAD";
-        using P = kernel::ProgLoadAttr;
-        const auto name_bytes = blob_bytes(a + static_cast<std::int64_t>(offsetof(P, prog_name)), 16);
-        std::string name;
-        for (std::uint8_t ch : name_bytes) {
-          if (ch == 0) break;
-          name += static_cast<char>(ch);
-        }
-        const Val insns = at(a, offsetof(P, insns), 8);
-        const Val cnt = at(a, offsetof(P, insn_cnt), 4);
-        std::string digest = "?";
-        const Val fd_array = at(a, offsetof(P, fd_array), 8);
-        if (insns.is(Val::Kind::BlobPtr) && cnt.is(Val::Kind::Const)) {
-          const auto len = static_cast<std::uint64_t>(cnt.v) * 8;
-          digest = to_hex(sha256(blob_bytes(insns.v, len)));
-          map_references(pc, name, blob_bytes(insns.v, len), fd_array);
-          program_ranges_.emplace_back(insns.v, static_cast<std::int64_t>(len), name);
-          for (const auto& [off, st] : overlays_in(insns.v, len)) {
-            const auto rel = off - insns.v;
-            commands_.push_back({pc, "RELOCATION",
-                                 fmt::format("program '{}' instruction {} byte {}: {}", name, rel / 8, rel % 8, describe(st.val)),
-                                 {{"program", name}, {"insn", std::to_string(rel / 8)}, {"byte", std::to_string(rel % 8)},
-                                  {"value", describe(st.val)}}});
-          }
-        }
-        add("name", name);
-        add("type", field(a, offsetof(P, prog_type), 4));
-        add("expected_attach_type", field(a, offsetof(P, expected_attach_type), 4));
-        add("attach_btf_id", field(a, offsetof(P, attach_btf_id), 4));
-        add("insn_cnt", describe(cnt));
-        add("insns_sha256", digest);
-        add("license", blob_string(at(a, offsetof(P, license), 8)));
-        add("prog_flags", field(a, offsetof(P, prog_flags), 4));
-        add("prog_btf_fd", field(a, offsetof(P, prog_btf_fd), 4));
-        add("func_info_cnt", field(a, offsetof(P, func_info_cnt), 4));
-        add("line_info_cnt", field(a, offsetof(P, line_info_cnt), 4));
-        add("core_relo_cnt", field(a, offsetof(P, core_relo_cnt), 4));
-        c.summary = fmt::format("load program '{}': type {}, attach type {}, attach target {}, {} instructions (SHA-256 {}), license {}", name,
-                                c.fields[1].second, c.fields[2].second, c.fields[3].second, describe(cnt), digest, c.fields[6].second);
-        if (!load_conditions_.empty()) {
-          std::string conditions;
-          for (const auto& k : load_conditions_) conditions += (conditions.empty() ? "" : "; ") + k;
-          c.summary += "; " + conditions;
-          add("conditions", conditions);
-          load_conditions_.clear();
-        }
-        for (std::int64_t off : pending_skip_inputs_) skip_inputs_[off] = fmt::format("program '{}'", name);
-        pending_skip_inputs_.clear();
-        commands_.push_back(std::move(c));
-        return result(fmt::format("fd of program '{}'", name));
-      }
+    switch (static_cast<abi::BpfCmd>(r[1].v)) {
+      case abi::BpfCmd::BtfLoad: return btf_load(std::move(c), attr);
+      case abi::BpfCmd::MapCreate: return map_create(std::move(c), attr);
+      case abi::BpfCmd::MapUpdateElem: return map_update_elem(std::move(c), attr);
+      case abi::BpfCmd::MapFreeze: return map_freeze(std::move(c), attr);
+      case abi::BpfCmd::ProgLoad: return prog_load(std::move(c), attr);
       default:
         unexplained(pc, fmt::format("bpf_sys_bpf command {} is not one a loader needs", r[1].v));
         return Val{};
     }
+  }
+
+  // BPF_BTF_LOAD: the BTF's size and, parsed from the blob, its type count.
+  Val btf_load(Command c, std::int64_t a) {
+    c.kind = "BTF_LOAD";
+    const Val data = at(a, offsetof(abi::BtfLoadAttr, btf), sizeof(abi::BtfLoadAttr::btf));
+    const Val size = at(a, offsetof(abi::BtfLoadAttr, btf_size), sizeof(abi::BtfLoadAttr::btf_size));
+    std::string types = "?";
+    if (data.is(Val::Kind::BlobPtr) && size.is(Val::Kind::Const)) {
+      auto parsed = btf::Btf::parse(blob_bytes(data.v, static_cast<std::uint64_t>(size.v)));
+      types = parsed ? std::to_string(parsed->type_count()) : "unparseable: " + parsed.error().message;
+      consumed_.emplace_back(data.v, size.v);
+    }
+    add_field(c, "size", describe(size));
+    add_field(c, "types", types);
+    c.summary = fmt::format("load BTF: {} bytes, {} types", describe(size), types);
+    commands_.push_back(std::move(c));
+    return result("fd of the BTF");
+  }
+
+  // BPF_MAP_CREATE: the map's definition. Its max_entries is remembered as
+  // a field an input may replace, and its value size for the updates.
+  Val map_create(Command c, std::int64_t a) {
+    using M = abi::MapCreateAttr;
+    c.kind = "MAP_CREATE";
+    const std::string name = attr_name(a, offsetof(M, map_name), sizeof(M::map_name));
+    add_field(c, "name", name);
+    add_field(c, "type", field(a, offsetof(M, map_type), sizeof(M::map_type)));
+    add_field(c, "key_size", field(a, offsetof(M, key_size), sizeof(M::key_size)));
+    add_field(c, "value_size", field(a, offsetof(M, value_size), sizeof(M::value_size)));
+    add_field(c, "max_entries", field(a, offsetof(M, max_entries), sizeof(M::max_entries)));
+    add_field(c, "flags", field(a, offsetof(M, map_flags), sizeof(M::map_flags)));
+    add_field(c, "btf_fd", field(a, offsetof(M, btf_fd), sizeof(M::btf_fd)));
+    add_field(c, "btf_key_type_id", field(a, offsetof(M, btf_key_type_id), sizeof(M::btf_key_type_id)));
+    add_field(c, "btf_value_type_id", field(a, offsetof(M, btf_value_type_id), sizeof(M::btf_value_type_id)));
+    add_field(c, "inner_map_fd", field(a, offsetof(M, inner_map_fd), sizeof(M::inner_map_fd)));
+    add_field(c, "map_extra", field(a, offsetof(M, map_extra), sizeof(M::map_extra)));
+    c.summary = fmt::format("create map '{}': type {}, key {}, value {}, max_entries {}, flags {}", name, c.fields[1].second,
+                            c.fields[2].second, c.fields[3].second, c.fields[4].second, c.fields[5].second);
+    const auto vs = at(a, offsetof(M, value_size), sizeof(M::value_size));
+    const std::int64_t max_entries = a + static_cast<std::int64_t>(offsetof(M, max_entries));
+    update_values_.emplace_back(commands_.size(), max_entries, sizeof(M::max_entries), "max_entries");
+    commands_.push_back(std::move(c));
+    Val fd = result(fmt::format("fd of map '{}'", name));
+    map_attrs_.emplace_back(max_entries, fd.v);
+    value_size_[fd.v] = vs.is(Val::Kind::Const) ? static_cast<std::uint32_t>(vs.v) : 0;
+    return fd;
+  }
+
+  // BPF_MAP_UPDATE_ELEM: the map, the key, and the value: a run-time value
+  // stored there, or the value's bytes in the blob by their SHA-256.
+  Val map_update_elem(Command c, std::int64_t a) {
+    using E = abi::MapElemAttr;
+    c.kind = "MAP_UPDATE_ELEM";
+    const Val map = at(a, offsetof(E, map_fd), sizeof(E::map_fd));
+    const Val key = at(a, offsetof(E, key), sizeof(E::key));
+    const Val value = at(a, offsetof(E, value), sizeof(E::value));
+    add_field(c, "map", describe(map));
+    const Val k = key.is(Val::Kind::BlobPtr) ? load_blob(key.v, kArrayKeySize) : Val{};
+    add_field(c, "key", describe(k));
+    std::string what = "?";
+    if (value.is(Val::Kind::BlobPtr)) {
+      const auto stored = overlay_.find(value.v);
+      const auto vs = map.is(Val::Kind::Result) && value_size_.count(map.v) ? value_size_.at(map.v) : 0u;
+      if (stored != overlay_.end()) {
+        what = describe(stored->second.val);
+      } else if (vs != 0) {
+        what = fmt::format("{} bytes, SHA-256 {}", vs, to_hex(sha256(blob_bytes(value.v, vs))));
+        update_values_.emplace_back(commands_.size(), value.v, vs, "value");
+        if (map.is(Val::Kind::Result)) update_regions_.emplace_back(value.v, static_cast<std::int64_t>(vs), map.v);
+        consumed_.emplace_back(value.v, vs);
+      }
+    }
+    add_field(c, "value", what);
+    c.summary = fmt::format("update {} key {}: {}", describe(map), describe(k), what);
+    commands_.push_back(std::move(c));
+    return result("update result");
+  }
+
+  // BPF_MAP_FREEZE: the map (the attr's first field, map_fd).
+  Val map_freeze(Command c, std::int64_t a) {
+    c.kind = "MAP_FREEZE";
+    const Val map = at(a, offsetof(abi::MapElemAttr, map_fd), sizeof(abi::MapElemAttr::map_fd));
+    add_field(c, "map", describe(map));
+    c.summary = "freeze " + describe(map);
+    commands_.push_back(std::move(c));
+    return result("freeze result");
+  }
+
+  // BPF_PROG_LOAD: the program by its instructions' SHA-256, the map
+  // references and run-time stores into them (RELOCATION commands), and
+  // what its load depends on (a skip or a fallback found before it).
+  Val prog_load(Command c, std::int64_t a) {
+    using P = abi::ProgLoadAttr;
+    c.kind = "PROG_LOAD";
+    const std::string name = attr_name(a, offsetof(P, prog_name), sizeof(P::prog_name));
+    const Val cnt = at(a, offsetof(P, insn_cnt), sizeof(P::insn_cnt));
+    const std::string digest = program_relocations(c.pc, name, at(a, offsetof(P, insns), sizeof(P::insns)), cnt,
+                                                   at(a, offsetof(P, fd_array), sizeof(P::fd_array)));
+    add_field(c, "name", name);
+    add_field(c, "type", field(a, offsetof(P, prog_type), sizeof(P::prog_type)));
+    add_field(c, "expected_attach_type", field(a, offsetof(P, expected_attach_type), sizeof(P::expected_attach_type)));
+    add_field(c, "attach_btf_id", field(a, offsetof(P, attach_btf_id), sizeof(P::attach_btf_id)));
+    add_field(c, "insn_cnt", describe(cnt));
+    add_field(c, "insns_sha256", digest);
+    add_field(c, "license", blob_string(at(a, offsetof(P, license), sizeof(P::license))));
+    add_field(c, "prog_flags", field(a, offsetof(P, prog_flags), sizeof(P::prog_flags)));
+    add_field(c, "prog_btf_fd", field(a, offsetof(P, prog_btf_fd), sizeof(P::prog_btf_fd)));
+    add_field(c, "func_info_cnt", field(a, offsetof(P, func_info_cnt), sizeof(P::func_info_cnt)));
+    add_field(c, "line_info_cnt", field(a, offsetof(P, line_info_cnt), sizeof(P::line_info_cnt)));
+    add_field(c, "core_relo_cnt", field(a, offsetof(P, core_relo_cnt), sizeof(P::core_relo_cnt)));
+    c.summary = fmt::format("load program '{}': type {}, attach type {}, attach target {}, {} instructions (SHA-256 {}), license {}", name,
+                            c.fields[1].second, c.fields[2].second, c.fields[3].second, describe(cnt), digest, c.fields[6].second);
+    if (!load_conditions_.empty()) {
+      std::string conditions;
+      for (const auto& k : load_conditions_) conditions += (conditions.empty() ? "" : "; ") + k;
+      c.summary += "; " + conditions;
+      add_field(c, "conditions", conditions);
+      load_conditions_.clear();
+    }
+    for (std::int64_t off : pending_skip_inputs_) skip_inputs_[off] = fmt::format("program '{}'", name);
+    pending_skip_inputs_.clear();
+    commands_.push_back(std::move(c));
+    return result(fmt::format("fd of program '{}'", name));
+  }
+
+  // A loaded program's instructions in the blob: their SHA-256 (returned;
+  // "?" when they cannot be located), a RELOCATION command for each map
+  // reference and for each run-time store into them, and their range, so
+  // that a later store into them off the main path is shown too.
+  std::string program_relocations(std::size_t pc, const std::string& name, const Val& insns, const Val& cnt, const Val& fd_array) {
+    if (!insns.is(Val::Kind::BlobPtr) || !cnt.is(Val::Kind::Const)) return "?";
+    const auto len = static_cast<std::uint64_t>(cnt.v) * isa::kInsnSize;
+    map_references(pc, name, blob_bytes(insns.v, len), fd_array);
+    program_ranges_.emplace_back(insns.v, static_cast<std::int64_t>(len), name);
+    for (const auto& [off, st] : overlays_in(insns.v, len)) {
+      const auto rel = off - insns.v;
+      const auto insn = rel / static_cast<std::int64_t>(isa::kInsnSize), byte = rel % static_cast<std::int64_t>(isa::kInsnSize);
+      commands_.push_back({pc, "RELOCATION", fmt::format("program '{}' instruction {} byte {}: {}", name, insn, byte, describe(st.val)),
+                           {{"program", name}, {"insn", std::to_string(insn)}, {"byte", std::to_string(byte)}, {"value", describe(st.val)}}});
+    }
+    return to_hex(sha256(blob_bytes(insns.v, len)));
   }
 
   // Evaluates a branch on the main path (every step succeeds); nullopt if
@@ -428,13 +468,13 @@ class Decoder {
     if (d.is(K::Input) && (j.op == JmpOp::Ne || j.op == JmpOp::Eq)) return j.op == JmpOp::Eq;
     // The metadata check passes: the map is exclusive and its hash is the expected one.
     if (d.is(K::MapField)) {
-      if (j.op == JmpOp::Eq && s.is(K::Const) && s.v == 0 && d.v == 32) {
+      if (j.op == JmpOp::Eq && s.is(K::Const) && s.v == 0 && d.v == abi::bpf_map::kExclOffset) {
         check_.exclusive = true;
         return false;
       }
-      if (j.op == JmpOp::Ne && s.is(K::Const) && d.v >= 0 && d.v < 32 && d.v % 8 == 0) {
+      if (j.op == JmpOp::Ne && s.is(K::Const) && d.v >= abi::bpf_map::kShaOffset && d.v < kMapShaEnd && d.v % kShaWordSize == 0) {
         const auto x = static_cast<std::uint64_t>(s.v);
-        std::memcpy(check_.expected.data() + d.v, &x, 8);
+        std::memcpy(check_.expected.data() + (d.v - abi::bpf_map::kShaOffset), &x, sizeof x);
         ++check_.expected_found;
         return false;
       }
@@ -446,7 +486,8 @@ class Decoder {
     using K = Val::Kind;
     if (a.op == isa::AluOp::Mov) return s;
     if (a.op == isa::AluOp::Add && (d.is(K::BlobPtr) || d.is(K::CtxPtr) || d.is(K::StackPtr)) && s.is(K::Const)) return Val{d.kind, d.v + s.v, {}};
-    if (a.op == isa::AluOp::Rsh && d.is(K::Result) && s.is(K::Const) && s.v == 32) return Val::constant(0);  // vmlinux (object fd 0)
+    // btf_find_by_name_kind's object fd (its result's upper half): 0, vmlinux.
+    if (a.op == isa::AluOp::Rsh && d.is(K::Result) && s.is(K::Const) && s.v == abi::kBtfObjFdShift) return Val::constant(0);
     if (d.is(K::Const) && s.is(K::Const)) {
       const auto x = static_cast<std::uint64_t>(d.v), y = static_cast<std::uint64_t>(s.v);
       std::uint64_t r = 0;
@@ -623,8 +664,8 @@ class Decoder {
         return "the loader's own fd slot (the runtime passes 0; read only to close what it holds)";
       case loader::ContextLayout::kPossibleCpus:
         return fmt::format("the number of possible CPUs (context; the loader refuses 0 and more than {})", loader::kMaxPossibleCpus);
-      case 0: return "context magic";
-      case 4: return "context size";
+      case offsetof(loader::ContextHeader, magic): return "context magic";
+      case offsetof(loader::ContextHeader, size): return "context size";
       default: return fmt::format("context input +{}", off);
     }
   }
@@ -637,6 +678,9 @@ class Decoder {
     std::optional<std::size_t> branch;  // the other side of a branch to follow
     std::optional<Regs> branch_regs = std::nullopt;  // its registers, when the branch proved something of an input
   };
+  // One visit, one overload per instruction kind and no catch-all: a kind
+  // added to isa::Instruction does not compile here until the decoder says
+  // what it means, instead of silently becoming "unexplained".
   Step step(std::size_t pc, Regs& r, bool failure) {
     auto at = index_.find(pc);
     if (at == index_.end()) {
@@ -644,181 +688,241 @@ class Decoder {
       return {};
     }
     const auto& insn = insns_[at->second].insn;
-    const std::size_t next = pc + isa::slot_count(insn);
+    const Here here{pc, pc + isa::slot_count(insn), failure};
+    auto no_loader_needs = [&] {
+      unexplained(pc, "an instruction no loader needs");
+      return Step{};
+    };
+    return std::visit(
+        isa::Overloaded{
+            [&](const isa::Alu& i) { return step_alu(here, i, r); },
+            [&](const isa::AddrSpaceCast&) { return no_loader_needs(); },
+            [&](const isa::Endian&) { return no_loader_needs(); },
+            [&](const isa::LoadImm64& i) { return step_load_imm64(here, i, r); },
+            [&](const isa::Load& i) { return step_load(here, i, r); },
+            [&](const isa::Store& i) { return step_store(here, i, r); },
+            [&](const isa::Atomic&) { return no_loader_needs(); },
+            [&](const isa::PacketLoad&) { return no_loader_needs(); },
+            [&](const isa::CondJump& i) { return step_cond_jump(here, i, r); },
+            [&](const isa::Goto& i) { return jump(pc, here.next + static_cast<std::size_t>(static_cast<std::int64_t>(i.off)), failure); },
+            [&](const isa::LongGoto& i) { return jump(pc, here.next + static_cast<std::size_t>(static_cast<std::int64_t>(i.off)), failure); },
+            [&](const isa::MayGoto&) { return no_loader_needs(); },
+            [&](const isa::Call& i) { return step_call(here, i, r); },
+            [&](const isa::CallReg&) { return no_loader_needs(); },
+            [&](const isa::Exit&) { return Step{}; },
+        },
+        insn);
+  }
+
+  // Where a step runs: its pc, the pc after it, and whether off the main path.
+  struct Here {
+    std::size_t pc;
+    std::size_t next;
+    bool failure;
+  };
+
+  Step step_alu(const Here& h, const isa::Alu& a, Regs& r) {
+    r[a.dst.n] = alu(a, r[a.dst.n], operand(r, a.src));
+    return {h.next, {}};
+  }
+
+  // ld_imm64: a constant, the blob's address (plus an offset) or the
+  // metadata map itself; a loader has only that one map.
+  Step step_load_imm64(const Here& h, const isa::LoadImm64& l, Regs& r) {
     using K = Val::Kind;
-    if (const auto* a = std::get_if<isa::Alu>(&insn)) {
-      r[a->dst.n] = alu(*a, r[a->dst.n], operand(r, a->src));
-      return {next, {}};
+    if (l.src == isa::PseudoSrc::Imm) {
+      r[l.dst.n] = Val::constant(l.value());
+    } else if (l.src == isa::PseudoSrc::MapIdxValue && l.imm == 0) {
+      r[l.dst.n] = Val{K::BlobPtr, l.next_imm, {}};
+    } else if (l.src == isa::PseudoSrc::MapIdx && l.imm == 0) {
+      r[l.dst.n] = Val{K::MetaMap, 0, {}};
+    } else {
+      unexplained(h.pc, "ld_imm64 of something other than the metadata map");
+      return {};
     }
-    if (const auto* l = std::get_if<isa::LoadImm64>(&insn)) {
-      if (l->src == isa::PseudoSrc::Imm) {
-        r[l->dst.n] = Val::constant(l->value());
-      } else if (l->src == isa::PseudoSrc::MapIdxValue && l->imm == 0) {
-        r[l->dst.n] = Val{K::BlobPtr, l->next_imm, {}};
-      } else if (l->src == isa::PseudoSrc::MapIdx && l->imm == 0) {
-        r[l->dst.n] = Val{K::MetaMap, 0, {}};
-      } else {
-        unexplained(pc, "ld_imm64 of something other than the metadata map");
-        return {};
-      }
-      return {next, {}};
-    }
-    if (const auto* l = std::get_if<isa::Load>(&insn)) {
-      const Val& base = r[l->base.n];
-      const auto size = static_cast<std::uint32_t>(l->size);
-      if (base.is(K::CtxPtr)) {
-        const auto off = base.v + l->off;
-        auto it = ctx_.find(off);
-        r[l->dst.n] = it != ctx_.end() ? it->second : Val{K::Input, off, ctx_field(off)};
-        if (it == ctx_.end()) read_inputs_.insert(off);
-      } else if (base.is(K::BlobPtr)) {
-        r[l->dst.n] = load_blob(base.v + l->off, size);
-      } else if (base.is(K::MetaMap)) {
-        r[l->dst.n] = Val{K::MapField, l->off, {}};
-      } else if (base.is(K::StackPtr)) {
-        auto it = stack_.find(base.v + l->off);
-        r[l->dst.n] = it != stack_.end() ? it->second
-                      : stack_zeroed_ ? Val::constant(0)
+    return {h.next, {}};
+  }
+
+  // A load from the context (an input, unless the loader wrote it first),
+  // the blob, the metadata map's fields or the stack.
+  Step step_load(const Here& h, const isa::Load& l, Regs& r) {
+    using K = Val::Kind;
+    const Val& base = r[l.base.n];
+    const auto size = static_cast<std::uint32_t>(l.size);
+    if (base.is(K::CtxPtr)) {
+      const auto off = base.v + l.off;
+      auto it = ctx_.find(off);
+      r[l.dst.n] = it != ctx_.end() ? it->second : Val{K::Input, off, ctx_field(off)};
+      if (it == ctx_.end()) read_inputs_.insert(off);
+    } else if (base.is(K::BlobPtr)) {
+      r[l.dst.n] = load_blob(base.v + l.off, size);
+    } else if (base.is(K::MetaMap)) {
+      r[l.dst.n] = Val{K::MapField, l.off, {}};
+    } else if (base.is(K::StackPtr)) {
+      auto it = stack_.find(base.v + l.off);
+      r[l.dst.n] = it != stack_.end() ? it->second
+                   : stack_zeroed_    ? Val::constant(0)
                                       : Val{K::Unknown, 0, "uninitialised stack"};
-      } else {
-        unexplained(pc, "load from " + describe(base));
-        return {};
-      }
-      return {next, {}};
+    } else {
+      unexplained(h.pc, "load from " + describe(base));
+      return {};
     }
-    if (const auto* s = std::get_if<isa::Store>(&insn)) {
-      const Val& base = r[s->base.n];
-      const Val v = operand(r, s->value);
-      const auto size = static_cast<std::uint32_t>(s->size);
-      if (base.is(K::CtxPtr)) {
-        const auto off = base.v + s->off;
-        ctx_[off] = v;
-        if (!failure && v.is(K::Result)) result_slot_.emplace(v.v, off);
-        if (!failure && v.is(K::Result) && off >= static_cast<std::int64_t>(sizeof(loader::ContextHeader)) - 16) {
-          commands_.push_back({pc, "FD_OUT", fmt::format("hand back {} at context +{}", v.desc, off), {{"what", v.desc}, {"offset", std::to_string(off)}}});
-        }
-      } else if (base.is(K::BlobPtr)) {
-        if (failure && !failure_store(pc, base.v + s->off, size, v)) return {};
-        store_blob(base.v + s->off, size, v);
-      } else if (base.is(K::StackPtr)) {
-        stack_[base.v + s->off] = v;
-      } else {
-        unexplained(pc, "store to " + describe(base));
-        return {};
+    return {h.next, {}};
+  }
+
+  // A store into the context (fds handed back are FD_OUT commands), the
+  // blob (off the main path, only where failure_store allows) or the stack.
+  Step step_store(const Here& h, const isa::Store& s, Regs& r) {
+    using K = Val::Kind;
+    const Val& base = r[s.base.n];
+    const Val v = operand(r, s.value);
+    const auto size = static_cast<std::uint32_t>(s.size);
+    if (base.is(K::CtxPtr)) {
+      const auto off = base.v + s.off;
+      ctx_[off] = v;
+      if (!h.failure && v.is(K::Result)) result_slot_.emplace(v.v, off);
+      // The fd slots start at the BTF fd: an fd stored there or after is handed back.
+      if (!h.failure && v.is(K::Result) && off >= loader::ContextLayout::kBtfFd) {
+        commands_.push_back({h.pc, "FD_OUT", fmt::format("hand back {} at context +{}", v.desc, off), {{"what", v.desc}, {"offset", std::to_string(off)}}});
       }
-      return {next, {}};
+    } else if (base.is(K::BlobPtr)) {
+      if (h.failure && !failure_store(h.pc, base.v + s.off, size, v)) return {};
+      store_blob(base.v + s.off, size, v);
+    } else if (base.is(K::StackPtr)) {
+      stack_[base.v + s.off] = v;
+    } else {
+      unexplained(h.pc, "store to " + describe(base));
+      return {};
     }
-    if (const auto* c = std::get_if<isa::Call>(&insn)) {
-      if (c->kind != isa::CallKind::Helper) {
-        unexplained(pc, "call to something other than a helper");
-        return {};
-      }
-      Val ret;
-      switch (c->imm) {
-        case loader::kHelperSysClose:
-          ret = Val::constant(0);
-          if (!failure) commands_.push_back({pc, "CLOSE", "close " + describe(r[1]), {{"fd", describe(r[1])}}});
-          break;
-        case loader::kHelperSysBpf:
-          if (failure) {
-            unexplained(pc, "a bpf(2) command on a failure path");
-            return {};
-          }
-          ret = sys_bpf(pc, r);
-          break;
-        case loader::kHelperBtfFindByNameKind: {
-          const std::string name = blob_string(r[1]);
-          const std::string kind = r[3].is(K::Const) ? std::string(btf::kind_name(static_cast<btf::Kind>(r[3].v))) : std::string("?");
-          commands_.push_back({pc, "FIND_BTF", fmt::format("find {} '{}' in the running kernel's BTF", kind, name), {{"name", name}, {"kind", kind}}});
-          ret = result(fmt::format("kernel BTF id of {} '{}'", kind, name));
-          break;
-        }
-        case loader::kHelperKallsymsLookupName: {
-          const std::string name = blob_string(r[1]);
-          commands_.push_back({pc, "KALLSYMS", fmt::format("look up the address of '{}' in kallsyms", name), {{"name", name}}});
-          if (r[4].is(K::BlobPtr)) store_blob(r[4].v, 8, result(fmt::format("kernel address of '{}'", name)));
-          ret = result("kallsyms status");
-          break;
-        }
-        case kHelperProbeReadKernel:
-          // bpf_probe_read_kernel(stack, n, NULL): libbpf's way to zero its stack.
-          if (r[1].is(K::StackPtr) && r[2].is(K::Const) && r[3].is(K::Const) && r[3].v == 0) {
-            stack_.clear();
-            stack_zeroed_ = true;
-            ret = Val::constant(0);
-            break;
-          }
-          // libbpf's loaders copy initial values from kernel memory when the
-          // context says the skeleton runs in the kernel: an input as well.
-          if (r[1].is(K::BlobPtr) && r[2].is(K::Const)) {
-            const std::string from = describe(r[3]);
-            input_regions_.emplace_back(r[1].v, r[2].v, "kernel memory at " + from);
-            commands_.push_back({pc, "COPY_FROM_KERNEL",
-                                 fmt::format("copy {} bytes from kernel memory at {} into {}{}", r[2].v, from, describe(r[1]),
-                                             failure ? " (on a conditional path)" : ""),
-                                 {{"size", std::to_string(r[2].v)}, {"from", from}, {"to", describe(r[1])}}});
-            ret = result("probe_read_kernel status");
-            break;
-          }
-          unexplained(pc, "bpf_probe_read_kernel other than zeroing the stack or copying into the blob");
-          return {};
-        case kHelperCopyFromUser: {
-          // User memory named by the context: input, not covered by any signature.
-          const std::string from = describe(r[3]);
-          const std::string size = describe(r[2]);
-          commands_.push_back({pc, "COPY_FROM_USER",
-                               fmt::format("copy {} bytes from user memory at {} into {}{}", size, from, describe(r[1]),
-                                           failure ? " (on a conditional path)" : ""),
-                               {{"size", size}, {"from", from}, {"to", describe(r[1])}}});
-          if (r[1].is(K::BlobPtr) && r[2].is(K::Const)) input_regions_.emplace_back(r[1].v, r[2].v, "user memory at " + from);
-          ret = result("copy_from_user status");
-          break;
-        }
-        default:
-          unexplained(pc, fmt::format("call to helper {}, which no loader needs", c->imm));
-          return {};
-      }
-      r[0] = ret;
-      for (std::size_t i = 1; i <= 5; ++i) r[i] = Val{K::Unknown, 0, "clobbered by a call"};
-      return {next, {}};
+    return {h.next, {}};
+  }
+
+  // A conditional jump. Off the main path both sides are followed (the
+  // caller takes `branch`), each knowing what the comparison proved of an
+  // input; on the main path the decoder must tell which side success
+  // takes, and the other is queued as a failure path.
+  Step step_cond_jump(const Here& h, const isa::CondJump& j, Regs& r) {
+    using K = Val::Kind;
+    const std::size_t target = h.next + static_cast<std::size_t>(static_cast<std::int64_t>(j.off));
+    if (h.failure && target <= h.pc) {
+      unexplained(h.pc, "a jump back off the main path (a loader's failure and skip paths only go forward)");
+      return {};
     }
-    if (const auto* j = std::get_if<isa::CondJump>(&insn)) {
-      const std::size_t target = next + static_cast<std::size_t>(static_cast<std::int64_t>(j->off));
-      if (failure && target <= pc) {
-        unexplained(pc, "a jump back off the main path (a loader's failure and skip paths only go forward)");
-        return {};
+    if (h.failure) {
+      const Val& d = r[j.dst.n];
+      const Val o = operand(r, j.src);
+      if (d.is(K::Input) && o.is(K::Const) && !j.is32) {
+        // (A 32-bit comparison says nothing of the upper half: it proves no bound.)
+        // Each side of the branch knows more of the input: the taken
+        // side that the comparison held, the other that it did not.
+        Regs taken_regs = r;
+        refine(taken_regs[j.dst.n].bounds, j.op, o.v, true);
+        refine(r[j.dst.n].bounds, j.op, o.v, false);
+        return {h.next, target, taken_regs};
       }
-      if (failure) {
-        const Val& d = r[j->dst.n];
-        const Val o = operand(r, j->src);
-        if (d.is(K::Input) && o.is(K::Const) && !j->is32) {
-          // (A 32-bit comparison says nothing of the upper half: it proves no bound.)
-          // Each side of the branch knows more of the input: the taken
-          // side that the comparison held, the other that it did not.
-          Regs taken_regs = r;
-          refine(taken_regs[j->dst.n].bounds, j->op, o.v, true);
-          refine(r[j->dst.n].bounds, j->op, o.v, false);
-          return {next, target, taken_regs};
-        }
-        return {next, target, {}};
-      }
-      const auto t = taken(*j, r[j->dst.n], operand(r, j->src));
-      if (t && r[j->dst.n].is(K::Input) && r[j->dst.n].v == loader::ContextLayout::kPageSize && (j->op == isa::JmpOp::Ge || j->op == isa::JmpOp::Gt)) {
-        r[j->dst.n].desc = fmt::format("{} rounded up to a power-of-two multiple of the kernel's page size (context)", describe(operand(r, j->src)));
-      }
-      if (!t) {
-        unexplained(pc, "a branch on " + describe(r[j->dst.n]) + " that the decoder cannot decide");
-        return {};
-      }
-      // The side not taken is a failure path (or an alternative) to explain.
-      pending_failures_.emplace_back(*t ? next : target, r);
-      return {*t ? target : next, {}};
+      return {h.next, target, {}};
     }
-    if (const auto* g = std::get_if<isa::Goto>(&insn)) return jump(pc, next + static_cast<std::size_t>(static_cast<std::int64_t>(g->off)), failure);
-    if (const auto* g = std::get_if<isa::LongGoto>(&insn)) return jump(pc, next + static_cast<std::size_t>(static_cast<std::int64_t>(g->off)), failure);
-    if (std::get_if<isa::Exit>(&insn)) return {};
-    unexplained(pc, "an instruction no loader needs");
-    return {};
+    const auto t = taken(j, r[j.dst.n], operand(r, j.src));
+    if (t && r[j.dst.n].is(K::Input) && r[j.dst.n].v == loader::ContextLayout::kPageSize && (j.op == isa::JmpOp::Ge || j.op == isa::JmpOp::Gt)) {
+      r[j.dst.n].desc = fmt::format("{} rounded up to a power-of-two multiple of the kernel's page size (context)", describe(operand(r, j.src)));
+    }
+    if (!t) {
+      unexplained(h.pc, "a branch on " + describe(r[j.dst.n]) + " that the decoder cannot decide");
+      return {};
+    }
+    // The side not taken is a failure path (or an alternative) to explain.
+    pending_failures_.emplace_back(*t ? h.next : target, r);
+    return {*t ? target : h.next, {}};
+  }
+
+  // A helper call: r0 becomes what the helper returns, r1-r5 are clobbered.
+  Step step_call(const Here& h, const isa::Call& c, Regs& r) {
+    if (c.kind != isa::CallKind::Helper) {
+      unexplained(h.pc, "call to something other than a helper");
+      return {};
+    }
+    const std::optional<Val> ret = helper(h, c.imm, r);
+    if (!ret) return {};
+    r[0] = *ret;
+    for (std::size_t i = 1; i <= 5; ++i) r[i] = Val{Val::Kind::Unknown, 0, "clobbered by a call"};
+    return {h.next, {}};
+  }
+
+  // What helper `id` does and returns; nullopt when the decoder cannot explain the call.
+  std::optional<Val> helper(const Here& h, std::int32_t id, const Regs& r) {
+    switch (id) {
+      case abi::kHelperSysClose:
+        if (!h.failure) commands_.push_back({h.pc, "CLOSE", "close " + describe(r[1]), {{"fd", describe(r[1])}}});
+        return Val::constant(0);
+      case abi::kHelperSysBpf:
+        if (h.failure) {
+          unexplained(h.pc, "a bpf(2) command on a failure path");
+          return std::nullopt;
+        }
+        return sys_bpf(h.pc, r);
+      case abi::kHelperBtfFindByNameKind: return btf_find_by_name_kind(h, r);
+      case abi::kHelperKallsymsLookupName: return kallsyms_lookup_name(h, r);
+      case abi::kHelperProbeReadKernel: return probe_read_kernel(h, r);
+      case abi::kHelperCopyFromUser: return copy_from_user(h, r);
+      default:
+        unexplained(h.pc, fmt::format("call to helper {}, which no loader needs", id));
+        return std::nullopt;
+    }
+  }
+
+  // bpf_btf_find_by_name_kind(name, size, kind, 0): a FIND_BTF command.
+  Val btf_find_by_name_kind(const Here& h, const Regs& r) {
+    const std::string name = blob_string(r[1]);
+    const std::string kind = r[3].is(Val::Kind::Const) ? std::string(btf::kind_name(static_cast<btf::Kind>(r[3].v))) : std::string("?");
+    commands_.push_back({h.pc, "FIND_BTF", fmt::format("find {} '{}' in the running kernel's BTF", kind, name), {{"name", name}, {"kind", kind}}});
+    return result(fmt::format("kernel BTF id of {} '{}'", kind, name));
+  }
+
+  // bpf_kallsyms_lookup_name(name, size, 0, &result): a KALLSYMS command;
+  // the address lands at r4 in the blob.
+  Val kallsyms_lookup_name(const Here& h, const Regs& r) {
+    const std::string name = blob_string(r[1]);
+    commands_.push_back({h.pc, "KALLSYMS", fmt::format("look up the address of '{}' in kallsyms", name), {{"name", name}}});
+    if (r[4].is(Val::Kind::BlobPtr)) store_blob(r[4].v, 8, result(fmt::format("kernel address of '{}'", name)));
+    return result("kallsyms status");
+  }
+
+  // bpf_probe_read_kernel, as libbpf's loaders use it: to zero their
+  // stack, or to copy initial values from kernel memory into the blob.
+  std::optional<Val> probe_read_kernel(const Here& h, const Regs& r) {
+    using K = Val::Kind;
+    // bpf_probe_read_kernel(stack, n, NULL): libbpf's way to zero its stack.
+    if (r[1].is(K::StackPtr) && r[2].is(K::Const) && r[3].is(K::Const) && r[3].v == 0) {
+      stack_.clear();
+      stack_zeroed_ = true;
+      return Val::constant(0);
+    }
+    // libbpf's loaders copy initial values from kernel memory when the
+    // context says the skeleton runs in the kernel: an input as well.
+    if (r[1].is(K::BlobPtr) && r[2].is(K::Const)) {
+      const std::string from = describe(r[3]);
+      input_regions_.emplace_back(r[1].v, r[2].v, "kernel memory at " + from);
+      commands_.push_back({h.pc, "COPY_FROM_KERNEL",
+                           fmt::format("copy {} bytes from kernel memory at {} into {}{}", r[2].v, from, describe(r[1]),
+                                       h.failure ? " (on a conditional path)" : ""),
+                           {{"size", std::to_string(r[2].v)}, {"from", from}, {"to", describe(r[1])}}});
+      return result("probe_read_kernel status");
+    }
+    unexplained(h.pc, "bpf_probe_read_kernel other than zeroing the stack or copying into the blob");
+    return std::nullopt;
+  }
+
+  // bpf_copy_from_user: user memory named by the context, an input no
+  // signature covers.
+  Val copy_from_user(const Here& h, const Regs& r) {
+    const std::string from = describe(r[3]);
+    const std::string size = describe(r[2]);
+    commands_.push_back({h.pc, "COPY_FROM_USER",
+                         fmt::format("copy {} bytes from user memory at {} into {}{}", size, from, describe(r[1]),
+                                     h.failure ? " (on a conditional path)" : ""),
+                         {{"size", size}, {"from", from}, {"to", describe(r[1])}}});
+    if (r[1].is(Val::Kind::BlobPtr) && r[2].is(Val::Kind::Const)) input_regions_.emplace_back(r[1].v, r[2].v, "user memory at " + from);
+    return result("copy_from_user status");
   }
 
   // An unconditional jump; off the main path only forward (a path that

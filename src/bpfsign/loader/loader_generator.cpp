@@ -190,14 +190,33 @@ class Generator {
     e_.emit(Alu{AluOp::Mov, true, r2, Imm{name_size}});
     e_.emit(Alu{AluOp::Mov, true, r3, Imm{0}});
     blob_address(r4, result);
-    e_.emit(isa::Call{isa::CallKind::Helper, kHelperKallsymsLookupName, 0});
+    e_.emit(isa::Call{isa::CallKind::Helper, abi::kHelperKallsymsLookupName, 0});
+  }
+  // r0 = bpf_btf_find_by_name_kind(blob[name], name_size, kind, 0): the
+  // running kernel's btf_obj_fd << 32 | btf_id of that name and kind, or a
+  // negative errno. Reads nothing; sets r1-r4 and clobbers r1-r5; the
+  // result is in r0.
+  void btf_find_by_name_kind(std::uint32_t name, std::int32_t name_size, btf::Kind kind) {
+    blob_address(r1, name);
+    e_.emit(Alu{AluOp::Mov, true, r2, Imm{name_size}});
+    e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(kind)}});
+    e_.emit(Alu{AluOp::Mov, true, r4, Imm{0}});
+    e_.emit(isa::Call{isa::CallKind::Helper, abi::kHelperBtfFindByNameKind, 0});
+  }
+  // bpf_sys_close(r1), then ctx[ctx_off] = 0, so that the failure path does
+  // not close it again. Reads r1 (the fd, as loaded from ctx[ctx_off]);
+  // clobbers r0-r5 (r1 ends 0).
+  void close_and_clear_slot(std::int16_t ctx_off) {
+    e_.emit(isa::Call{isa::CallKind::Helper, abi::kHelperSysClose, 0});
+    e_.emit(Alu{AluOp::Mov, true, r1, Imm{0}});
+    e_.emit(Store{MemSize::W, r6, ctx_off, r1});
   }
   // r0 = bpf(cmd, blob + attr, size)
   void sys_bpf(abi::BpfCmd cmd, std::uint32_t attr, std::uint32_t size) {
     e_.emit(Alu{AluOp::Mov, true, r1, Imm{static_cast<std::int32_t>(cmd)}});
     blob_address(r2, attr);
     e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(size)}});
-    e_.emit(isa::Call{isa::CallKind::Helper, kHelperSysBpf, 0});
+    e_.emit(isa::Call{isa::CallKind::Helper, abi::kHelperSysBpf, 0});
   }
   // On a negative r0: record it and the step, then close everything.
   void fail_if_negative(LoaderStep step) {
@@ -357,9 +376,7 @@ class Generator {
   }
   void close_inner_template() {
     e_.emit(Load{MemSize::W, false, r1, r6, ContextLayout::kScratchFd});
-    e_.emit(isa::Call{isa::CallKind::Helper, kHelperSysClose, 0});
-    e_.emit(Alu{AluOp::Mov, true, r1, Imm{0}});
-    e_.emit(Store{MemSize::W, r6, ContextLayout::kScratchFd, r1});
+    close_and_clear_slot(ContextLayout::kScratchFd);
   }
 
   void create_map(std::uint32_t i) {
@@ -468,11 +485,7 @@ class Generator {
     const bool is_function = ext.kind == object::ExternKind::Kfunc;
     auto kept = btf_lookups_.find(r.target);
     if (kept == btf_lookups_.end()) {
-      blob_address(r1, name);
-      e_.emit(Alu{AluOp::Mov, true, r2, Imm{name_size}});
-      e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(is_function ? btf::Kind::Func : btf::Kind::Var)}});
-      e_.emit(Alu{AluOp::Mov, true, r4, Imm{0}});
-      e_.emit(isa::Call{isa::CallKind::Helper, kHelperBtfFindByNameKind, 0});
+      btf_find_by_name_kind(name, name_size, is_function ? btf::Kind::Func : btf::Kind::Var);
       const std::uint32_t slot = blob_.add_zeros(8);
       blob_address(r1, slot);
       e_.emit(Store{MemSize::DW, r1, 0, r0});
@@ -506,7 +519,7 @@ class Generator {
     }
     e_.bind(found);
     e_.emit(Alu{AluOp::Mov, true, r2, Reg{0}});
-    e_.emit(Alu{AluOp::Rsh, true, r2, Imm{32}});
+    e_.emit(Alu{AluOp::Rsh, true, r2, Imm{abi::kBtfObjFdShift}});
     const auto in_vmlinux = e_.new_label();
     e_.jump_if(JmpOp::Eq, r2, Imm{0}, in_vmlinux);
     e_.emit(Alu{AluOp::Mov, true, r0, Imm{-EOPNOTSUPP}});
@@ -661,11 +674,7 @@ class Generator {
     if (p.kind.attach_by_btf_id) {
       // r0 = bpf_btf_find_by_name_kind(name, size, kind, 0): the running
       // kernel's BTF id of the attach target (vmlinux; modules: not yet).
-      blob_address(r1, target_name);
-      e_.emit(Alu{AluOp::Mov, true, r2, Imm{static_cast<std::int32_t>(target_name_size)}});
-      e_.emit(Alu{AluOp::Mov, true, r3, Imm{static_cast<std::int32_t>(target_kind)}});
-      e_.emit(Alu{AluOp::Mov, true, r4, Imm{0}});
-      e_.emit(isa::Call{isa::CallKind::Helper, kHelperBtfFindByNameKind, 0});
+      btf_find_by_name_kind(target_name, static_cast<std::int32_t>(target_name_size), target_kind);
       if (optional) {
         e_.jump_if(JmpOp::SLt, r0, Imm{0}, skips.target_missing);
       } else {
@@ -734,9 +743,7 @@ class Generator {
       const auto next = e_.new_label();
       e_.emit(Load{MemSize::W, false, r1, r6, static_cast<std::int16_t>(off)});
       e_.jump_if(JmpOp::SLe, r1, Imm{0}, next);
-      e_.emit(isa::Call{isa::CallKind::Helper, kHelperSysClose, 0});
-      e_.emit(Alu{AluOp::Mov, true, r1, Imm{0}});
-      e_.emit(Store{MemSize::W, r6, static_cast<std::int16_t>(off), r1});
+      close_and_clear_slot(static_cast<std::int16_t>(off));
       e_.bind(next);
     };
     close_slot(static_cast<std::uint32_t>(ContextLayout::kBtfFd));

@@ -87,12 +87,6 @@ struct LoaderProgram {
   std::vector<Region> blob_regions;  // bytes of `blob`
 };
 
-// The BPF helpers a loader calls, by the names the generator and the
-// decoder (audit/) use; their ids are in abi/helper_ids.hpp.
-using abi::kHelperBtfFindByNameKind;
-using abi::kHelperKallsymsLookupName;
-using abi::kHelperSysBpf;
-using abi::kHelperSysClose;
 
 // `settings`: what the loading side may change (empty: nothing).
 Result<LoaderProgram> generate_loader(const object::ObjectModel& model, const SettingsDeclaration& settings = {});

@@ -5,9 +5,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
-#include <memory>
-#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,7 +28,7 @@ struct ElfSection {
   std::uint64_t addralign = 0;
   std::uint64_t entsize = 0;
   Bytes data;  // empty for SHT_NOBITS and unloaded sections; points into ElfFile's buffer
-  bool loaded = false;  // false for debug sections and relocations nothing applies (never read)
+  bool loaded = false;  // false for debug sections and relocations nothing applies (no data)
 
   bool is_program() const;  // executable code (SHF_EXECINSTR, SHT_PROGBITS)
 };
@@ -49,7 +46,7 @@ struct ElfSymbol {
 
 // Move-only: the sections' data spans point into the owned buffer, which a
 // move keeps in place and a copy would not. Debug sections (.debug_*) are
-// listed but not read: nothing that loads a program needs them.
+// listed but get no data: nothing that loads a program needs them.
 class ElfFile {
  public:
   ElfFile(const ElfFile&) = delete;
@@ -71,15 +68,16 @@ class ElfFile {
 
  private:
   ElfFile() = default;
-  using ReadAt = std::function<Status(std::uint64_t offset, std::size_t length, std::uint8_t* out)>;
-  static Result<ElfFile> load(std::uint64_t file_size, const ReadAt& read_at, std::string display_name);
+  // Takes the whole file's bytes as the image everything points into.
+  static Result<ElfFile> load(std::vector<std::uint8_t> image, std::string display_name);
+  // Checks the image and fills sections_ and symbols_ from it.
+  Status index();
 
   std::string name_;
   std::uint64_t file_size_ = 0;
-  // The file's bytes at their offsets, filled only where something reads
-  // (headers, section names, loaded sections); sections' data spans point
-  // in here. Never zero-filled, never read where not filled.
-  std::unique_ptr<std::uint8_t[]> image_;
+  // The whole file's bytes, every one read from the file; section names,
+  // symbol names and sections' data spans point in here.
+  std::vector<std::uint8_t> image_;
   std::vector<ElfSection> sections_;
   std::vector<ElfSymbol> symbols_;
 };
