@@ -32,8 +32,6 @@ int main(int argc, char** argv) {
     req.insns = loader->code;
     req.name = "bpfsign_loader";
     req.log_level = 4;  // BPF_LOG_STATS
-    std::string log;
-    req.log = &log;
     // The metadata map must exist for the loader's map references.
     abi::MapCreateAttr meta;
     meta.map_type = abi::map_type::kArray;
@@ -41,13 +39,13 @@ int main(int argc, char** argv) {
     meta.value_size = static_cast<std::uint32_t>(loader->blob.size());
     meta.max_entries = 1;
     auto meta_fd = kernel::map_create(meta);
-    if (!std::holds_alternative<UniqueFd>(meta_fd)) return std::fprintf(stderr, "metadata map failed\n"), 1;
-    const int fds[] = {std::get<UniqueFd>(meta_fd).get()};
+    if (!meta_fd.ok()) return std::fprintf(stderr, "metadata map failed\n"), 1;
+    const int fds[] = {meta_fd.value().get()};
     req.fd_array = fds;
     long processed = -1;
-    if (std::holds_alternative<UniqueFd>(kernel::prog_load(req))) {
+    if (auto loaded = kernel::prog_load_logged(req); loaded.ok()) {
       std::smatch m;
-      if (std::regex_search(log, m, std::regex("processed ([0-9]+) insns"))) processed = std::stol(m[1]);
+      if (std::regex_search(loaded->log, m, std::regex("processed ([0-9]+) insns"))) processed = std::stol(m[1]);
     }
     const auto t0 = std::chrono::steady_clock::now();
     for (int r = 0; r < runs; ++r) {

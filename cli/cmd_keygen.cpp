@@ -56,10 +56,7 @@ int run_keygen(const KeygenOptions& opt) {
   req.common_name = opt.cn;
   req.days = opt.days;
   req.is_ca = opt.ca;
-  if (issuer_key) {
-    req.issuer_key = &*issuer_key;
-    req.issuer_cert = &*issuer_cert;
-  }
+  if (issuer_key) req.issuer.emplace(sign::CertificateRequest::Issuer{*issuer_key, *issuer_cert});
   auto cert = sign::make_certificate(*key, req);
   if (!cert) return report(cert.error());
   // Both files or neither: both are written in full first, then put in

@@ -95,11 +95,11 @@ Result<load::LoadPlan> plan_object(const LoadOptions& opt) {
 
 std::uint32_t prog_id(int fd) {
   auto info = kernel::prog_info(fd);
-  return std::holds_alternative<abi::ProgInfo>(info) ? std::get<abi::ProgInfo>(info).id : 0;
+  return info.ok() ? info.value().id : 0;
 }
 std::uint32_t map_id(int fd) {
   auto info = kernel::map_info(fd);
-  return std::holds_alternative<abi::MapInfo>(info) ? std::get<abi::MapInfo>(info).id : 0;
+  return info.ok() ? info.value().id : 0;
 }
 
 // The values given, as given, and for map sizes what the kernel made of
@@ -108,7 +108,7 @@ std::uint32_t map_size(const load::LoadedObject& loaded, const std::string& map)
   for (std::size_t i = 0; i < loaded.map_names.size(); ++i) {
     if (loaded.map_names[i] != map) continue;
     auto info = kernel::map_info(loaded.maps[i].get());
-    if (auto* mi = std::get_if<abi::MapInfo>(&info)) return mi->max_entries;
+    if (info) return info->max_entries;
   }
   return 0;
 }

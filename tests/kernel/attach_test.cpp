@@ -52,7 +52,7 @@ std::vector<std::uint8_t> map_value(const Loaded& l, const std::string& name, st
     if (l.model.maps[i].name != name) continue;
     std::vector<std::uint8_t> v(l.model.maps[i].def.value_size);
     auto r = kernel::map_lookup(l.object.maps[i].get(), &key, v.data());
-    EXPECT_TRUE(std::holds_alternative<Ok>(r)) << name;
+    EXPECT_TRUE(r.ok()) << name;
     return v;
   }
   ADD_FAILURE() << "no map " << name;

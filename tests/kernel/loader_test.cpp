@@ -49,16 +49,16 @@ void expect_loads(const std::filesystem::path& path) {
   for (std::size_t i = 0; i < model->programs.size(); ++i) {
     const auto& p = model->programs[i];
     auto info = kernel::prog_info(loaded->programs[i].get());
-    ASSERT_TRUE(std::holds_alternative<abi::ProgInfo>(info)) << p.name;
-    const auto& pi = std::get<abi::ProgInfo>(info);
+    ASSERT_TRUE(info.ok()) << p.name;
+    const auto& pi = info.value();
     EXPECT_EQ(pi.type, p.kind.prog_type) << p.name;
     EXPECT_EQ(std::string(pi.name), p.name.substr(0, 15)) << p.name;
   }
   for (std::size_t i = 0; i < model->maps.size(); ++i) {
     const auto& m = model->maps[i];
     auto info = kernel::map_info(loaded->maps[i].get());
-    ASSERT_TRUE(std::holds_alternative<abi::MapInfo>(info)) << m.name;
-    const auto& mi = std::get<abi::MapInfo>(info);
+    ASSERT_TRUE(info.ok()) << m.name;
+    const auto& mi = info.value();
     EXPECT_EQ(mi.type, m.def.type) << m.name;
     EXPECT_EQ(mi.key_size, m.def.key_size) << m.name;
     EXPECT_EQ(mi.value_size, m.def.value_size) << m.name;
@@ -130,13 +130,13 @@ TEST(Loader, FillsProgArrayAndMapInMapSlots) {
     for (const auto& slot : m.slots) {
       std::uint32_t id = 0;
       auto r = kernel::map_lookup(fd_of(loaded->map_names, loaded->maps, m.name), &slot.index, &id);
-      ASSERT_TRUE(std::holds_alternative<Ok>(r)) << m.name << "[" << slot.index << "]";
+      ASSERT_TRUE(r.ok()) << m.name << "[" << slot.index << "]";
       const bool prog_array = m.def.type == abi::map_type::kProgArray;
       std::uint32_t want = 0;
       if (prog_array) {
-        want = std::get<abi::ProgInfo>(kernel::prog_info(fd_of(loaded->program_names, loaded->programs, slot.target))).id;
+        want = kernel::prog_info(fd_of(loaded->program_names, loaded->programs, slot.target)).value().id;
       } else {
-        want = std::get<abi::MapInfo>(kernel::map_info(fd_of(loaded->map_names, loaded->maps, slot.target))).id;
+        want = kernel::map_info(fd_of(loaded->map_names, loaded->maps, slot.target)).value().id;
       }
       EXPECT_EQ(id, want) << m.name << "[" << slot.index << "] = " << slot.target;
       ++checked;
@@ -163,7 +163,7 @@ TEST(Loader, FillsKconfigFromTheRunningKernelAndFreezesRodata) {
   ASSERT_GE(kconfig_fd, 0);
   std::vector<std::uint8_t> value(model->find_map(".kconfig")->def.value_size);
   const std::uint32_t key = 0;
-  ASSERT_TRUE(std::holds_alternative<Ok>(kernel::map_lookup(kconfig_fd, &key, value.data())));
+  ASSERT_TRUE(kernel::map_lookup(kconfig_fd, &key, value.data()).ok());
   auto read_u32 = [&](const std::string& name) {
     for (const auto& e : model->externs) {
       if (e.name != name) continue;
@@ -184,8 +184,8 @@ TEST(Loader, FillsKconfigFromTheRunningKernelAndFreezesRodata) {
   EXPECT_GT(read_u32("CONFIG_HZ"), 0u);
   std::vector<std::uint8_t> rodata(model->find_map(".rodata")->def.value_size, 0);
   auto write = kernel::map_update(rodata_fd, &key, rodata.data());
-  ASSERT_TRUE(std::holds_alternative<kernel::KernelError>(write)) << ".rodata is writable: not frozen";
-  EXPECT_EQ(std::get<kernel::KernelError>(write).err, EPERM);
+  ASSERT_TRUE(!write.ok()) << ".rodata is writable: not frozen";
+  EXPECT_EQ(write.error().kernel_errno(), EPERM);
 }
 
 // kfuncs and typeless ksyms resolved in the running kernel; weak externs
@@ -200,14 +200,14 @@ TEST(Loader, ResolvesKernelFunctionsAndSymbolsInTheRunningKernel) {
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
   std::vector<std::uint8_t> no_ctx;
   auto run = kernel::prog_test_run(loaded->programs.at(0).get(), no_ctx);
-  ASSERT_TRUE(std::holds_alternative<kernel::TestRunResult>(run));
+  ASSERT_TRUE(run.ok());
   const object::Map* bss = model->find_map(".bss");
   ASSERT_NE(bss, nullptr);
   std::size_t bss_index = 0;
   while (model->maps[bss_index].name != ".bss") ++bss_index;
   std::vector<std::uint8_t> value(bss->def.value_size);
   const std::uint32_t key = 0;
-  ASSERT_TRUE(std::holds_alternative<Ok>(kernel::map_lookup(loaded->maps[bss_index].get(), &key, value.data())));
+  ASSERT_TRUE(kernel::map_lookup(loaded->maps[bss_index].get(), &key, value.data()).ok());
   auto variable = [&](const std::string& name) {
     const btf::Btf& b = *model->btf;
     for (const auto& v : b.datasec_vars(bss->def.btf_value_type_id)) {
@@ -258,7 +258,7 @@ TEST(Loader, SameProgramTagsAndMapsAsBpftoolLightSkeletons) {
     ASSERT_TRUE(loaded.ok()) << loaded.error().message;
     ASSERT_EQ(theirs["programs"].size(), loaded->programs.size());
     for (const auto& fd : loaded->programs) {
-      const auto ours = std::get<abi::ProgInfo>(kernel::prog_info(fd.get()));
+      const auto ours = kernel::prog_info(fd.get()).value();
       std::string tag;
       for (auto b : ours.tag) tag += fmt::format("{:02x}", b);
       bool found = false;
@@ -273,7 +273,7 @@ TEST(Loader, SameProgramTagsAndMapsAsBpftoolLightSkeletons) {
     }
     ASSERT_EQ(theirs["maps"].size(), loaded->maps.size());
     for (const auto& fd : loaded->maps) {
-      const auto ours = std::get<abi::MapInfo>(kernel::map_info(fd.get()));
+      const auto ours = kernel::map_info(fd.get()).value();
       bool found = false;
       for (const auto& m : theirs["maps"]) {
         if (m["name"].get<std::string>() != ours.name) continue;
@@ -307,7 +307,7 @@ TEST(Loader, RoundsRingBufferSizesToTheKernelsPages) {
   ASSERT_TRUE(loader.ok()) << loader.error().message;
   auto loaded = run_loader(*loader);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-  const auto info = std::get<abi::MapInfo>(kernel::map_info(loaded->maps[ringbuf].get()));
+  const auto info = kernel::map_info(loaded->maps[ringbuf].get()).value();
   EXPECT_EQ(info.max_entries, 2 * page);
 }
 
@@ -333,12 +333,12 @@ TEST(Loader, SizesPerfBuffersByPossibleCpusAndAnswersLibbpfBuiltins) {
   }
   const auto cpus = possible_cpus();
   ASSERT_TRUE(cpus.ok()) << cpus.error().message;
-  EXPECT_EQ(std::get<abi::MapInfo>(kernel::map_info(loaded->maps[events].get())).max_entries, *cpus);
+  EXPECT_EQ(kernel::map_info(loaded->maps[events].get()).value().max_entries, *cpus);
   std::vector<std::uint8_t> no_ctx;
-  ASSERT_TRUE(std::holds_alternative<kernel::TestRunResult>(kernel::prog_test_run(loaded->programs[report].get(), no_ctx)));
+  ASSERT_TRUE(kernel::prog_test_run(loaded->programs[report].get(), no_ctx).ok());
   std::uint64_t seen[4] = {};
   const std::uint32_t key = 0;
-  ASSERT_TRUE(std::holds_alternative<Ok>(kernel::map_lookup(loaded->maps[bss].get(), &key, seen)));
+  ASSERT_TRUE(kernel::map_lookup(loaded->maps[bss].get(), &key, seen).ok());
   EXPECT_EQ(seen[0], running_kernel_version());
   EXPECT_EQ(seen[1], 1u) << "every kernel bpfsign loads on has BPF cookies";
   EXPECT_EQ(seen[2], running_kernel_has_syscall_wrapper() ? 1u : 0u);
@@ -365,7 +365,7 @@ TEST(Loader, RefusesAPossibleCpuCountOutsideItsBounds) {
     header.page_size = static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE));
     header.possible_cpus = cpus;
     std::memcpy(ctx.data(), &header, sizeof header);
-    ASSERT_TRUE(std::holds_alternative<kernel::TestRunResult>(kernel::prog_test_run(kernel_loader->program.get(), ctx)));
+    ASSERT_TRUE(kernel::prog_test_run(kernel_loader->program.get(), ctx).ok());
     std::memcpy(&header, ctx.data(), sizeof header);
     EXPECT_EQ(header.error, -EINVAL);
     ASSERT_LT(header.failed_step, generated->steps.size());

@@ -86,7 +86,7 @@ TEST(Settings, ValuesReachTheProgramsAndSkipsHappenAsDeclared) {
       EXPECT_NE(s.reason().find("bpfsign_renamed_ksys_sync"), std::string::npos) << s.reason();
     }
   }
-  const auto counts = std::get<abi::MapInfo>(kernel::map_info(loaded.maps[index_of(g.loader.maps, "counts")].get()));
+  const auto counts = kernel::map_info(loaded.maps[index_of(g.loader.maps, "counts")].get()).value();
   EXPECT_EQ(counts.max_entries, 4096u);
 
   // Only count_chdir is attached: the behaviour under test is its own.
@@ -102,7 +102,7 @@ TEST(Settings, ValuesReachTheProgramsAndSkipsHappenAsDeclared) {
   std::filesystem::current_path(cwd);
   Bss bss{};
   const std::uint32_t key = 0;
-  ASSERT_TRUE(std::holds_alternative<Ok>(kernel::map_lookup(loaded.maps[index_of(g.loader.maps, ".bss")].get(), &key, &bss)));
+  ASSERT_TRUE(kernel::map_lookup(loaded.maps[index_of(g.loader.maps, ".bss")].get(), &key, &bss).ok());
   EXPECT_GE(bss.calls, static_cast<std::uint64_t>(kChdirs));
   EXPECT_EQ(bss.hits, 5 * bss.calls) << "step=5 is in effect";
   EXPECT_EQ(bss.seen_delta, -42) << "a negative value of a signed setting";
@@ -127,7 +127,7 @@ TEST(Settings, AFilterOnAnotherProcessCountsNothingHere) {
   std::filesystem::current_path(cwd);
   Bss bss{};
   const std::uint32_t key = 0;
-  ASSERT_TRUE(std::holds_alternative<Ok>(kernel::map_lookup(done->object.maps[index_of(g.loader.maps, ".bss")].get(), &key, &bss)));
+  ASSERT_TRUE(kernel::map_lookup(done->object.maps[index_of(g.loader.maps, ".bss")].get(), &key, &bss).ok());
   EXPECT_EQ(bss.calls, 0u) << "targ_tgid=1 filters out this process";
 }
 

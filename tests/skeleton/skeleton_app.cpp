@@ -29,7 +29,7 @@ int main() {
   const std::uint32_t key = 0;
   const std::uint64_t one = 1;
   auto put = bpfsign::kernel::map_update(skel->maps().values, &key, &one);
-  if (!std::holds_alternative<bpfsign::Ok>(put)) {
+  if (!put) {
     std::puts("map update failed");
     return 1;
   }

@@ -30,8 +30,7 @@ Identity make_identity(KeyAlgorithm algorithm, const Identity* issuer = nullptr,
   req.common_name = std::string("test ") + key_algorithm_name(algorithm);
   req.is_ca = ca;
   if (issuer != nullptr) {
-    req.issuer_key = &issuer->key;
-    req.issuer_cert = &issuer->cert;
+    req.issuer.emplace(CertificateRequest::Issuer{issuer->key, issuer->cert});
   }
   auto cert = make_certificate(*key, req);
   EXPECT_TRUE(cert.ok()) << cert.error().message;
@@ -150,8 +149,7 @@ TEST(Sign, CaIssuedCertificatesChain) {
   EXPECT_NE(wrong.error().message.find("does not chain"), std::string::npos) << wrong.error().message;
   // A certificate issued by one CA and presented with the key of another is refused.
   CertificateRequest req;
-  req.issuer_key = &stranger.key;
-  req.issuer_cert = &ca.cert;
+  req.issuer.emplace(CertificateRequest::Issuer{stranger.key, ca.cert});
   EXPECT_FALSE(make_certificate(leaf.key, req).ok());
 }
 

@@ -23,8 +23,7 @@ Made make(CertificateRequest req, const Made* issuer = nullptr) {
   auto key = PrivateKey::generate(KeyAlgorithm::EcdsaP256);
   EXPECT_TRUE(key.ok());
   if (issuer != nullptr) {
-    req.issuer_key = &issuer->key;
-    req.issuer_cert = &issuer->cert;
+    req.issuer.emplace(sign::CertificateRequest::Issuer{issuer->key, issuer->cert});
   }
   auto cert = make_certificate(*key, req);
   EXPECT_TRUE(cert.ok()) << cert.error().message;

@@ -288,12 +288,12 @@ void effects(const fs::path& dir, const std::string& stem, sign::Scheme scheme, 
   for (std::size_t i = 0; i < live->loaded.programs.size(); ++i) {
     const int fd = live->loaded.programs[i].get();
     const auto info = kernel::prog_info(fd);
-    const std::uint32_t type = std::holds_alternative<abi::ProgInfo>(info) ? std::get<abi::ProgInfo>(info).type : 0;
+    const std::uint32_t type = info.ok() ? info.value().type : 0;
     if (type == 1) socket_filters.push_back(fd);  // BPF_PROG_TYPE_SOCKET_FILTER
     if (type == 3 && !live->attached(live->loader.programs[i])) {
       // SEC("tc") names no hook; attach to lo's ingress through tcx.
       auto l = kernel::link_create(fd, static_cast<int>(if_nametoindex("lo")), 46 /* BPF_TCX_INGRESS */);
-      if (auto* link = std::get_if<UniqueFd>(&l)) extra_links.push_back(std::move(*link));
+      if (l) extra_links.push_back(std::move(l).value());
     }
     for (const auto& a : live->attachments) {
       if (a.program == live->loader.programs[i] && a.attached() && live->loader.program_summaries[i].attach == object::AttachMethod::Iter) {
@@ -314,17 +314,17 @@ void effects(const fs::path& dir, const std::string& stem, sign::Scheme scheme, 
       continue;
     }
     auto info = kernel::prog_info(fd);
-    if (!std::holds_alternative<abi::ProgInfo>(info)) {
+    if (!info.ok()) {
       row("run", stem + ":" + name, false, "no program info", "");
       continue;
     }
-    const auto& pi = std::get<abi::ProgInfo>(info);
+    const auto& pi = info.value();
     if (pi.type == abi::prog_type::kSyscall) {
       std::vector<std::uint8_t> ctx(64, 0);
       auto run = kernel::prog_test_run(fd, ctx);
-      const bool ok = std::holds_alternative<kernel::TestRunResult>(run);
-      row("run", stem + ":" + name, ok, ok ? fmt::format("BPF_PROG_RUN returned {}", std::get<kernel::TestRunResult>(run).retval) : "run failed",
-          ok ? "" : std::get<kernel::KernelError>(run).to_error().message);
+      const bool ok = run.ok();
+      row("run", stem + ":" + name, ok, ok ? fmt::format("BPF_PROG_RUN returned {}", run.value().retval) : "run failed",
+          ok ? "" : run.error().message);
       continue;
     }
     const std::string how = live->attached(name) ? live->how(name) : (pi.type == 1 ? "socket filter on a UDP socket" : pi.type == 3 ? "tcx ingress on lo" : live->how(name));
@@ -399,7 +399,7 @@ int after_loader(const fs::path& dir, std::int32_t keyring) {
   req.insns = insns;
   req.name = "after_loader";
   auto raw = kernel::prog_load(req);
-  const auto* e = std::get_if<kernel::KernelError>(&raw);
+  const auto* e = raw.kernel_failure();
   fmt::print("AFTER-LOADER signed={} raw={} \n", signed_outcome, e ? fmt::format("errno {}", e->err) : "loaded");
   return 0;
 }
@@ -484,7 +484,7 @@ int main(int argc, char** argv) {
   // Every corpus object's programs, attached and run (run counts from BPF_ENABLE_STATS).
   {
     auto stats = kernel::enable_run_stats();
-    if (!std::holds_alternative<UniqueFd>(stats)) row("stats", "-", false, "BPF_ENABLE_STATS refused", std::get<kernel::KernelError>(stats).to_error().message);
+    if (!stats.ok()) row("stats", "-", false, "BPF_ENABLE_STATS refused", stats.error().message);
     for (const auto& p : bundles) {
       const std::string stem = p.stem().stem().string();
       if (stem == "sig_verdict") continue;
@@ -556,7 +556,7 @@ int main(int argc, char** argv) {
       std::memcpy(ctx.data(), &value, 4);
       auto run = kernel::prog_test_run(m->loaded.programs[idx].get(), ctx);
       const auto* arg = m->var<std::int32_t>("syscall_arg");
-      const bool ok = std::holds_alternative<kernel::TestRunResult>(run) && std::get<kernel::TestRunResult>(run).retval == 42 && arg &&
+      const bool ok = run.ok() && run.value().retval == 42 && arg &&
                       *arg == 21;
       row("effect", "syscall_prog", ok, ok ? "returned 42, stored 21" : "wrong result", "");
     }

@@ -3,6 +3,7 @@
 // broken invariants (our own bugs).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -22,14 +23,30 @@ enum class ErrorKind {
   Internal,  // a bug of ours
 };
 
+// What the kernel answered a request with, kept as data on the errors
+// kernel/ makes (kind Kernel), so that callers decide on the errno, not on
+// the message.
+struct KernelFailure {
+  std::string command;       // "BPF_PROG_LOAD", "BPF_OBJ_GET /sys/fs/bpf/x"
+  int err = 0;               // errno
+  std::string verifier_log;  // for a refused load: the verifier's reason
+};
+
 struct Error {
+  Error() = default;
+  Error(ErrorKind k, std::string m, std::optional<KernelFailure> refusal = std::nullopt)
+      : kind(k), message(std::move(m)), kernel(std::move(refusal)) {}
+
   ErrorKind kind = ErrorKind::BadInput;
   std::string message;
+  std::optional<KernelFailure> kernel;  // set when the kernel refused
 
   // Prepends context ("file.o: section .text: ") to an error from deeper down.
   Error with_context(const std::string& context) const {
-    return Error{kind, context + ": " + message};
+    return Error{kind, context + ": " + message, kernel};
   }
+  // The kernel's errno, 0 when the kernel did not refuse.
+  int kernel_errno() const { return kernel ? kernel->err : 0; }
 };
 
 template <typename... Args>
@@ -71,6 +88,11 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
 
   const Error& error() const { return std::get<Error>(v_); }
+  // What the kernel answered, when this is the kernel's refusal; else null.
+  const KernelFailure* kernel_failure() const {
+    const Error* e = std::get_if<Error>(&v_);
+    return e != nullptr && e->kernel ? &*e->kernel : nullptr;
+  }
 
  private:
   std::variant<T, Error> v_;

@@ -28,18 +28,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Error kernel_error(const kernel::KernelError& e) { return e.to_error(); }
-
 fs::path config_pin(const fs::path& dir) { return dir / "maps" / "gate_config"; }
 fs::path log_pin(const fs::path& dir) { return dir / "maps" / "gate_log"; }
 
 Result<GateConfig> read_config(const fs::path& dir) {
   auto fd = kernel::obj_get(config_pin(dir), abi::kObjGetReadOnly);
-  if (auto* e = std::get_if<kernel::KernelError>(&fd)) return kernel_error(*e);
+  if (!fd) return fd.error();
   GateConfig c;
   const std::uint32_t key = 0;
-  auto got = kernel::map_lookup(std::get<UniqueFd>(fd).get(), &key, &c);
-  if (auto* e = std::get_if<kernel::KernelError>(&got)) return kernel_error(*e);
+  auto got = kernel::map_lookup(fd.value().get(), &key, &c);
+  if (!got) return got.error();
   return c;
 }
 
@@ -52,7 +50,7 @@ bool same_policy(const GateConfig& a, const GateConfig& b) { return std::memcmp(
 template <typename GetFd>
 bool still_there(GetFd get_fd, std::uint32_t id) {
   auto fd = get_fd(id);
-  const auto* e = std::get_if<kernel::KernelError>(&fd);
+  const auto* e = fd.kernel_failure();
   return e == nullptr || e->err != ENOENT;
 }
 
@@ -147,13 +145,13 @@ Result<StartResult> start_gate(const GateConfig& config, const fs::path& pin_dir
   GateConfig written_config = config;
   for (std::size_t i = 0; i < loaded->object.programs.size(); ++i) {
     auto info = kernel::prog_info(loaded->object.programs[i].get());
-    if (auto* e = std::get_if<kernel::KernelError>(&info)) return kernel_error(*e);
-    written_config.own_prog_ids[i] = std::get<abi::ProgInfo>(info).id;
+    if (!info) return info.error();
+    written_config.own_prog_ids[i] = info.value().id;
   }
   const std::uint32_t key = 0;
   const int config_fd = loaded->object.maps[config_map].get();
   auto written = kernel::map_update(config_fd, &key, &written_config);
-  if (auto* e = std::get_if<kernel::KernelError>(&written)) return kernel_error(*e).with_context("writing the gate's policy");
+  if (!written) return written.error().with_context("writing the gate's policy");
   auto attached = load::attach_programs(loaded->loader.program_summaries, loaded->object, {});
   if (!attached) return attached.error().with_context("attaching the gate");
   for (std::size_t i = 0; i < attached->size(); ++i) {
@@ -161,16 +159,16 @@ Result<StartResult> start_gate(const GateConfig& config, const fs::path& pin_dir
     if (!a.attached()) return Error{ErrorKind::Kernel, fmt::format("gate program '{}' was not attached: {}; nothing was started", a.program, a.how)};
     out.attached.push_back(a.how);
     auto id = kernel::link_id(a.link.get());
-    if (auto* e = std::get_if<kernel::KernelError>(&id)) return kernel_error(*e);
-    written_config.own_link_ids[i] = std::get<std::uint32_t>(id);
+    if (!id) return id.error();
+    written_config.own_link_ids[i] = id.value();
   }
   written = kernel::map_update(config_fd, &key, &written_config);
-  if (auto* e = std::get_if<kernel::KernelError>(&written)) return kernel_error(*e).with_context("writing the gate's own ids");
+  if (!written) return written.error().with_context("writing the gate's own ids");
   // From here on no one writes the policy through bpf(2), not even with an
   // fd taken before the gate was attached (programs cannot: the map is
   // read-only to them).
   auto frozen = kernel::map_freeze(config_fd);
-  if (auto* e = std::get_if<kernel::KernelError>(&frozen)) return kernel_error(*e).with_context("freezing the gate's policy");
+  if (!frozen) return frozen.error().with_context("freezing the gate's policy");
   auto pinned = load::pin_object(pin_dir, loaded->object, *attached);
   if (!pinned) return pinned.error().with_context("pinning the gate");
   made.keep = true;
@@ -239,11 +237,11 @@ constexpr std::uint32_t kHeader = 8;
 Status read_log(const fs::path& pin_dir, bool follow, const std::function<void(const GateEvent&)>& each,
                 const std::function<bool()>& keep_going) {
   auto fd_or = kernel::obj_get(log_pin(pin_dir));
-  if (auto* e = std::get_if<kernel::KernelError>(&fd_or)) return kernel_error(*e).with_context("the gate's log (is the gate running?)");
-  const UniqueFd fd = std::move(std::get<UniqueFd>(fd_or));
+  if (!fd_or) return fd_or.error().with_context("the gate's log (is the gate running?)");
+  const UniqueFd fd = std::move(fd_or).value();
   auto info = kernel::map_info(fd.get());
-  if (auto* e = std::get_if<kernel::KernelError>(&info)) return kernel_error(*e);
-  const std::uint64_t size = std::get<abi::MapInfo>(info).max_entries;
+  if (!info) return info.error();
+  const std::uint64_t size = info.value().max_entries;
   const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   if (size == 0 || (size & (size - 1)) != 0 || size > (1u << 30)) return bad_input("the gate's log: a ring buffer of {} bytes", size);
   // The consumer position (written by us), then the producer position and

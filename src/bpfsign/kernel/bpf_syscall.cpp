@@ -19,24 +19,29 @@ long sys_bpf(abi::BpfCmd cmd, Attr& attr) {
   return ::syscall(__NR_bpf, static_cast<int>(cmd), &attr, sizeof(Attr));
 }
 
-KernelError fail(const char* what) { return KernelError{errno, what, {}}; }
+// errno is read before anything else can change it (building the message
+// allocates).
+Error fail(const char* what) {
+  const int err = errno;
+  return kernel_error({what, err, {}});
+}
 
 }  // namespace
 
-Error KernelError::to_error() const {
-  std::string msg = fmt::format("{}: {} (errno {})", what, std::strerror(err), err);
-  if (!verifier_log.empty()) msg += "; verifier: " + verifier_log;
-  return Error{ErrorKind::Kernel, msg};
+Error kernel_error(KernelFailure failure) {
+  std::string msg = fmt::format("{}: {} (errno {})", failure.command, std::strerror(failure.err), failure.err);
+  if (!failure.verifier_log.empty()) msg += "; verifier: " + failure.verifier_log;
+  return Error{ErrorKind::Kernel, std::move(msg), std::move(failure)};
 }
 
-KernelResult<UniqueFd> map_create(const abi::MapCreateAttr& attr) {
+Result<UniqueFd> map_create(const abi::MapCreateAttr& attr) {
   abi::MapCreateAttr a = attr;
   long fd = sys_bpf(abi::BpfCmd::MapCreate, a);
   if (fd < 0) return fail("BPF_MAP_CREATE");
   return UniqueFd(static_cast<int>(fd));
 }
 
-KernelResult<Ok> map_update(int map_fd, const void* key, const void* value, std::uint64_t flags) {
+Result<Ok> map_update(int map_fd, const void* key, const void* value, std::uint64_t flags) {
   abi::MapElemAttr a;
   a.map_fd = static_cast<std::uint32_t>(map_fd);
   a.key = ptr(key);
@@ -61,7 +66,7 @@ std::string verifier_reason(std::string_view text) {
   return {};
 }
 
-KernelResult<Ok> map_lookup(int map_fd, const void* key, void* value) {
+Result<Ok> map_lookup(int map_fd, const void* key, void* value) {
   abi::MapElemAttr a;
   a.map_fd = static_cast<std::uint32_t>(map_fd);
   a.key = ptr(key);
@@ -70,14 +75,14 @@ KernelResult<Ok> map_lookup(int map_fd, const void* key, void* value) {
   return Ok{};
 }
 
-KernelResult<Ok> map_freeze(int map_fd) {
+Result<Ok> map_freeze(int map_fd) {
   abi::MapElemAttr a;
   a.map_fd = static_cast<std::uint32_t>(map_fd);
   if (sys_bpf(abi::BpfCmd::MapFreeze, a) < 0) return fail("BPF_MAP_FREEZE");
   return Ok{};
 }
 
-KernelResult<abi::MapInfo> map_info(int map_fd, std::array<std::uint8_t, abi::kSha256Size>* hash) {
+Result<abi::MapInfo> map_info(int map_fd, std::array<std::uint8_t, abi::kSha256Size>* hash) {
   abi::MapInfo info;
   if (hash != nullptr) {
     info.hash = ptr(hash->data());
@@ -91,7 +96,7 @@ KernelResult<abi::MapInfo> map_info(int map_fd, std::array<std::uint8_t, abi::kS
   return info;
 }
 
-KernelResult<abi::ProgInfo> prog_info(int prog_fd) {
+Result<abi::ProgInfo> prog_info(int prog_fd) {
   abi::ProgInfo info;
   abi::ObjInfoAttr a;
   a.bpf_fd = static_cast<std::uint32_t>(prog_fd);
@@ -101,7 +106,7 @@ KernelResult<abi::ProgInfo> prog_info(int prog_fd) {
   return info;
 }
 
-KernelResult<std::uint32_t> link_id(int link_fd) {
+Result<std::uint32_t> link_id(int link_fd) {
   struct {
     std::uint32_t type = 0;
     std::uint32_t id = 0;
@@ -116,7 +121,7 @@ KernelResult<std::uint32_t> link_id(int link_fd) {
   return info.id;
 }
 
-KernelResult<UniqueFd> enable_run_stats() {
+Result<UniqueFd> enable_run_stats() {
   struct {
     std::uint32_t type = 0;  // BPF_STATS_RUN_TIME
     std::uint32_t pad[15] = {};
@@ -126,7 +131,7 @@ KernelResult<UniqueFd> enable_run_stats() {
   return UniqueFd(static_cast<int>(fd));
 }
 
-KernelResult<Ok> obj_pin(int fd, const std::string& path) {
+Result<Ok> obj_pin(int fd, const std::string& path) {
   abi::ObjPinAttr a;
   a.pathname = ptr(path.c_str());
   a.bpf_fd = static_cast<std::uint32_t>(fd);
@@ -134,12 +139,15 @@ KernelResult<Ok> obj_pin(int fd, const std::string& path) {
   return Ok{};
 }
 
-KernelResult<UniqueFd> obj_get(const std::string& path, std::uint32_t flags) {
+Result<UniqueFd> obj_get(const std::string& path, std::uint32_t flags) {
   abi::ObjPinAttr a;  // BPF_OBJ_GET reads the same fields: pathname, bpf_fd (0), file_flags
   a.pathname = ptr(path.c_str());
   a.file_flags = flags;
   const long fd = sys_bpf(abi::BpfCmd::ObjGet, a);
-  if (fd < 0) return KernelError{errno, "BPF_OBJ_GET " + path, {}};
+  if (fd < 0) {
+    const int err = errno;
+    return kernel_error({"BPF_OBJ_GET " + path, err, {}});
+  }
   return UniqueFd(static_cast<int>(fd));
 }
 
@@ -147,7 +155,7 @@ namespace {
 
 // BPF_PROG_GET_FD_BY_ID and BPF_LINK_GET_FD_BY_ID share one layout: the id,
 // then next_id and open_flags.
-KernelResult<UniqueFd> fd_by_id(abi::BpfCmd cmd, const char* name, std::uint32_t id) {
+Result<UniqueFd> fd_by_id(abi::BpfCmd cmd, const char* name, std::uint32_t id) {
   struct {
     std::uint32_t id = 0;
     std::uint32_t next_id = 0;
@@ -162,10 +170,10 @@ KernelResult<UniqueFd> fd_by_id(abi::BpfCmd cmd, const char* name, std::uint32_t
 
 }  // namespace
 
-KernelResult<UniqueFd> prog_get_fd_by_id(std::uint32_t id) { return fd_by_id(abi::BpfCmd::ProgGetFdById, "BPF_PROG_GET_FD_BY_ID", id); }
-KernelResult<UniqueFd> link_get_fd_by_id(std::uint32_t id) { return fd_by_id(abi::BpfCmd::LinkGetFdById, "BPF_LINK_GET_FD_BY_ID", id); }
+Result<UniqueFd> prog_get_fd_by_id(std::uint32_t id) { return fd_by_id(abi::BpfCmd::ProgGetFdById, "BPF_PROG_GET_FD_BY_ID", id); }
+Result<UniqueFd> link_get_fd_by_id(std::uint32_t id) { return fd_by_id(abi::BpfCmd::LinkGetFdById, "BPF_LINK_GET_FD_BY_ID", id); }
 
-KernelResult<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type) {
+Result<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type) {
   abi::LinkCreateAttr a;
   a.prog_fd = static_cast<std::uint32_t>(prog_fd);
   a.target_fd = static_cast<std::uint32_t>(target_fd);
@@ -175,7 +183,7 @@ KernelResult<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t att
   return UniqueFd(static_cast<int>(fd));
 }
 
-KernelResult<UniqueFd> raw_tracepoint_open(int prog_fd, const std::string& name) {
+Result<UniqueFd> raw_tracepoint_open(int prog_fd, const std::string& name) {
   abi::RawTracepointOpenAttr a;
   a.name = name.empty() ? 0 : ptr(name.c_str());
   a.prog_fd = static_cast<std::uint32_t>(prog_fd);
@@ -184,7 +192,7 @@ KernelResult<UniqueFd> raw_tracepoint_open(int prog_fd, const std::string& name)
   return UniqueFd(static_cast<int>(fd));
 }
 
-KernelResult<UniqueFd> tracepoint_perf_event(std::uint64_t id) {
+Result<UniqueFd> tracepoint_perf_event(std::uint64_t id) {
   perf_event_attr attr{};
   attr.type = PERF_TYPE_TRACEPOINT;
   attr.size = sizeof attr;
@@ -196,7 +204,7 @@ KernelResult<UniqueFd> tracepoint_perf_event(std::uint64_t id) {
   return UniqueFd(static_cast<int>(fd));
 }
 
-KernelResult<UniqueFd> kprobe_perf_event(std::uint32_t pmu_type, const std::string& symbol, std::uint64_t offset, bool retprobe,
+Result<UniqueFd> kprobe_perf_event(std::uint32_t pmu_type, const std::string& symbol, std::uint64_t offset, bool retprobe,
                                          unsigned retprobe_bit) {
   perf_event_attr attr{};
   attr.type = pmu_type;
@@ -211,7 +219,13 @@ KernelResult<UniqueFd> kprobe_perf_event(std::uint32_t pmu_type, const std::stri
   return UniqueFd(static_cast<int>(fd));
 }
 
-KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
+Result<UniqueFd> prog_load(const ProgLoadRequest& req) {
+  auto loaded = prog_load_logged(req);
+  if (!loaded) return loaded.error();
+  return std::move(loaded->fd);
+}
+
+Result<LoggedLoad> prog_load_logged(const ProgLoadRequest& req) {
   // No verifier log on the first attempt: a log that overflows its buffer
   // fails an otherwise good load with ENOSPC. Only a failed load is
   // repeated with a log (16 MiB; the kernel keeps its tail) to say why.
@@ -232,16 +246,16 @@ KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
     a.fd_array = ptr(req.fd_array.data());
     if (req.set_fd_array_cnt) a.fd_array_cnt = static_cast<std::uint32_t>(req.fd_array.size());
   }
-  if (req.log != nullptr) {
+  if (req.log_level != 0) {
     log.assign(1u << 20, '\0');
     a.log_level = req.log_level;
     a.log_size = static_cast<std::uint32_t>(log.size());
     a.log_buf = ptr(log.data());
   }
   long fd = sys_bpf(abi::BpfCmd::ProgLoad, a);
-  if (fd >= 0 && req.log != nullptr) *req.log = std::string(log.data(), strnlen(log.data(), log.size()));
   if (fd < 0) {
-    KernelError e = fail("BPF_PROG_LOAD");
+    const int err = errno;
+    KernelFailure failure{"BPF_PROG_LOAD", err, {}};
     log.assign(16u << 20, '\0');
     a.log_level = 1;
     a.log_size = static_cast<std::uint32_t>(log.size());
@@ -249,13 +263,15 @@ KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req) {
     const long again = sys_bpf(abi::BpfCmd::ProgLoad, a);
     if (again >= 0) ::close(static_cast<int>(again));  // a load that fails only once is reported as failed
     log.back() = '\0';
-    e.verifier_log = verifier_reason(log.data());
-    return e;
+    failure.verifier_log = verifier_reason(log.data());
+    return kernel_error(std::move(failure));
   }
-  return UniqueFd(static_cast<int>(fd));
+  LoggedLoad out{UniqueFd(static_cast<int>(fd)), {}};
+  if (!log.empty()) out.log.assign(log.data(), strnlen(log.data(), log.size()));
+  return out;
 }
 
-KernelResult<TestRunResult> prog_test_run(int prog_fd, std::span<std::uint8_t> ctx) {
+Result<TestRunResult> prog_test_run(int prog_fd, std::span<std::uint8_t> ctx) {
   abi::TestRunAttr a;
   a.prog_fd = static_cast<std::uint32_t>(prog_fd);
   a.ctx_in = ptr(ctx.data());

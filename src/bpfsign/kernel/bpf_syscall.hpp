@@ -16,49 +16,43 @@
 
 namespace bpfsign::kernel {
 
-// An error from the kernel: what we asked, and the errno it answered.
-struct KernelError {
-  int err = 0;  // errno
-  std::string what;
-  std::string verifier_log;
-  Error to_error() const;
-};
-
-template <typename T>
-using KernelResult = std::variant<T, KernelError>;
+// Every wrapper returns Result<T>; a refusal is an Error of kind Kernel
+// whose `kernel` holds the command, the errno and, for a load, the
+// verifier's reason.
+Error kernel_error(KernelFailure failure);
 
 // The verifier's reason in a log: its last line that is not one of the
 // statistics lines it appends ("processed N insns ...", ...).
 std::string verifier_reason(std::string_view log);
 
-KernelResult<UniqueFd> map_create(const abi::MapCreateAttr& attr);
-KernelResult<Ok> map_update(int map_fd, const void* key, const void* value, std::uint64_t flags = 0);
-KernelResult<Ok> map_freeze(int map_fd);
-KernelResult<Ok> map_lookup(int map_fd, const void* key, void* value);
-KernelResult<abi::MapInfo> map_info(int map_fd, std::array<std::uint8_t, abi::kSha256Size>* hash = nullptr);
+Result<UniqueFd> map_create(const abi::MapCreateAttr& attr);
+Result<Ok> map_update(int map_fd, const void* key, const void* value, std::uint64_t flags = 0);
+Result<Ok> map_freeze(int map_fd);
+Result<Ok> map_lookup(int map_fd, const void* key, void* value);
+Result<abi::MapInfo> map_info(int map_fd, std::array<std::uint8_t, abi::kSha256Size>* hash = nullptr);
 
-KernelResult<abi::ProgInfo> prog_info(int prog_fd);
+Result<abi::ProgInfo> prog_info(int prog_fd);
 // The kernel id of a BPF link.
-KernelResult<std::uint32_t> link_id(int link_fd);
+Result<std::uint32_t> link_id(int link_fd);
 // BPF_ENABLE_STATS (run time and run count of every program) while the
 // returned fd stays open.
-KernelResult<UniqueFd> enable_run_stats();
+Result<UniqueFd> enable_run_stats();
 
-KernelResult<Ok> obj_pin(int fd, const std::string& path);
+Result<Ok> obj_pin(int fd, const std::string& path);
 // An fd for the object pinned at `path`; `flags` 0, or abi::kObjGetReadOnly
 // for a read-only map fd.
-KernelResult<UniqueFd> obj_get(const std::string& path, std::uint32_t flags = 0);
+Result<UniqueFd> obj_get(const std::string& path, std::uint32_t flags = 0);
 // An fd for the program with kernel id `id` (ENOENT once it is freed).
-KernelResult<UniqueFd> prog_get_fd_by_id(std::uint32_t id);
-KernelResult<UniqueFd> link_get_fd_by_id(std::uint32_t id);
-KernelResult<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type);
-KernelResult<UniqueFd> raw_tracepoint_open(int prog_fd, const std::string& name);
+Result<UniqueFd> prog_get_fd_by_id(std::uint32_t id);
+Result<UniqueFd> link_get_fd_by_id(std::uint32_t id);
+Result<UniqueFd> link_create(int prog_fd, int target_fd, std::uint32_t attach_type);
+Result<UniqueFd> raw_tracepoint_open(int prog_fd, const std::string& name);
 // A perf event on tracepoint `id` (tracefs events/<category>/<name>/id), for
 // BPF_PERF_EVENT links.
-KernelResult<UniqueFd> tracepoint_perf_event(std::uint64_t id);
+Result<UniqueFd> tracepoint_perf_event(std::uint64_t id);
 // A perf event of the kprobe PMU (`pmu_type` from sysfs) on `symbol`+offset;
 // a return probe sets bit `retprobe_bit` of config, as sysfs says.
-KernelResult<UniqueFd> kprobe_perf_event(std::uint32_t pmu_type, const std::string& symbol, std::uint64_t offset, bool retprobe,
+Result<UniqueFd> kprobe_perf_event(std::uint32_t pmu_type, const std::string& symbol, std::uint64_t offset, bool retprobe,
                                          unsigned retprobe_bit);
 
 struct ProgLoadRequest {
@@ -71,16 +65,21 @@ struct ProgLoadRequest {
   std::int32_t keyring_id = 0;
   std::span<const int> fd_array;
   bool set_fd_array_cnt = false;
-  // With `log` set, the first attempt already keeps a verifier log at
-  // `log_level` (e.g. 4, statistics only) and a successful load returns it.
+  // Non-zero: the first attempt already keeps a verifier log at this
+  // level (e.g. 4, statistics only), which prog_load_logged returns.
   std::uint32_t log_level = 0;
-  std::string* log = nullptr;
 };
-KernelResult<UniqueFd> prog_load(const ProgLoadRequest& req);
+Result<UniqueFd> prog_load(const ProgLoadRequest& req);
+// The same, with the verifier's log of a successful load at `log_level`.
+struct LoggedLoad {
+  UniqueFd fd;
+  std::string log;
+};
+Result<LoggedLoad> prog_load_logged(const ProgLoadRequest& req);
 
 struct TestRunResult {
   std::uint32_t retval = 0;
 };
-KernelResult<TestRunResult> prog_test_run(int prog_fd, std::span<std::uint8_t> ctx);
+Result<TestRunResult> prog_test_run(int prog_fd, std::span<std::uint8_t> ctx);
 
 }  // namespace bpfsign::kernel

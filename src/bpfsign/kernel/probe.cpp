@@ -31,8 +31,8 @@ std::string errno_name(int err) {
   }
 }
 
-std::string describe(const KernelError& e) {
-  return fmt::format("{} ({}: {})", e.what, errno_name(e.err), std::strerror(e.err));
+std::string describe(const KernelFailure& e) {
+  return fmt::format("{} ({}: {})", e.command, errno_name(e.err), std::strerror(e.err));
 }
 
 // r0 = 0; exit — the smallest program the verifier accepts.
@@ -57,7 +57,7 @@ ProbeItem probe_syscall() {
   attr.value_size = 8;
   attr.max_entries = 1;
   auto fd = map_create(attr);
-  if (auto* e = std::get_if<KernelError>(&fd)) {
+  if (auto* e = fd.kernel_failure()) {
     return {"bpf_syscall", "bpf(2) usable by this process", Support::No, describe(*e)};
   }
   return {"bpf_syscall", "bpf(2) usable by this process", Support::Yes, "created an array map"};
@@ -73,16 +73,16 @@ ProbeItem probe_btf() {
 ProbeItem probe_loader_program() {
   const auto insns = return_zero();
   auto fd = prog_load(loader_request(insns));
-  if (auto* e = std::get_if<KernelError>(&fd)) {
+  if (auto* e = fd.kernel_failure()) {
     return {"loader_program", "sleepable syscall programs (loaders)", Support::No, describe(*e)};
   }
   std::array<std::uint8_t, 8> ctx{};
-  auto run = prog_test_run(std::get<UniqueFd>(fd).get(), ctx);
-  if (auto* e = std::get_if<KernelError>(&run)) {
+  auto run = prog_test_run(fd.value().get(), ctx);
+  if (auto* e = run.kernel_failure()) {
     return {"loader_program", "sleepable syscall programs (loaders)", Support::No, "loaded, but " + describe(*e)};
   }
   return {"loader_program", "sleepable syscall programs (loaders)", Support::Yes,
-          fmt::format("loaded and ran (returned {})", std::get<TestRunResult>(run).retval)};
+          fmt::format("loaded and ran (returned {})", run.value().retval)};
 }
 
 // Exclusive maps (6.18): only the program whose SHA-256 is excl_prog_hash may use the map.
@@ -96,7 +96,7 @@ ProbeItem probe_exclusive_map() {
   attr.excl_prog_hash = reinterpret_cast<std::uintptr_t>(some_program.data());
   attr.excl_prog_hash_size = static_cast<std::uint32_t>(some_program.size());
   auto fd = map_create(attr);
-  if (auto* e = std::get_if<KernelError>(&fd)) {
+  if (auto* e = fd.kernel_failure()) {
     return {"exclusive_map", "exclusive maps (excl_prog_hash)", Support::No, describe(*e)};
   }
   return {"exclusive_map", "exclusive maps (excl_prog_hash)", Support::Yes, "created an exclusive array map"};
@@ -115,28 +115,28 @@ ProbeItem probe_map_hash() {
   attr.value_size = kValueSize;
   attr.max_entries = 1;
   auto fd = map_create(attr);
-  if (auto* e = std::get_if<KernelError>(&fd)) return {id, what, Support::Unknown, describe(*e)};
-  const int map_fd = std::get<UniqueFd>(fd).get();
+  if (auto* e = fd.kernel_failure()) return {id, what, Support::Unknown, describe(*e)};
+  const int map_fd = fd.value().get();
   const std::uint32_t key = 0;
   std::array<std::uint8_t, kValueSize> value{};
   for (std::size_t i = 0; i < value.size(); ++i) value[i] = static_cast<std::uint8_t>(0xb0 + i);
-  if (auto r = map_update(map_fd, &key, value.data()); std::holds_alternative<KernelError>(r)) {
-    return {id, what, Support::Unknown, describe(std::get<KernelError>(r))};
+  if (auto r = map_update(map_fd, &key, value.data()); !r.ok()) {
+    return {id, what, Support::Unknown, describe(*r.kernel_failure())};
   }
   std::array<std::uint8_t, abi::kSha256Size> hash{};
   auto before = map_info(map_fd, &hash);
   std::string unfrozen;
-  if (auto* e = std::get_if<KernelError>(&before)) {
+  if (auto* e = before.kernel_failure()) {
     unfrozen = fmt::format("unfrozen map refused ({})", errno_name(e->err));
   } else {
     unfrozen = "WARNING: hash of an unfrozen map was given (CVE-2026-45927 not fixed)";
   }
-  if (auto r = map_freeze(map_fd); std::holds_alternative<KernelError>(r)) {
-    return {id, what, Support::Unknown, describe(std::get<KernelError>(r))};
+  if (auto r = map_freeze(map_fd); !r.ok()) {
+    return {id, what, Support::Unknown, describe(*r.kernel_failure())};
   }
   hash.fill(0);
   auto after = map_info(map_fd, &hash);
-  if (auto* e = std::get_if<KernelError>(&after)) return {id, what, Support::No, describe(*e) + "; " + unfrozen};
+  if (auto* e = after.kernel_failure()) return {id, what, Support::No, describe(*e) + "; " + unfrozen};
   std::array<std::uint8_t, 16> padded{};  // round_up(12, 8) bytes
   std::memcpy(padded.data(), value.data(), value.size());
   if (hash == sha256(padded)) {
@@ -158,7 +158,7 @@ ProbeItem probe_signature(bool& checks) {
   req.signature = not_pkcs7;
   req.keyring_id = 0;
   auto fd = prog_load(req);
-  auto* e = std::get_if<KernelError>(&fd);
+  auto* e = fd.kernel_failure();
   if (e == nullptr) return {id, what, Support::Unknown, "WARNING: a malformed signature was accepted"};
   switch (e->err) {
     case EOPNOTSUPP:

@@ -15,9 +15,9 @@ namespace {
 
 using object::AttachMethod;
 
-Result<UniqueFd> kernel_result(kernel::KernelResult<UniqueFd> r, const std::string& what) {
-  if (auto* e = std::get_if<kernel::KernelError>(&r)) return e->to_error().with_context(what);
-  return std::move(std::get<UniqueFd>(r));
+Result<UniqueFd> kernel_result(Result<UniqueFd> r, const std::string& what) {
+  if (!r) return r.error().with_context(what);
+  return std::move(r).value();
 }
 
 // A tracepoint "category/name" through tracefs: its id, a perf event, a link.

@@ -83,7 +83,7 @@ bool running_kernel_has_bpf_cookie() {
   req.prog_type = abi::prog_type::kTracepoint;
   req.insns = insns;
   req.name = "bpfsign_cookie";
-  return std::holds_alternative<UniqueFd>(kernel::prog_load(req));
+  return kernel::prog_load(req).ok();
 }
 
 bool running_kernel_has_syscall_wrapper() {

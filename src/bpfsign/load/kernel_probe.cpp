@@ -60,13 +60,13 @@ int try_signed_probe(sign::Scheme scheme, const sign::PrivateKey& key, const sig
   attr.excl_prog_hash = reinterpret_cast<std::uintptr_t>(digest.data());
   attr.excl_prog_hash_size = static_cast<std::uint32_t>(digest.size());
   auto map = kernel::map_create(attr);
-  if (auto* e = std::get_if<kernel::KernelError>(&map)) return e->err;
-  const int fd = std::get<UniqueFd>(map).get();
+  if (!map) return map.error().kernel_errno();
+  const int fd = map.value().get();
   const std::uint32_t k = 0;
   std::array<std::uint8_t, abi::kSha256Size> hash{};
-  if (auto r = kernel::map_update(fd, &k, value.data()); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
-  if (auto r = kernel::map_freeze(fd); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
-  if (auto r = kernel::map_info(fd, &hash); std::holds_alternative<kernel::KernelError>(r)) return std::get<kernel::KernelError>(r).err;
+  if (auto r = kernel::map_update(fd, &k, value.data()); !r) return r.error().kernel_errno();
+  if (auto r = kernel::map_freeze(fd); !r) return r.error().kernel_errno();
+  if (auto r = kernel::map_info(fd, &hash); !r) return r.error().kernel_errno();
   const Bytes maps[] = {value};
   auto sig = sign::sign_detached(key, cert, sign::signed_payload(scheme, code, maps));
   if (!sig) return EINVAL;
@@ -81,7 +81,7 @@ int try_signed_probe(sign::Scheme scheme, const sign::PrivateKey& key, const sig
   req.signature = *sig;
   req.keyring_id = keyring;
   auto prog = kernel::prog_load(req);
-  if (auto* e = std::get_if<kernel::KernelError>(&prog)) return e->err;
+  if (!prog) return prog.error().kernel_errno();
   return 0;
 }
 

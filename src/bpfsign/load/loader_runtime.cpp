@@ -22,7 +22,6 @@ namespace bpfsign::load {
 
 namespace {
 
-Error kernel_failure(const kernel::KernelError& e, const std::string& what) { return e.to_error().with_context(what); }
 
 // The loader's answer to a setting outside its bounds.
 Error refused_setting(const loader::LoaderProgram& loader, const std::string& name, const std::vector<std::uint8_t>& ctx) {
@@ -87,22 +86,22 @@ Result<KernelLoader> load_loader(const LoadPlan& plan, const RunOptions& options
     attr.excl_prog_hash_size = static_cast<std::uint32_t>(loader_digest.size());
   }
   auto meta = kernel::map_create(attr);
-  if (auto* e = std::get_if<kernel::KernelError>(&meta)) return kernel_failure(*e, "metadata map");
+  if (!meta) return meta.error().with_context("metadata map");
   KernelLoader out;
-  out.metadata_map = std::move(std::get<UniqueFd>(meta));
+  out.metadata_map = std::move(meta).value();
   const int meta_fd = out.metadata_map.get();
   const std::uint32_t key = 0;
   auto filled = kernel::map_update(meta_fd, &key, plan.metadata.data());
-  if (auto* e = std::get_if<kernel::KernelError>(&filled)) return kernel_failure(*e, "metadata map");
+  if (!filled) return filled.error().with_context("metadata map");
   if (plan.scheme && options.freeze_metadata) {
     auto frozen = kernel::map_freeze(meta_fd);
-    if (auto* e = std::get_if<kernel::KernelError>(&frozen)) return kernel_failure(*e, "freezing the metadata map");
+    if (!frozen) return frozen.error().with_context("freezing the metadata map");
     // Asking for the frozen map's info makes the kernel compute and keep
     // its SHA-256, which the loader-checked loader compares (the kernel
     // refuses to hash a map that is not frozen).
     std::array<std::uint8_t, abi::kSha256Size> hash{};
     auto info = kernel::map_info(meta_fd, &hash);
-    if (auto* e = std::get_if<kernel::KernelError>(&info)) return kernel_failure(*e, "hashing the metadata map");
+    if (!info) return info.error().with_context("hashing the metadata map");
   }
 
   kernel::ProgLoadRequest req;
@@ -116,8 +115,8 @@ Result<KernelLoader> load_loader(const LoadPlan& plan, const RunOptions& options
   req.keyring_id = plan.keyring_id;
   req.set_fd_array_cnt = plan.scheme && sign::scheme_info(*plan.scheme).sets_fd_array_cnt;
   auto prog = kernel::prog_load(req);
-  if (auto* e = std::get_if<kernel::KernelError>(&prog)) return kernel_failure(*e, "loader program");
-  out.program = std::move(std::get<UniqueFd>(prog));
+  if (!prog) return prog.error().with_context("loader program");
+  out.program = std::move(prog).value();
   return out;
 }
 
@@ -194,7 +193,7 @@ Result<LoadedObject> run_loaded(const KernelLoader& kernel_loader, const loader:
     if (!kconfig.empty()) std::memcpy(a.ctx.data() + loader.context.kconfig(), kconfig.data(), kconfig.size());
     if (!settings->empty()) std::memcpy(a.ctx.data() + loader.context.settings_area(), settings->data(), settings->size());
     auto run = kernel::prog_test_run(kernel_loader.program.get(), a.ctx);
-    if (auto* e = std::get_if<kernel::KernelError>(&run)) return kernel_failure(*e, "running the loader");
+    if (!run) return run.error().with_context("running the loader");
     std::memcpy(&a.header, a.ctx.data(), sizeof a.header);
     return a;
   };

@@ -46,7 +46,7 @@ class Pinner {
     std::error_code ec;
     if (std::filesystem::exists(path, ec)) return io_error("{}: already exists; not replaced", path.string());
     auto r = kernel::obj_pin(fd, path.string());
-    if (auto* e = std::get_if<kernel::KernelError>(&r)) return e->to_error().with_context(path.string());
+    if (!r) return r.error().with_context(path.string());
     pinned_.push_back(path);
     return Ok{};
   }

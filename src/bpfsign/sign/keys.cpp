@@ -230,11 +230,8 @@ bool Certificate::matches(const PrivateKey& key) const {
 }
 
 Result<Certificate> make_certificate(const PrivateKey& key, const CertificateRequest& request) {
-  if ((request.issuer_key == nullptr) != (request.issuer_cert == nullptr)) {
-    internal_error("make_certificate: issuer key and certificate come together");
-  }
-  if (request.issuer_cert != nullptr && !request.issuer_cert->matches(*request.issuer_key)) {
-    return bad_input("the issuer's private key does not belong to its certificate ({})", request.issuer_cert->subject());
+  if (request.issuer && !request.issuer->cert.matches(request.issuer->key)) {
+    return bad_input("the issuer's private key does not belong to its certificate ({})", request.issuer->cert.subject());
   }
   OsslPtr<X509, X509_free> cert(X509_new());
   if (!cert) return openssl_error(ErrorKind::Internal, "X509_new");
@@ -254,7 +251,7 @@ Result<Certificate> make_certificate(const PrivateKey& key, const CertificateReq
                                  -1, 0) != 1) {
     return openssl_error(ErrorKind::BadInput, "certificate subject CN=" + request.common_name);
   }
-  X509* issuer = request.issuer_cert != nullptr ? request.issuer_cert->get() : cert.get();
+  X509* issuer = request.issuer ? request.issuer->cert.get() : cert.get();
   if (X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer)) != 1) return openssl_error(ErrorKind::Internal, "issuer name");
 
   X509V3_CTX ctx;
@@ -274,7 +271,7 @@ Result<Certificate> make_certificate(const PrivateKey& key, const CertificateReq
   // The authority key id needs the issuer's subject key id, which for a
   // self-signed certificate is the one just added.
   if (auto s = add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"); !s) return s.error();
-  const PrivateKey& signer = request.issuer_key != nullptr ? *request.issuer_key : key;
+  const PrivateKey& signer = request.issuer ? request.issuer->key : key;
   if (X509_sign(cert.get(), signer.get(), EVP_sha256()) <= 0) return openssl_error(ErrorKind::Internal, "signing the certificate");
   Certificate out;
   auto der = [&] {

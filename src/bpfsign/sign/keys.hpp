@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,9 +79,13 @@ struct CertificateRequest {
   // for a CA), "-" for none at all; extendedKeyUsage: empty for none.
   std::string key_usage;
   std::string extended_key_usage;
-  // Issuer; both null for a self-signed certificate.
-  const PrivateKey* issuer_key = nullptr;
-  const Certificate* issuer_cert = nullptr;
+  // Who signs it: none for a self-signed certificate; else the issuer's
+  // key and certificate, which outlive the request.
+  struct Issuer {
+    const PrivateKey& key;
+    const Certificate& cert;
+  };
+  std::optional<Issuer> issuer;
 };
 
 // A certificate a kernel keyring takes as an "asymmetric" key: X.509 v3
