@@ -1,5 +1,5 @@
 // Where a loader reads a map's hash and exclusivity inside the kernel's
-// struct bpf_map (the loader-checked scheme, docs/loader.md#metadata-check).
+// struct bpf_map (the loader-checked scheme; docs/signing.md, "The loader's metadata check").
 // struct bpf_map is not UAPI: these offsets are what the kernels we support
 // have, measured from each kernel's BTF under qemu (docs/kernels.md), and the
 // running kernel's BTF is read before a loader that relies on them is chosen

@@ -121,7 +121,7 @@ ProbeItem probe_map_hash() {
   std::array<std::uint8_t, kValueSize> value{};
   for (std::size_t i = 0; i < value.size(); ++i) value[i] = static_cast<std::uint8_t>(0xb0 + i);
   if (auto r = map_update(map_fd, &key, value.data()); !r.ok()) {
-    return {id, what, Support::Unknown, describe(*r.kernel_failure())};
+    return {id, what, Support::Unknown, r.error().message};
   }
   std::array<std::uint8_t, abi::kSha256Size> hash{};
   auto before = map_info(map_fd, &hash);
@@ -132,7 +132,7 @@ ProbeItem probe_map_hash() {
     unfrozen = "WARNING: hash of an unfrozen map was given (CVE-2026-45927 not fixed)";
   }
   if (auto r = map_freeze(map_fd); !r.ok()) {
-    return {id, what, Support::Unknown, describe(*r.kernel_failure())};
+    return {id, what, Support::Unknown, r.error().message};
   }
   hash.fill(0);
   auto after = map_info(map_fd, &hash);

@@ -77,7 +77,7 @@ int try_signed_probe(sign::Scheme scheme, const sign::PrivateKey& key, const sig
   req.name = "bpfsign_probe";
   const int fd_array[] = {fd};
   req.fd_array = fd_array;
-  req.set_fd_array_cnt = scheme == sign::Scheme::KernelChained;
+  req.set_fd_array_cnt = sign::scheme_info(scheme).sets_fd_array_cnt;
   req.signature = *sig;
   req.keyring_id = keyring;
   auto prog = kernel::prog_load(req);

@@ -16,7 +16,9 @@ Result<LoadedBundle> load_parsed(const bundle::Bundle& b, const std::string& wha
   if (!done) {
     // The loader closes what it opened before it fails, and every fd the
     // runtime holds is closed on return: a failed load leaves nothing.
-    return Error{done.error().kind, fmt::format("{}: {}; nothing was loaded", what, done.error().message)};
+    Error e = done.error().with_context(what);  // keeps the kernel's errno for callers
+    e.message += "; nothing was loaded";
+    return e;
   }
   return LoadedBundle{std::move(plan).value(), std::move(done->loader), std::move(done->object)};
 }

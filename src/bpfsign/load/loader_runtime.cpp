@@ -4,7 +4,6 @@
 #include <array>
 #include <cstring>
 
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "bpfsign/abi/bpf_attr.hpp"
@@ -64,6 +63,104 @@ struct Attempt {
   std::vector<std::uint8_t> ctx;
   std::vector<char> log;
 };
+
+// What the context carries in besides its header: the .kconfig values from
+// the running kernel's configuration, the runtime settings, the CPU count.
+struct ContextInputs {
+  std::vector<std::uint8_t> kconfig;
+  std::vector<std::uint8_t> settings;
+  Result<std::uint32_t> cpus = 0u;
+};
+
+Result<ContextInputs> context_inputs(const loader::LoaderProgram& loader, const RunOptions& options) {
+  ContextInputs in;
+  if (loader.context.kconfig_size != 0) {
+    auto sources = running_kconfig_sources(loader.kconfig);
+    if (!sources) return sources.error();
+    auto bytes = encode_kconfig(loader.kconfig, *sources, loader.context.kconfig_size);
+    if (!bytes) return bytes.error();
+    in.kconfig = std::move(bytes).value();
+  }
+  in.cpus = possible_cpus();
+  auto settings = encode_settings(loader, options.settings, options.check_settings);
+  if (!settings) return settings.error();
+  in.settings = std::move(settings).value();
+  return in;
+}
+
+// One BPF_PROG_RUN of the loader over a fresh context; the header it
+// leaves says whether the loader succeeded.
+Result<Attempt> run_once(const KernelLoader& kernel_loader, const loader::LoaderProgram& loader, const ContextInputs& in,
+                         std::uint32_t log_level, std::size_t log_size) {
+  Attempt a;
+  a.log.assign(log_level != 0 ? log_size : 0, '\0');
+  a.ctx.assign(loader.context.size(), 0);
+  a.header.size = loader.context.size();
+  a.header.page_size = static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE));
+  a.header.possible_cpus = in.cpus ? *in.cpus : 0;  // the loader refuses 0 where it needs the count
+  a.header.log_level = log_level;
+  a.header.log_size = static_cast<std::uint32_t>(a.log.size());
+  a.header.log_buf = log_level != 0 ? reinterpret_cast<std::uintptr_t>(a.log.data()) : 0;
+  std::memcpy(a.ctx.data(), &a.header, sizeof a.header);
+  if (!in.kconfig.empty()) std::memcpy(a.ctx.data() + loader.context.kconfig(), in.kconfig.data(), in.kconfig.size());
+  if (!in.settings.empty()) std::memcpy(a.ctx.data() + loader.context.settings_area(), in.settings.data(), in.settings.size());
+  auto run = kernel::prog_test_run(kernel_loader.program.get(), a.ctx);
+  if (!run) return run.error().with_context("running the loader");
+  std::memcpy(&a.header, a.ctx.data(), sizeof a.header);
+  return a;
+}
+
+// The error a failed run reports, from the step it failed at.
+Error loader_failure(const loader::LoaderProgram& loader, const Attempt& a, const Result<std::uint32_t>& cpus) {
+  const loader::ContextHeader& header = a.header;
+  const std::uint32_t step = header.failed_step;
+  if (step == loader::kStepMetadataCheck) {
+    return Error{ErrorKind::Kernel,
+                 header.error == loader::kErrMetadataNotExclusive
+                     ? std::string("the loader refused its metadata map: not exclusive to it (EPERM); nothing was loaded")
+                     : std::string("the loader refused its metadata: its SHA-256 is not the one in the signed instructions "
+                                   "(EKEYREJECTED); nothing was loaded")};
+  }
+  const std::string what = step < loader.steps.size()
+                               ? fmt::format("{} '{}'", loader::step_kind_name(loader.steps[step].kind), loader.steps[step].object)
+                               : fmt::format("step {}", step);
+  if (step < loader.steps.size() && loader.steps[step].kind == loader::LoaderStep::Kind::SettingBound) {
+    return refused_setting(loader, loader.steps[step].object, a.ctx);
+  }
+  if (step < loader.steps.size() && loader.steps[step].kind == loader::LoaderStep::Kind::ContextBound) {
+    return Error{ErrorKind::Kernel,
+                 fmt::format("the loader refused to size perf event array '{}' by {} possible CPUs (it accepts 1 to {}){}; nothing was loaded",
+                             loader.steps[step].object, header.possible_cpus, loader::kMaxPossibleCpus,
+                             cpus ? std::string() : "; " + cpus.error().message)};
+  }
+  std::string msg = fmt::format("loader failed to {}: {} (errno {})", what, std::strerror(-header.error), -header.error);
+  const std::string tail = kernel::verifier_reason(std::string_view(a.log.data(), strnlen(a.log.data(), a.log.size())));
+  if (!tail.empty()) msg += fmt::format("; verifier: {}", tail);
+  return Error{ErrorKind::Kernel, msg};
+}
+
+// The fds a successful run handed back in the context: the BTF, every map,
+// every program (0 for an optional program the loader skipped).
+LoadedObject loaded_object(const loader::LoaderProgram& loader, const std::vector<std::uint8_t>& ctx) {
+  auto fd_at = [&](std::uint32_t off) {
+    std::int32_t fd = 0;
+    std::memcpy(&fd, ctx.data() + off, 4);
+    return fd;
+  };
+  loader::ContextHeader header;
+  std::memcpy(&header, ctx.data(), sizeof header);
+  LoadedObject out;
+  out.btf = UniqueFd(header.btf_fd > 0 ? header.btf_fd : -1);
+  for (std::uint32_t i = 0; i < loader.context.maps; ++i) out.maps.emplace_back(fd_at(loader.context.map_fd(i)));
+  for (std::uint32_t i = 0; i < loader.context.programs; ++i) {
+    const std::int32_t fd = fd_at(loader.context.prog_fd(i));
+    out.programs.emplace_back(fd > 0 ? fd : -1);  // 0: an optional program skipped
+  }
+  out.skipped = skipped_programs(loader, ctx, out);
+  out.map_names = loader.maps;
+  out.program_names = loader.programs;
+  return out;
+}
 
 }  // namespace
 
@@ -161,96 +258,22 @@ Result<LoadedObject> run_loader(const loader::LoaderProgram& loader, const RunOp
 }
 
 Result<LoadedObject> run_loaded(const KernelLoader& kernel_loader, const loader::LoaderProgram& loader, const RunOptions& options) {
-  // .kconfig values come from the running kernel's configuration.
-  std::vector<std::uint8_t> kconfig;
-  if (loader.context.kconfig_size != 0) {
-    auto sources = running_kconfig_sources(loader.kconfig);
-    if (!sources) return sources.error();
-    auto bytes = encode_kconfig(loader.kconfig, *sources, loader.context.kconfig_size);
-    if (!bytes) return bytes.error();
-    kconfig = std::move(bytes).value();
-  }
-
-  const Result<std::uint32_t> cpus = possible_cpus();
-  auto settings = encode_settings(loader, options.settings, options.check_settings);
-  if (!settings) return settings.error();
-
+  auto inputs = context_inputs(loader, options);
+  if (!inputs) return inputs.error();
   // Program loads run without a verifier log (an overflowing log fails a
   // good load with ENOSPC); a failed run is repeated with the log on, so the
   // error names the verifier's reason. The loader closes everything it
   // opened before it returns an error, so a rerun starts clean.
-  auto attempt = [&](std::uint32_t log_level) -> Result<Attempt> {
-    Attempt a;
-    a.log.assign(log_level != 0 ? options.log_size : 0, '\0');
-    a.ctx.assign(loader.context.size(), 0);
-    a.header.size = loader.context.size();
-    a.header.page_size = static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE));
-    a.header.possible_cpus = cpus ? *cpus : 0;  // the loader refuses 0 where it needs the count
-    a.header.log_level = log_level;
-    a.header.log_size = static_cast<std::uint32_t>(a.log.size());
-    a.header.log_buf = log_level != 0 ? reinterpret_cast<std::uintptr_t>(a.log.data()) : 0;
-    std::memcpy(a.ctx.data(), &a.header, sizeof a.header);
-    if (!kconfig.empty()) std::memcpy(a.ctx.data() + loader.context.kconfig(), kconfig.data(), kconfig.size());
-    if (!settings->empty()) std::memcpy(a.ctx.data() + loader.context.settings_area(), settings->data(), settings->size());
-    auto run = kernel::prog_test_run(kernel_loader.program.get(), a.ctx);
-    if (!run) return run.error().with_context("running the loader");
-    std::memcpy(&a.header, a.ctx.data(), sizeof a.header);
-    return a;
-  };
-  auto first = attempt(0);
+  auto first = run_once(kernel_loader, loader, *inputs, 0, options.log_size);
   if (!first) return first.error();
   if (first->header.error != 0 && options.log_level != 0) {
     // The repeated run is the one that counts: if it succeeded (a first
     // failure that did not recur), its fds are the loaded object's.
-    auto again = attempt(options.log_level);
+    auto again = run_once(kernel_loader, loader, *inputs, options.log_level, options.log_size);
     if (again) first = std::move(again);
   }
-  const loader::ContextHeader& header = first->header;
-  const std::vector<std::uint8_t>& ctx = first->ctx;
-  const std::vector<char>& log = first->log;
-
-  LoadedObject out;
-  auto fd_at = [&](std::uint32_t off) {
-    std::int32_t fd = 0;
-    std::memcpy(&fd, ctx.data() + off, 4);
-    return fd;
-  };
-  if (header.error != 0) {
-    const std::uint32_t step = header.failed_step;
-    if (step == loader::kStepMetadataCheck) {
-      return Error{ErrorKind::Kernel,
-                   header.error == loader::kErrMetadataNotExclusive
-                       ? std::string("the loader refused its metadata map: not exclusive to it (EPERM); nothing was loaded")
-                       : std::string("the loader refused its metadata: its SHA-256 is not the one in the signed instructions "
-                                     "(EKEYREJECTED); nothing was loaded")};
-    }
-    std::string what = step < loader.steps.size()
-                           ? fmt::format("{} '{}'", loader::step_kind_name(loader.steps[step].kind), loader.steps[step].object)
-                           : fmt::format("step {}", step);
-    if (step < loader.steps.size() && loader.steps[step].kind == loader::LoaderStep::Kind::SettingBound) {
-      return refused_setting(loader, loader.steps[step].object, ctx);
-    }
-    if (step < loader.steps.size() && loader.steps[step].kind == loader::LoaderStep::Kind::ContextBound) {
-      return Error{ErrorKind::Kernel,
-                   fmt::format("the loader refused to size perf event array '{}' by {} possible CPUs (it accepts 1 to {}){}; nothing was loaded",
-                               loader.steps[step].object, header.possible_cpus, loader::kMaxPossibleCpus,
-                               cpus ? std::string() : "; " + cpus.error().message)};
-    }
-    std::string msg = fmt::format("loader failed to {}: {} (errno {})", what, std::strerror(-header.error), -header.error);
-    const std::string tail = kernel::verifier_reason(std::string_view(log.data(), strnlen(log.data(), log.size())));
-    if (!tail.empty()) msg += fmt::format("; verifier: {}", tail);
-    return Error{ErrorKind::Kernel, msg};
-  }
-  out.btf = UniqueFd(header.btf_fd > 0 ? header.btf_fd : -1);
-  for (std::uint32_t i = 0; i < loader.context.maps; ++i) out.maps.emplace_back(fd_at(loader.context.map_fd(i)));
-  for (std::uint32_t i = 0; i < loader.context.programs; ++i) {
-    const std::int32_t fd = fd_at(loader.context.prog_fd(i));
-    out.programs.emplace_back(fd > 0 ? fd : -1);  // 0: an optional program skipped
-  }
-  out.skipped = skipped_programs(loader, ctx, out);
-  out.map_names = loader.maps;
-  out.program_names = loader.programs;
-  return out;
+  if (first->header.error != 0) return loader_failure(loader, *first, inputs->cpus);
+  return loaded_object(loader, first->ctx);
 }
 
 std::string SkippedProgram::reason() const {

@@ -96,12 +96,12 @@ Result<ReproduceReport> reproduce(Bytes object, const std::string& name, const b
   report.checks.push_back(compare_bytes("manifest", "manifest", loader::serialize_manifest(g), b.manifest, {}));
   report.checks.push_back(compare_bytes("metadata", "metadata (the blob)", g.blob, b.metadata, g.blob_regions));
   report.checks.push_back(compare_code("loader_plain", "loader (kernel-chained, hash-chain)", g.code, b.loader_plain, g.code_regions));
-  for (loader::LoaderVariant variant : {loader::LoaderVariant::LoaderChecked, loader::LoaderVariant::LoaderCheckedHashOnly}) {
+  // Each checked loader, under its stable check id (--json).
+  for (auto [variant, id] : {std::pair{loader::LoaderVariant::LoaderChecked, "loader_checked"},
+                             std::pair{loader::LoaderVariant::LoaderCheckedHashOnly, "loader_checked_hash_only"}}) {
     const std::vector<std::uint8_t>& code = b.loader(variant);
     if (code.empty()) continue;
     const std::string variant_name = loader::variant_name(variant);
-    std::string id = variant_name;  // "loader_checked", "loader_checked_hash_only"
-    std::replace(id.begin(), id.end(), '-', '_');
     const std::size_t check_slots = loader::metadata_check_bytes(variant) / 8;
     report.checks.push_back(compare_code(id, fmt::format("loader ({})", variant_name), loader::encode_loader(g, variant), code,
                                          with_check_regions(g.code_regions, check_slots)));
