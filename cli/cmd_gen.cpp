@@ -77,10 +77,10 @@ Result<std::string> signed_skeleton(const GenOptions& opt, const std::vector<std
   if (!opt.c) return skeleton::cpp_skeleton(model ? &*model : nullptr, *loader, name, bytes);
   // Every scheme a kernel implements, in the order the skeleton tries them.
   std::vector<skeleton::SignedLoader> loaders;
-  for (sign::Scheme s : {sign::Scheme::KernelChained, sign::Scheme::LoaderChecked, sign::Scheme::LoaderCheckedHashOnly}) {
+  for (sign::Scheme s : sign::schemes_in_try_order()) {
     const auto* sig = b->signature_for(s);
     if (sig == nullptr) continue;
-    loaders.push_back({sign::scheme_name(s), b->loader_for(s), sig->der, s == sign::Scheme::KernelChained});
+    loaders.push_back({sign::scheme_name(s), b->loader_for(s), sig->der, sign::scheme_info(s).sets_fd_array_cnt});
   }
   if (loaders.empty()) return bad_input("{}: no signature of a scheme a kernel implements", opt.input);
   return skeleton::c_skeleton(*model, *loader, name, loaders);

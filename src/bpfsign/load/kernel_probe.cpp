@@ -1,5 +1,7 @@
 #include "bpfsign/load/kernel_probe.hpp"
 
+#include <algorithm>
+
 #include "bpfsign/abi/bpf_attr.hpp"
 #include "bpfsign/abi/bpf_enums.hpp"
 #include "bpfsign/abi/bpf_map_layout.hpp"
@@ -139,14 +141,22 @@ Status find_scheme(KernelProbe& p, const std::string& vmlinux_btf) {
   // key's program once the kernel verified its signature.
   auto accepted = [](int err) { return err == 0 || err == EPERM; };
   auto lsm_note = [](int err) { return err == EPERM ? " (then an LSM refused the probe itself: EPERM)" : ""; };
-  const int chained = try_signed_probe(sign::Scheme::KernelChained, *key, *cert, *keyring);
+  // Two probes from the scheme table's try order: the first scheme (its
+  // signature covers the maps too), then the first that signs the
+  // instructions alone, which stands for every loader-checked variant (the
+  // map layout picks among them).
+  const std::vector<sign::Scheme> order = sign::schemes_in_try_order();
+  const sign::Scheme maps_probe = order.front();
+  const sign::Scheme insns_probe =
+      *std::find_if(order.begin(), order.end(), [](sign::Scheme s) { return sign::scheme_info(s).content == sign::SignedContent::Instructions; });
+  const int chained = try_signed_probe(maps_probe, *key, *cert, *keyring);
   if (accepted(chained)) {
-    p.scheme = sign::Scheme::KernelChained;
+    p.scheme = maps_probe;
     p.scheme_evidence = fmt::format("the kernel accepted a probe signed over instructions and map contents (kernel-chained){}; {}",
                                     lsm_note(chained), layout);
     return Ok{};
   }
-  const int insns_only = try_signed_probe(sign::Scheme::LoaderChecked, *key, *cert, *keyring);
+  const int insns_only = try_signed_probe(insns_probe, *key, *cert, *keyring);
   if (accepted(insns_only)) {
     p.scheme = check->first;
     p.scheme_evidence = fmt::format("the kernel accepted a probe signed over instructions only (loader-checked; the chained probe got errno {}){}; {}",

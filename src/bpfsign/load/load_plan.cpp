@@ -45,7 +45,7 @@ Result<LoadPlan> plan_bundle_load(const bundle::Bundle& b, const std::string& wh
   }
   const sign::Scheme scheme = *kernel.scheme;
   const char* name = sign::scheme_name(scheme);
-  if (!sign::scheme_info(scheme).kernel_verifies) return refuse(what, fmt::format("no kernel implements the {} scheme (the seed patchset was not merged)", name));
+  if (!sign::kernel_verifies(scheme)) return refuse(what, fmt::format("no kernel implements the {} scheme (the seed patchset was not merged)", name));
   const bundle::SignatureRecord* sig = b.signature_for(scheme);
   if (sig == nullptr) return refuse(what, fmt::format("no {} signature: this kernel runs {} loaders ({})", name, name, kernel.scheme_evidence));
   const std::vector<std::uint8_t>& code = b.loader_for(scheme);

@@ -1,5 +1,7 @@
 #include "bpfsign/sign/scheme.hpp"
 
+#include <algorithm>
+
 #include "bpfsign/common/value_area.hpp"
 
 namespace bpfsign::sign {
@@ -20,6 +22,17 @@ const SchemeInfo& scheme_info(Scheme scheme) {
     if (row.scheme == scheme) return row;
   }
   internal_error("scheme_info: a scheme without a row");
+}
+
+std::vector<Scheme> schemes_in_try_order() {
+  std::vector<const SchemeInfo*> rows;
+  for (const SchemeInfo& row : kSchemes) {
+    if (row.try_rank != 0) rows.push_back(&row);
+  }
+  std::sort(rows.begin(), rows.end(), [](const SchemeInfo* a, const SchemeInfo* b) { return a->try_rank < b->try_rank; });
+  std::vector<Scheme> out;
+  for (const SchemeInfo* row : rows) out.push_back(row->scheme);
+  return out;
 }
 
 Result<Scheme> parse_scheme(std::uint32_t raw) {

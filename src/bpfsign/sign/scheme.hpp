@@ -42,21 +42,21 @@ struct SchemeInfo {
   loader::LoaderVariant loader;   // the loader it signs
   SignedContent content;
   bool sets_fd_array_cnt;         // loads pass fd_array_cnt, so the kernel hashes the maps too
-  bool kernel_verifies;           // some released kernel checks it (so the probe can try it)
+  std::uint8_t try_rank;          // the order runtimes, probes and skeletons try it in (1 first, most covered); 0: no kernel verifies it
   const char* covers;             // what a kernel that checks it has proved, for reports
   const char* metadata_hash_check;  // verify's stable check id for the hash its loader embeds (none: nullptr)
 };
 
 // The rows, in the order the bundle stores signatures (by scheme id).
 inline constexpr SchemeInfo kSchemes[] = {
-    {Scheme::LoaderChecked, "loader-checked", loader::LoaderVariant::LoaderChecked, SignedContent::Instructions, false, true,
+    {Scheme::LoaderChecked, "loader-checked", loader::LoaderVariant::LoaderChecked, SignedContent::Instructions, false, 2,
      "the loader's instructions, which embed the metadata's hash and check that the map is exclusive", "loader_metadata_hash"},
-    {Scheme::KernelChained, "kernel-chained", loader::LoaderVariant::Plain, SignedContent::InstructionsThenMaps, true, true,
+    {Scheme::KernelChained, "kernel-chained", loader::LoaderVariant::Plain, SignedContent::InstructionsThenMaps, true, 1,
      "the loader's instructions and its frozen, exclusive metadata map", nullptr},
-    {Scheme::HashChain, "hash-chain", loader::LoaderVariant::Plain, SignedContent::ChainTop, false, false,
+    {Scheme::HashChain, "hash-chain", loader::LoaderVariant::Plain, SignedContent::ChainTop, false, 0,
      "the chain T over the instructions and the metadata", nullptr},
     {Scheme::LoaderCheckedHashOnly, "loader-checked-hash-only", loader::LoaderVariant::LoaderCheckedHashOnly, SignedContent::Instructions,
-     false, true, "the loader's instructions, which embed the metadata's hash", "loader_hash_only_metadata_hash"},
+     false, 3, "the loader's instructions, which embed the metadata's hash", "loader_hash_only_metadata_hash"},
 };
 // Every scheme, for defaults (sign with all of them).
 inline constexpr auto kAllSchemes = [] {
@@ -66,6 +66,11 @@ inline constexpr auto kAllSchemes = [] {
 }();
 
 const SchemeInfo& scheme_info(Scheme scheme);
+// Whether some released kernel checks `scheme`.
+inline bool kernel_verifies(Scheme scheme) { return scheme_info(scheme).try_rank != 0; }
+// The schemes a kernel verifies, in try order: the kernel probe, the C
+// skeleton and the choice of loader take them in this order.
+std::vector<Scheme> schemes_in_try_order();
 inline const char* scheme_name(Scheme scheme) { return scheme_info(scheme).name; }
 // Whether the signature covers the instructions only, the loader checking the metadata itself.
 inline bool loader_checks_metadata(Scheme scheme) { return scheme_info(scheme).loader != loader::LoaderVariant::Plain; }
